@@ -1,0 +1,109 @@
+/* code.h: the internal code form that compile.c produces and exec.c runs.
+ *
+ * A function's code is an array of 8-byte cells.  Each instruction is one
+ * handler cell followed by its immediate cells.  The handler cell holds the
+ * address of the instruction's label in the interpreter loop variant the
+ * code was translated for (direct threading); in the portable build it holds
+ * the internal opcode number instead.
+ *
+ * The operand stack is a stack machine over 64-bit slots (wp_slot):
+ *   fp[0 .. nparams)          parameters
+ *   fp[nparams .. nlocals)    declared locals, zeroed at entry
+ *   fp[nlocals .. )           operands; sp points one past the top
+ * Every stack height is known at translation time, so branches carry the
+ * exact number of slots to keep and to drop.
+ *
+ * Cell layouts (c0 is the handler cell; rel is an int32 cell offset from
+ * c0 of the instruction itself; "drop|keep" is a pair of u32 in one cell):
+ *   most wasm instructions with no immediate    c0
+ *   i32/i64/f32/f64.const                       c0, bits (u64, zero-extended)
+ *   local.get/set/tee                           c0, index (u32)
+ *   global.get/set                              c0, global index
+ *   loads and stores                            c0, memarg offset (u64)
+ *   memory.size/grow/copy/fill                  c0
+ *   memory.init, data.drop                      c0, data index
+ *   table.get/set/size/grow/fill                c0, table index
+ *   table.init                                  c0, elem index, table index
+ *   elem.drop                                   c0, elem index
+ *   table.copy                                  c0, dst table, src table
+ *   ref.null, ref.is_null                       c0
+ *   ref.func                                    c0, function index
+ *   drop, select, select_t, unreachable         c0
+ *   call                                        c0, function index, (unused)
+ *   call_indirect                               c0, type index, table index
+ *   XOP_jump                                    c0, rel
+ *   XOP_jump_unwind                             c0, rel, drop|keep
+ *   XOP_jump_if (pop i32; jump if non-zero)     c0, rel
+ *   XOP_jump_if_unwind                          c0, rel, drop|keep
+ *   XOP_jump_unless (pop i32; jump if zero)     c0, rel
+ *   XOP_jump_table (pop i32 index)              c0, n, then n+1 entries of
+ *                                               two cells: rel, drop|keep
+ *                                               (the last is the default)
+ *   XOP_return                                  c0, nresults
+ * Unwinding keeps the top `keep` slots and removes the `drop` slots below them.
+ * Calls are always WP_CALL_CELLS long, so a return resumes at the caller's
+ * saved pc + WP_CALL_CELLS.
+ */
+#ifndef WP_CODE_H
+#define WP_CODE_H
+
+#include "module.h"
+
+typedef union wp_cell {
+  const void *handler;
+  uint64_t u64;
+  int64_t i64;
+  uint32_t u32;
+  int32_t i32;
+  struct {
+    uint32_t a, b;
+  } pair;
+} wp_cell;
+
+/* Internal-only instructions, numbered after the wasm ones. */
+#define WP_XOPS(X) \
+  X(jump)          \
+  X(jump_unwind)   \
+  X(jump_if)       \
+  X(jump_if_unwind) \
+  X(jump_unless)   \
+  X(jump_table)    \
+  X(return)
+
+typedef enum wp_xop {
+  WP_XOP_FIRST_ = WP_OP_COUNT - 1,
+#define X(ident) WP_XOP_##ident,
+  WP_XOPS(X)
+#undef X
+  WP_IOP_COUNT
+} wp_xop;
+
+#define WP_CALL_CELLS 3
+
+/* wp_code: one translated function. */
+typedef struct wp_code {
+  wp_cell *cells;
+  uint32_t ncells;
+  /* Offset map, index-correlated: instruction i starts at cell map_cell[i]
+   * and came from module offset map_offset[i]; sorted by cell. */
+  uint32_t *map_cell;
+  uint32_t *map_offset;
+  uint32_t nmap;
+  uint32_t nparams, nlocals, nresults; /* nlocals counts params too */
+  uint32_t max_height;                 /* nlocals + deepest operand stack */
+} wp_code;
+
+/* wp_handler_table: the label (or opcode number) for each internal opcode
+ * in one loop variant. */
+typedef const void *const *wp_handler_table;
+
+/* compile.c: translate defined function `defined_index` (0-based among the
+ * module's defined functions) for a loop variant. The body has been
+ * validated at load, so this cannot fail but for memory. */
+wp_code *wp_compile(const wp_module *m, uint32_t defined_index, wp_handler_table handlers, wp_error *err);
+void wp_code_free(wp_code *code);
+
+/* wp_code_offset: the module offset of the instruction at or before pc. */
+uint32_t wp_code_offset(const wp_code *code, const wp_cell *pc);
+
+#endif

@@ -1,0 +1,224 @@
+/* module.h: the decoded form of a module, as decode.c builds it and
+ * validate.c, compile.c and instance.c read it.  Index spaces include
+ * imports first, as in the spec. */
+#ifndef WP_MODULE_H
+#define WP_MODULE_H
+
+#include "util.h"
+
+struct wp_code; /* code.h */
+
+/* wp_functype: params then results in one array. */
+struct wp_functype {
+  uint32_t nparams, nresults;
+  uint8_t *types; /* wp_valtype values, nparams + nresults of them */
+};
+
+static inline const uint8_t *wp_functype_params(const wp_functype *t) { return t->types; }
+static inline const uint8_t *wp_functype_results(const wp_functype *t) { return t->types + t->nparams; }
+
+/* Opcode numbering: one enum over every row of opcodes.def; prefixed
+ * (0xFC) instructions follow the single-byte ones. */
+typedef enum wp_opcode {
+#define OP(byte, name, ident, imm, sig) WP_OP_##ident,
+#define OPFC(sub, name, ident, imm, sig) WP_OP_##ident,
+#include "opcodes.def"
+#undef OP
+#undef OPFC
+  WP_OP_COUNT
+} wp_opcode;
+
+typedef enum wp_imm_kind {
+  IMM_NONE, IMM_BLOCKTYPE, IMM_LABEL, IMM_BR_TABLE, IMM_FUNC, IMM_CALL_INDIRECT,
+  IMM_LOCAL, IMM_GLOBAL, IMM_TABLE, IMM_MEMARG, IMM_MEMIDX, IMM_I32, IMM_I64,
+  IMM_F32, IMM_F64, IMM_SELECT_T, IMM_REFTYPE, IMM_MEMINIT, IMM_DATA, IMM_MEMCOPY,
+  IMM_TABLEINIT, IMM_ELEM, IMM_TABLECOPY,
+} wp_imm_kind;
+
+/* wp_opinfo: one row of opcodes.def. */
+typedef struct wp_opinfo {
+  const char *name;
+  uint8_t prefix; /* 0 or 0xFC */
+  uint32_t code;  /* byte, or sub-opcode after the prefix */
+  wp_imm_kind imm;
+  const char *sig;
+} wp_opinfo;
+
+extern const wp_opinfo wp_opinfo_table[WP_OP_COUNT];
+
+/* wp_imm: the decoded immediates of one instruction (wp_read_immediates).
+ *   IMM_BLOCKTYPE   blocktype: -64 (0x40, empty), a negative value type byte
+ *                   as s33 (e.g. -1 for i32), or a type index >= 0
+ *   IMM_LABEL, IMM_FUNC, IMM_LOCAL, IMM_GLOBAL, IMM_TABLE, IMM_DATA, IMM_ELEM: a
+ *   IMM_CALL_INDIRECT a = type index, b = table index
+ *   IMM_MEMARG      a = alignment exponent, u64 = offset
+ *   IMM_MEMIDX      (the reserved zero byte checked: "zero byte expected")
+ *   IMM_MEMCOPY     (two reserved zero bytes checked)
+ *   IMM_MEMINIT     a = data index (then a reserved zero byte)
+ *   IMM_TABLEINIT   a = elem index, b = table index
+ *   IMM_TABLECOPY   a = destination table, b = source table
+ *   IMM_I32, IMM_I64 u64 = the value's bits (i32 zero-extended)
+ *   IMM_F32, IMM_F64 u64 = the bits
+ *   IMM_REFTYPE     a = WP_FUNCREF or WP_EXTERNREF
+ *   IMM_BR_TABLE    n = number of labels before the default; vec points at
+ *                   the first label's LEB128 (re-read them with a wp_reader;
+ *                   they have been checked already)
+ *   IMM_SELECT_T    n = number of types, vec points at the type bytes */
+typedef struct wp_imm {
+  uint32_t a, b;
+  uint64_t u64;
+  int64_t blocktype;
+  uint32_t n;
+  const uint8_t *vec;
+} wp_imm;
+
+/* wp_read_immediates: read (and check the encoding of) op's immediates. */
+bool wp_read_immediates(wp_reader *r, wp_opcode op, wp_imm *imm, wp_error *err);
+
+/* wp_read_opcode: read one (possibly prefixed) opcode.  Unknown opcodes are
+ * malformed ("illegal opcode"); SIMD (0xFD) gives WP_ERR_VALIDATE
+ * "SIMD is not supported yet". */
+bool wp_read_opcode(wp_reader *r, wp_opcode *op, wp_error *err);
+
+/* wp_constexpr: a constant expression, kept as the byte range of its
+ * instructions (up to and including the final `end`); validate.c checks it
+ * and instance.c evaluates it. */
+typedef struct wp_constexpr {
+  uint32_t start, end; /* module offsets; end is one past the `end` opcode */
+} wp_constexpr;
+
+typedef struct wp_tabletype {
+  uint8_t elemtype; /* WP_FUNCREF or WP_EXTERNREF */
+  wp_limits limits;
+} wp_tabletype;
+
+typedef struct wp_globaltype {
+  uint8_t valtype;
+  bool mutable_;
+} wp_globaltype;
+
+typedef struct wp_import_desc {
+  const char *module, *name; /* point into the module bytes */
+  uint32_t module_len, name_len;
+  uint8_t kind;              /* wp_extern_kind */
+  uint32_t index;            /* index in the kind's index space */
+  uint32_t offset;           /* module offset of this import entry */
+  union {
+    uint32_t typeidx;        /* WP_EXTERN_FUNC */
+    wp_tabletype table;
+    wp_limits memory;
+    wp_globaltype global;
+  } u;
+} wp_import_desc;
+
+typedef struct wp_export_desc {
+  const char *name;
+  uint32_t name_len;
+  uint8_t kind;
+  uint32_t index;
+} wp_export_desc;
+
+/* wp_func_body: a defined function's code entry. */
+typedef struct wp_func_body {
+  uint32_t body_start;     /* module offset of the first byte after the body size */
+  uint32_t code_start;     /* module offset of the first instruction (after locals) */
+  uint32_t body_end;       /* one past the final `end` */
+  uint32_t nlocals;        /* declared locals, not counting params */
+  uint8_t *local_types;    /* params then declared locals: nparams + nlocals types */
+  struct wp_code *code;    /* internal code, translated on first call (compile.c) */
+} wp_func_body;
+
+typedef struct wp_global_desc {
+  wp_globaltype type;
+  wp_constexpr init;       /* defined globals only */
+} wp_global_desc;
+
+typedef enum wp_segment_mode { WP_SEG_ACTIVE, WP_SEG_PASSIVE, WP_SEG_DECLARATIVE } wp_segment_mode;
+
+typedef struct wp_elem_desc {
+  wp_segment_mode mode;
+  uint8_t elemtype;
+  uint32_t table;          /* active */
+  wp_constexpr offset;     /* active */
+  uint32_t count;
+  /* Elements are either function indices (the encodings without expressions)
+   * or constant expressions. Exactly one of these is non-NULL when count > 0. */
+  uint32_t *funcs;
+  wp_constexpr *exprs;
+  uint32_t entry_offset;   /* module offset of the segment, for errors */
+} wp_elem_desc;
+
+typedef struct wp_data_desc {
+  wp_segment_mode mode;    /* ACTIVE or PASSIVE */
+  uint32_t memory;
+  wp_constexpr offset;
+  uint32_t data_start, data_len; /* byte range in the module */
+  uint32_t entry_offset;
+} wp_data_desc;
+
+typedef struct wp_custom_desc {
+  const char *name;
+  uint32_t name_len;
+  uint32_t data_start, data_len; /* payload after the name */
+} wp_custom_desc;
+
+struct wp_module {
+  uint8_t *bytes;          /* owned copy of the binary */
+  uint32_t size;
+
+  wp_functype *types;
+  uint32_t ntypes;
+
+  wp_import_desc *imports;
+  uint32_t nimports;
+
+  /* Function index space: imported, then defined. func_types[i] is a type index. */
+  uint32_t nfuncs, nfuncs_imported;
+  uint32_t *func_types;
+  wp_func_body *bodies;    /* nfuncs - nfuncs_imported entries */
+
+  uint32_t ntables, ntables_imported;
+  wp_tabletype *tables;
+
+  uint32_t nmems, nmems_imported;
+  wp_limits *mems;
+
+  uint32_t nglobals, nglobals_imported;
+  wp_global_desc *globals;
+
+  wp_export_desc *exports;
+  uint32_t nexports;
+
+  bool has_start;
+  uint32_t start;
+
+  wp_elem_desc *elems;
+  uint32_t nelems;
+
+  wp_data_desc *datas;
+  uint32_t ndatas;
+  bool has_datacount;
+  uint32_t datacount;
+
+  wp_custom_desc *customs;
+  uint32_t ncustoms;
+
+  /* Functions referenced outside function bodies (exports, element
+   * segments, global initialisers): the only valid ref.func targets in
+   * code. One byte per function index; filled by validate.c. */
+  uint8_t *func_declared;
+};
+
+/* decode.c: parse the binary into m (already zeroed, bytes/size set).
+ * Checks everything the binary format requires (section order and sizes,
+ * LEB128 limits, UTF-8, counts that must agree) but no types. */
+int wp_decode(wp_module *m, wp_error *err);
+
+/* validate.c: validate everything except function bodies' instructions,
+ * then every function body. */
+int wp_validate(wp_module *m, wp_error *err);
+
+/* Free everything decode/validate/compile allocated (not m itself). */
+void wp_module_release(wp_module *m);
+
+#endif

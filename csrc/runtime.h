@@ -1,0 +1,104 @@
+/* runtime.h: instances and the objects they own or import, and the
+ * execution context.  instance.c builds them, exec.c runs on them. */
+#ifndef WP_RUNTIME_H
+#define WP_RUNTIME_H
+
+#include "code.h"
+
+#define WP_PAGE_SIZE 65536u
+#define WP_MAX_PAGES 65536u
+
+/* wp_func: a function instance.  Guest functions are owned by their
+ * instance (inst != NULL, body != NULL); host functions by the host. */
+struct wp_func {
+  const wp_functype *type;
+  wp_instance *inst;      /* guest: owning instance; host: NULL */
+  uint32_t index;         /* guest: index in the module's function space */
+  wp_func_body *body;     /* guest: the module's body (holds the lazily built code) */
+  wp_host_fn host;        /* host */
+  void *host_ctx;
+  void (*host_ctx_free)(void *);
+  wp_functype own_type;   /* host: the copied type that `type` points to */
+};
+
+/* wp_memory: data never moves.  The whole reachable range (max pages, or
+ * 4 GiB when unbounded) is reserved once without access, and growing makes
+ * more of it readable and writable, so mem_base may live in a register
+ * across calls; only `size` changes. */
+struct wp_memory {
+  uint8_t *data;
+  uint64_t size;          /* bytes accessible = pages * 64 KiB */
+  uint64_t reserved;      /* bytes reserved */
+  wp_limits limits;       /* limits.min is the current page count */
+};
+
+/* wp_table: references as slots (0 = null). A table that receives a guest
+ * function of another instance keeps that instance alive (retained[]). */
+struct wp_table {
+  wp_slot *elems;
+  uint32_t size, cap;
+  wp_limits limits;       /* limits.min is the current size */
+  uint8_t elemtype;
+  wp_instance **retained;
+  uint32_t nretained, cap_retained;
+};
+
+struct wp_global {
+  wp_slot value[2];
+  uint8_t type;
+  bool mutable_;
+};
+
+/* wp_instance: reference-counted (wp_instance_free drops one reference). */
+struct wp_instance {
+  const wp_module *module;
+  uint32_t refcount;
+  wp_func **funcs;        /* function index space: imports, then &own_funcs[i] */
+  wp_func *own_funcs;
+  wp_table **tables;
+  wp_memory **mems;
+  wp_global **globals;
+  wp_table *own_tables;   /* defined objects (arrays, one allocation each) */
+  wp_memory *own_mems;
+  wp_global *own_globals;
+  uint8_t *elem_dropped;  /* one flag per element segment */
+  uint8_t *data_dropped;  /* one flag per data segment */
+};
+
+void wp_instance_retain(wp_instance *inst);
+
+/* wp_table_store: write a reference, retaining a foreign instance if needed. */
+bool wp_table_store(wp_table *t, uint32_t i, wp_slot value);
+
+/* wp_exec: the stacks of one thread of guest execution.  Nested entries
+ * (host -> guest -> host -> guest) share both stacks, so a backtrace taken
+ * at any point shows every guest frame. */
+struct wp_exec {
+  wp_slot *stack, *stack_end;   /* value stack (reserved lazily) */
+  wp_slot *sp;                  /* first free slot while no guest code runs in this entry */
+  wp_frame *frames;
+  uint32_t nframes, max_frames;
+  size_t stack_bytes;
+  uint32_t depth;               /* nesting of wp_call entries */
+};
+
+/* exec.c: run guest function f whose arguments are at ex->sp[0..nparams);
+ * on success the results are at the same place. */
+int wp_exec_invoke(wp_exec *ex, wp_func *f, wp_error *err);
+
+/* Trap helper for code outside the loop (instance.c's segment init). */
+int wp_trap(wp_error *err, wp_trap_kind kind);
+
+/* Memory and table primitives shared by the loop, instance.c and the API. */
+int64_t wp_memory_grow_pages(wp_memory *m, uint32_t delta);
+int64_t wp_table_grow_by(wp_table *t, uint32_t delta, wp_slot init);
+int wp_memory_init_reserve(wp_memory *m, wp_limits limits, wp_error *err);
+void wp_memory_release(wp_memory *m);
+int wp_table_init_storage(wp_table *t, uint8_t elemtype, wp_limits limits, wp_slot init, wp_error *err);
+void wp_table_release(wp_table *t);
+
+/* wp_eval_constexpr: evaluate a validated constant expression of inst's module
+ * (globals read from inst->globals, which must be set for the imported ones). */
+void wp_eval_constexpr(const wp_instance *inst, wp_constexpr e, wp_slot out[2]);
+
+#endif
