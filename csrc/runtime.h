@@ -33,12 +33,15 @@ struct wp_memory {
 };
 
 /* wp_table: references as slots (0 = null). A table that receives a guest
- * function of another instance keeps that instance alive (retained[]). */
+ * function of another instance keeps that instance alive (retained[]).
+ * owner is the instance that defined the table (NULL for host tables); its
+ * own functions are not retained, since that would be a reference cycle. */
 struct wp_table {
   wp_slot *elems;
   uint32_t size, cap;
   wp_limits limits;       /* limits.min is the current size */
   uint8_t elemtype;
+  wp_instance *owner;
   wp_instance **retained;
   uint32_t nretained, cap_retained;
 };
@@ -80,6 +83,7 @@ struct wp_exec {
   uint32_t nframes, max_frames;
   size_t stack_bytes;
   uint32_t depth;               /* nesting of wp_call entries */
+  uint32_t trap_nframes;        /* after a failed wp_call: frames[0..trap_nframes) as they were */
 };
 
 /* exec.c: run guest function f whose arguments are at ex->sp[0..nparams);
@@ -96,6 +100,9 @@ int wp_memory_init_reserve(wp_memory *m, wp_limits limits, wp_error *err);
 void wp_memory_release(wp_memory *m);
 int wp_table_init_storage(wp_table *t, uint8_t elemtype, wp_limits limits, wp_slot init, wp_error *err);
 void wp_table_release(wp_table *t);
+
+/* wp_table_init_segment: table.init (instance.c); -1 when out of bounds. */
+int wp_table_init_segment(wp_instance *inst, uint32_t table, uint32_t elem, uint32_t d, uint32_t s, uint32_t n);
 
 /* wp_eval_constexpr: evaluate a validated constant expression of inst's module
  * (globals read from inst->globals, which must be set for the imported ones). */

@@ -1,0 +1,49 @@
+/* compile.h: the emitter that validate_body.c drives while it type-checks a
+ * function body.  At load the body is only validated (no emitter); on first
+ * call the same walk runs again with an emitter and produces wp_code.  One
+ * walk, so what is validated is exactly what is translated. */
+#ifndef WP_COMPILE_H
+#define WP_COMPILE_H
+
+#include "code.h"
+
+typedef struct wp_emitter {
+  wp_handler_table handlers;
+  wp_cell *cells;
+  uint32_t ncells, cap;
+  uint32_t *map_cell, *map_offset;
+  uint32_t nmap, cap_map;
+  bool oom;
+} wp_emitter;
+
+/* No pending fixup. Fixup lists thread through the placeholder cells. */
+#define WP_NO_FIXUP UINT32_MAX
+
+/* wp_emit_op: append an instruction's handler cell; returns its cell index.
+ * wasm_offset is the module offset of the instruction (for the offset map). */
+uint32_t wp_emit_op(wp_emitter *em, unsigned iop, uint32_t wasm_offset);
+void wp_emit_u64(wp_emitter *em, uint64_t v);
+void wp_emit_pair(wp_emitter *em, uint32_t a, uint32_t b);
+/* wp_emit_rel: a branch offset to a known (backward) target cell. */
+void wp_emit_rel(wp_emitter *em, uint32_t op_cell, uint32_t target_cell);
+/* wp_emit_fixup: a placeholder branch offset, linked into *list; patched
+ * by wp_patch_fixups once the target is known. */
+void wp_emit_fixup(wp_emitter *em, uint32_t op_cell, uint32_t *list);
+void wp_patch_fixups(wp_emitter *em, uint32_t list, uint32_t target_cell);
+
+static inline uint32_t wp_emit_pos(const wp_emitter *em) { return em->ncells; }
+
+/* wp_validate_body: type-check defined function `defined_index`; with an
+ * emitter, also translate it.  Returns 0 or -1 with err filled (decode
+ * errors inside the body have kind WP_ERR_DECODE).  *max_height receives
+ * the deepest operand stack height plus the locals. */
+int wp_validate_body(const wp_module *m, uint32_t defined_index, wp_emitter *em, uint32_t *max_height,
+                     wp_error *err);
+
+/* wp_check_body_encoding: only the binary encoding of a body (no types).
+ * Run after a validation failure, so that a module that is both malformed
+ * and invalid is reported malformed, as the spec's decode-then-validate
+ * order requires, without a second pass over valid modules. */
+int wp_check_body_encoding(const wp_module *m, uint32_t defined_index, wp_error *err);
+
+#endif

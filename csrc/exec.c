@@ -1,0 +1,151 @@
+/* exec.c: execution contexts, entry into the guest (wp_call) and the
+ * interpreter loop variants, each an instantiation of exec_loop.h.
+ *
+ * Guest-to-guest calls never recurse in C: the loop pushes a wp_frame and
+ * jumps.  The C stack grows only when a host function re-enters the guest,
+ * and that nesting is bounded (WP_MAX_ENTRY_DEPTH). */
+#define _DEFAULT_SOURCE /* MAP_NORESERVE */
+#include <sys/mman.h>
+
+#include "numeric.h"
+#include "runtime.h"
+
+#ifndef WP_COMPUTED_GOTO
+#if defined(__GNUC__) && !defined(WP_NO_COMPUTED_GOTO)
+#define WP_COMPUTED_GOTO 1
+#else
+#define WP_COMPUTED_GOTO 0
+#endif
+#endif
+
+#define WP_DEFAULT_MAX_FRAMES 50000u
+#define WP_DEFAULT_STACK_SLOTS (4u << 20)
+#define WP_MAX_ENTRY_DEPTH 1000u
+
+#if !WP_COMPUTED_GOTO
+/* The portable build's "handlers" are the internal opcode numbers. */
+static const void *const wp_opcode_numbers[WP_IOP_COUNT] = {
+#define OP(byte, name, ident, imm, sig) [WP_OP_##ident] = (const void *)(uintptr_t)WP_OP_##ident,
+#define OPFC(sub, name, ident, imm, sig) [WP_OP_##ident] = (const void *)(uintptr_t)WP_OP_##ident,
+#include "opcodes.def"
+#undef OP
+#undef OPFC
+#define X(ident) [WP_XOP_##ident] = (const void *)(uintptr_t)WP_XOP_##ident,
+    WP_XOPS(X)
+#undef X
+};
+#endif
+
+static const wp_code *wp_func_code_compile(wp_func *f, wp_error *err);
+#define WP_FUNC_CODE(f) ((const wp_code *)(f)->body->code)
+
+/* The plain loop: no observation at all. */
+#define LOOP_FN wp_loop_plain
+#define LOOP_VARIANT plain
+#include "exec_loop.h"
+
+/* wp_func_code_compile: translate a guest function on its first call. */
+static const wp_code *wp_func_code_compile(wp_func *f, wp_error *err) {
+  static wp_handler_table plain_handlers;
+  if (!plain_handlers) wp_loop_plain(NULL, 0, NULL, &plain_handlers);
+  const wp_module *m = f->inst->module;
+  wp_code *code = wp_compile(m, f->index - m->nfuncs_imported, plain_handlers, err);
+  if (code) f->body->code = code;
+  else if (err) err->func = f->index;
+  return code;
+}
+
+/* ---- contexts ---- */
+
+wp_exec *wp_exec_new(const wp_exec_limits *limits, wp_error *err) {
+  uint32_t max_frames = limits && limits->max_frames ? limits->max_frames : WP_DEFAULT_MAX_FRAMES;
+  uint32_t slots = limits && limits->value_stack_slots ? limits->value_stack_slots : WP_DEFAULT_STACK_SLOTS;
+  wp_exec *ex = wp_calloc(1, sizeof *ex);
+  if (!ex) goto oom;
+  ex->frames = wp_calloc(max_frames, sizeof(wp_frame));
+  if (!ex->frames) goto oom;
+  ex->max_frames = max_frames;
+  /* Reserved, not committed: pages are touched only as deep as guests go. */
+  ex->stack_bytes = (size_t)slots * sizeof(wp_slot);
+  void *p = mmap(NULL, ex->stack_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) goto oom;
+  ex->stack = p;
+  ex->stack_end = ex->stack + slots;
+  ex->sp = ex->stack;
+  return ex;
+oom:
+  if (ex) free(ex->frames);
+  free(ex);
+  wp_error_set(err, WP_ERR_NOMEM, WP_NO_OFFSET, "out of memory creating an execution context");
+  return NULL;
+}
+
+void wp_exec_free(wp_exec *ex) {
+  if (!ex) return;
+  if (ex->stack) munmap(ex->stack, ex->stack_bytes);
+  free(ex->frames);
+  free(ex);
+}
+
+uint32_t wp_exec_frame_count(const wp_exec *ex) { return ex->nframes; }
+
+const wp_frame *wp_exec_frame(const wp_exec *ex, uint32_t i) {
+  uint32_t n = ex->nframes > ex->trap_nframes ? ex->nframes : ex->trap_nframes;
+  return i < n ? &ex->frames[i] : NULL;
+}
+
+uint32_t wp_frame_offset(const wp_frame *frame) {
+  if (!frame->func || !frame->func->body || !frame->pc) return WP_NO_OFFSET;
+  return wp_code_offset(frame->func->body->code, frame->pc);
+}
+
+uint32_t wp_frame_func_index(const wp_frame *frame) {
+  return frame->func && frame->func->inst ? frame->func->index : WP_NO_FUNC;
+}
+
+/* ---- entry ---- */
+
+int wp_exec_invoke(wp_exec *ex, wp_func *f, wp_error *err) {
+  const wp_functype *t = f->type;
+  wp_slot *args = ex->sp;
+  uint32_t room = t->nparams > t->nresults ? t->nparams : t->nresults;
+  if (ex->nframes >= ex->max_frames || args + room > ex->stack_end) return wp_trap(err, WP_TRAP_STACK_EXHAUSTED);
+  uint32_t base = ex->nframes;
+  wp_frame *frame = &ex->frames[ex->nframes++];
+  *frame = (wp_frame){.func = f, .pc = NULL, .fp = args, .sp = args + room};
+  if (f->host) {
+    ex->sp = args + room;
+    int rc = f->host(ex, f->host_ctx, args, err);
+    ex->sp = args;
+    if (rc == 0) ex->nframes--;
+    return rc ? -1 : 0;
+  }
+  const wp_code *code = WP_FUNC_CODE(f);
+  if (!code && !(code = wp_func_code_compile(f, err))) return -1;
+  if (args + code->max_height > ex->stack_end) return wp_trap(err, WP_TRAP_STACK_EXHAUSTED);
+  return wp_loop_plain(ex, base, err, NULL);
+}
+
+int wp_call(wp_exec *ex, wp_func *f, const wp_slot *args, wp_slot *results, wp_error *err) {
+  if (!ex || !f) return wp_error_set(err, WP_ERR_ARG, WP_NO_OFFSET, "wp_call needs a context and a function");
+  if (ex->depth >= WP_MAX_ENTRY_DEPTH) return wp_trap(err, WP_TRAP_STACK_EXHAUSTED);
+  const wp_functype *t = f->type;
+  wp_slot *entry_sp = ex->sp;
+  uint32_t entry_frames = ex->nframes;
+  if (entry_sp + (t->nparams > t->nresults ? t->nparams : t->nresults) > ex->stack_end)
+    return wp_trap(err, WP_TRAP_STACK_EXHAUSTED);
+  if (t->nparams) memcpy(entry_sp, args, t->nparams * sizeof(wp_slot));
+  if (entry_frames == 0) ex->trap_nframes = 0;
+  ex->depth++;
+  int rc = wp_exec_invoke(ex, f, err);
+  ex->depth--;
+  if (rc == 0) {
+    if (t->nresults) memcpy(results, entry_sp, t->nresults * sizeof(wp_slot));
+  } else {
+    /* Leave the failing frames readable (wp_exec_frame) until the next call. */
+    if (ex->nframes > ex->trap_nframes) ex->trap_nframes = ex->nframes;
+    ex->nframes = entry_frames;
+  }
+  ex->sp = entry_sp;
+  return rc;
+}

@@ -1,0 +1,733 @@
+/* exec_loop.h: the interpreter loop, written once and included by exec.c
+ * once per loop variant.  Before including, define
+ *   LOOP_FN        the function's name
+ *   LOOP_VARIANT   the wp_variant it implements (selects the code cache)
+ * and, for observing variants, the hook macros (default: nothing):
+ *   HOOK_ENTER(f)  after a guest frame is pushed
+ *   HOOK_LEAVE()   before a guest frame is popped
+ *
+ * int LOOP_FN(wp_exec *ex, uint32_t base, wp_error *err, wp_handler_table *labels)
+ * runs the frame on top of ex's frame stack until it returns to frame
+ * count `base`.  Called with ex == NULL it only stores its handler table.
+ *
+ * Hot state lives in locals: pc, sp, fp, the current instance and its
+ * memory's base and size.  pc and sp are written back to the frame at
+ * calls, host calls and traps (the only times anyone else looks). */
+
+#ifndef HOOK_ENTER
+#define HOOK_ENTER(f) ((void)0)
+#endif
+#ifndef HOOK_LEAVE
+#define HOOK_LEAVE() ((void)0)
+#endif
+
+int LOOP_FN(wp_exec *ex, uint32_t base, wp_error *err, wp_handler_table *labels) {
+#if WP_COMPUTED_GOTO
+  static const void *const handlers[WP_IOP_COUNT] = {
+#define OP(byte, name, ident, imm, sig) [WP_OP_##ident] = &&L_##ident,
+#define OPFC(sub, name, ident, imm, sig) [WP_OP_##ident] = &&L_##ident,
+#include "opcodes.def"
+#undef OP
+#undef OPFC
+#define X(ident) [WP_XOP_##ident] = &&LX_##ident,
+      WP_XOPS(X)
+#undef X
+  };
+#define CASE(ident) L_##ident
+#define XCASE(ident) LX_##ident
+#define DISPATCH() goto *pc->handler
+#else
+#define CASE(ident) case WP_OP_##ident
+#define XCASE(ident) case WP_XOP_##ident
+#define DISPATCH() goto dispatch
+  static const void *const *handlers = wp_opcode_numbers;
+#endif
+  if (!ex) {
+    *labels = handlers;
+    return 0;
+  }
+
+  wp_frame *frame = &ex->frames[ex->nframes - 1];
+  wp_func *func = frame->func;
+  wp_instance *inst = func->inst;
+  wp_memory *mem = NULL;
+  uint8_t *mem_base = NULL;
+  uint64_t mem_size = 0;
+  wp_slot *fp = frame->fp;
+  wp_slot *sp;
+  const wp_cell *pc;
+  wp_func *callee;
+  wp_trap_kind trap;
+
+#define LOAD_MEMORY()                     \
+  do {                                    \
+    mem = inst->module->nmems ? inst->mems[0] : NULL; \
+    mem_base = mem ? mem->data : NULL;    \
+    mem_size = mem ? mem->size : 0;       \
+  } while (0)
+#define NEXT(n)  \
+  do {           \
+    pc += (n);   \
+    DISPATCH();  \
+  } while (0)
+#define TRAP(kind)   \
+  do {               \
+    trap = (kind);   \
+    goto do_trap;    \
+  } while (0)
+#define IMM(i) (pc[i].u64)
+#define TOP sp[-1]
+#define I32 (uint32_t)
+#define S32 (int32_t)
+#define S64 (int64_t)
+
+  LOAD_MEMORY();
+  {
+    const wp_code *code = WP_FUNC_CODE(func);
+    pc = code->cells;
+    sp = fp + code->nlocals;
+    for (wp_slot *p = fp + code->nparams; p < sp; p++) *p = 0;
+    HOOK_ENTER(func);
+  }
+  DISPATCH();
+
+#if !WP_COMPUTED_GOTO
+dispatch:
+  switch ((uintptr_t)pc->handler)
+#endif
+  {
+/* Binary operators: a = second from top, b = top. */
+#define BIN(ident, ta, tr, expr)        \
+  CASE(ident) : {                       \
+    ta b = (ta)sp[-1], a = (ta)sp[-2];  \
+    sp[-2] = (tr)(expr);                \
+    sp--;                               \
+    NEXT(1);                            \
+  }
+#define UN(ident, ta, tr, expr) \
+  CASE(ident) : {               \
+    ta a = (ta)sp[-1];          \
+    sp[-1] = (tr)(expr);        \
+    NEXT(1);                    \
+  }
+#define BINF32(ident, expr)                          \
+  CASE(ident) : {                                    \
+    float b = wp_f32(sp[-1]), a = wp_f32(sp[-2]);    \
+    sp[-2] = wp_from_f32(expr);                      \
+    sp--;                                            \
+    NEXT(1);                                         \
+  }
+#define BINF64(ident, expr)                          \
+  CASE(ident) : {                                    \
+    double b = wp_f64(sp[-1]), a = wp_f64(sp[-2]);   \
+    sp[-2] = wp_from_f64(expr);                      \
+    sp--;                                            \
+    NEXT(1);                                         \
+  }
+#define CMPF32(ident, op)                            \
+  CASE(ident) : {                                    \
+    float b = wp_f32(sp[-1]), a = wp_f32(sp[-2]);    \
+    sp[-2] = (uint32_t)(a op b);                     \
+    sp--;                                            \
+    NEXT(1);                                         \
+  }
+#define CMPF64(ident, op)                            \
+  CASE(ident) : {                                    \
+    double b = wp_f64(sp[-1]), a = wp_f64(sp[-2]);   \
+    sp[-2] = (uint32_t)(a op b);                     \
+    sp--;                                            \
+    NEXT(1);                                         \
+  }
+#define UNF32(ident, expr)       \
+  CASE(ident) : {                \
+    float a = wp_f32(sp[-1]);    \
+    sp[-1] = wp_from_f32(expr);  \
+    NEXT(1);                     \
+  }
+#define UNF64(ident, expr)       \
+  CASE(ident) : {                \
+    double a = wp_f64(sp[-1]);   \
+    sp[-1] = wp_from_f64(expr);  \
+    NEXT(1);                     \
+  }
+
+/* Memory access: effective address = i32 operand + static offset; one
+ * compare against the current size (offset < 2^32, so no overflow). */
+#define EA(n, addr_slot)                                  \
+  uint64_t ea = (uint64_t)(uint32_t)(addr_slot) + IMM(1); \
+  if (WP_UNLIKELY(ea + (n) > mem_size)) TRAP(WP_TRAP_MEMORY_OOB);
+#define LOAD(ident, ctype, n, conv)  \
+  CASE(ident) : {                    \
+    EA(n, sp[-1]);                   \
+    ctype v;                         \
+    memcpy(&v, mem_base + ea, n);    \
+    sp[-1] = conv;                   \
+    NEXT(2);                         \
+  }
+#define STORE(ident, ctype, n)       \
+  CASE(ident) : {                    \
+    EA(n, sp[-2]);                   \
+    ctype v = (ctype)sp[-1];         \
+    memcpy(mem_base + ea, &v, n);    \
+    sp -= 2;                         \
+    NEXT(2);                         \
+  }
+/* Trapping float-to-int truncation. */
+#define TRUNC(ident, getf, fits, ctype, rtype)                    \
+  CASE(ident) : {                                                 \
+    double x = (double)getf(sp[-1]);                              \
+    if (isnan(x)) TRAP(WP_TRAP_INVALID_CONVERSION);               \
+    if (!fits(x)) TRAP(WP_TRAP_INT_OVERFLOW);                     \
+    sp[-1] = (rtype)(ctype)x;                                     \
+    NEXT(1);                                                      \
+  }
+
+    /* ---- control ---- */
+    CASE(unreachable) : TRAP(WP_TRAP_UNREACHABLE);
+
+    XCASE(jump) : NEXT(pc[1].i64);
+    XCASE(jump_if) : {
+      if (I32 * --sp) NEXT(pc[1].i64);
+      NEXT(2);
+    }
+    XCASE(jump_unless) : {
+      if (!(I32 * --sp)) NEXT(pc[1].i64);
+      NEXT(2);
+    }
+    XCASE(jump_unwind) : {
+      uint32_t drop = pc[2].pair.a, keep = pc[2].pair.b;
+      memmove(sp - keep - drop, sp - keep, keep * sizeof(wp_slot));
+      sp -= drop;
+      NEXT(pc[1].i64);
+    }
+    XCASE(jump_if_unwind) : {
+      if (I32 * --sp) {
+        uint32_t drop = pc[2].pair.a, keep = pc[2].pair.b;
+        memmove(sp - keep - drop, sp - keep, keep * sizeof(wp_slot));
+        sp -= drop;
+        NEXT(pc[1].i64);
+      }
+      NEXT(3);
+    }
+    XCASE(jump_table) : {
+      uint32_t n = (uint32_t)IMM(1);
+      uint32_t i = I32 * --sp;
+      const wp_cell *entry = pc + 2 + 2 * (i < n ? i : n);
+      uint32_t drop = entry[1].pair.a, keep = entry[1].pair.b;
+      if (drop) {
+        memmove(sp - keep - drop, sp - keep, keep * sizeof(wp_slot));
+        sp -= drop;
+      }
+      NEXT(entry[0].i64);
+    }
+
+    XCASE(return) : {
+      uint32_t n = (uint32_t)IMM(1);
+      memmove(fp, sp - n, n * sizeof(wp_slot));
+      sp = fp + n;
+      HOOK_LEAVE();
+      if (--ex->nframes == base) return 0;
+      frame = &ex->frames[ex->nframes - 1];
+      func = frame->func;
+      fp = frame->fp;
+      pc = (const wp_cell *)frame->pc + WP_CALL_CELLS;
+      if (func->inst != inst) inst = func->inst;
+      LOAD_MEMORY(); /* the callee may have grown it */
+      DISPATCH();
+    }
+
+    CASE(call) : {
+      callee = inst->funcs[IMM(1)];
+      goto do_call;
+    }
+    CASE(call_indirect) : {
+      const wp_table *t = inst->tables[IMM(2)];
+      uint32_t i = I32 * --sp;
+      if (i >= t->size) TRAP(WP_TRAP_UNDEFINED_ELEMENT);
+      callee = (wp_func *)(uintptr_t)t->elems[i];
+      if (!callee) TRAP(WP_TRAP_NULL_ELEMENT);
+      const wp_functype *want = &inst->module->types[IMM(1)];
+      if (callee->type != want && !wp_functype_equal(callee->type, want)) TRAP(WP_TRAP_SIGNATURE_MISMATCH);
+      goto do_call;
+    }
+
+    /* ---- parametric ---- */
+    CASE(drop) : {
+      sp--;
+      NEXT(1);
+    }
+    CASE(select) : {
+      uint32_t c = I32 sp[-1];
+      if (!c) sp[-3] = sp[-2];
+      sp -= 2;
+      NEXT(1);
+    }
+
+    /* ---- variables ---- */
+    CASE(local_get) : {
+      *sp++ = fp[IMM(1)];
+      NEXT(2);
+    }
+    CASE(local_set) : {
+      fp[IMM(1)] = *--sp;
+      NEXT(2);
+    }
+    CASE(local_tee) : {
+      fp[IMM(1)] = sp[-1];
+      NEXT(2);
+    }
+    CASE(global_get) : {
+      *sp++ = inst->globals[IMM(1)]->value[0];
+      NEXT(2);
+    }
+    CASE(global_set) : {
+      inst->globals[IMM(1)]->value[0] = *--sp;
+      NEXT(2);
+    }
+
+    /* ---- tables ---- */
+    CASE(table_get) : {
+      const wp_table *t = inst->tables[IMM(1)];
+      uint32_t i = I32 sp[-1];
+      if (i >= t->size) TRAP(WP_TRAP_TABLE_OOB);
+      sp[-1] = t->elems[i];
+      NEXT(2);
+    }
+    CASE(table_set) : {
+      wp_table *t = inst->tables[IMM(1)];
+      uint32_t i = I32 sp[-2];
+      if (i >= t->size) TRAP(WP_TRAP_TABLE_OOB);
+      if (!wp_table_store(t, i, sp[-1])) TRAP(WP_TRAP_TABLE_OOB);
+      sp -= 2;
+      NEXT(2);
+    }
+    CASE(table_size) : {
+      *sp++ = inst->tables[IMM(1)]->size;
+      NEXT(2);
+    }
+    CASE(table_grow) : {
+      int64_t old = wp_table_grow_by(inst->tables[IMM(1)], I32 sp[-1], sp[-2]);
+      sp[-2] = (uint32_t)(int32_t)old;
+      sp--;
+      NEXT(2);
+    }
+    CASE(table_fill) : {
+      wp_table *t = inst->tables[IMM(1)];
+      uint32_t n = I32 sp[-1], i = I32 sp[-3];
+      wp_slot v = sp[-2];
+      sp -= 3;
+      if ((uint64_t)i + n > t->size) TRAP(WP_TRAP_TABLE_OOB);
+      for (uint32_t k = 0; k < n; k++) wp_table_store(t, i + k, v);
+      NEXT(2);
+    }
+    CASE(table_init) : {
+      uint32_t n = I32 sp[-1], s = I32 sp[-2], d = I32 sp[-3];
+      sp -= 3;
+      if (wp_table_init_segment(inst, (uint32_t)IMM(2), (uint32_t)IMM(1), d, s, n)) TRAP(WP_TRAP_TABLE_OOB);
+      NEXT(3);
+    }
+    CASE(elem_drop) : {
+      inst->elem_dropped[IMM(1)] = 1;
+      NEXT(2);
+    }
+    CASE(table_copy) : {
+      wp_table *dt = inst->tables[IMM(1)], *st = inst->tables[IMM(2)];
+      uint32_t n = I32 sp[-1], s = I32 sp[-2], d = I32 sp[-3];
+      sp -= 3;
+      if ((uint64_t)s + n > st->size || (uint64_t)d + n > dt->size) TRAP(WP_TRAP_TABLE_OOB);
+      if (dt == st) {
+        memmove(dt->elems + d, st->elems + s, n * sizeof(wp_slot));
+      } else {
+        for (uint32_t k = 0; k < n; k++) wp_table_store(dt, d + k, st->elems[s + k]);
+      }
+      NEXT(3);
+    }
+
+    /* ---- references ---- */
+    CASE(ref_null) : {
+      *sp++ = 0;
+      NEXT(1);
+    }
+    CASE(ref_is_null) : {
+      sp[-1] = sp[-1] == 0;
+      NEXT(1);
+    }
+    CASE(ref_func) : {
+      *sp++ = (wp_slot)(uintptr_t)inst->funcs[IMM(1)];
+      NEXT(2);
+    }
+
+    /* ---- memory ---- */
+    LOAD(i32_load, uint32_t, 4, v)
+    LOAD(i64_load, uint64_t, 8, v)
+    LOAD(f32_load, uint32_t, 4, v)
+    LOAD(f64_load, uint64_t, 8, v)
+    LOAD(i32_load8_s, int8_t, 1, (uint32_t)(int32_t)v)
+    LOAD(i32_load8_u, uint8_t, 1, (uint32_t)v)
+    LOAD(i32_load16_s, int16_t, 2, (uint32_t)(int32_t)v)
+    LOAD(i32_load16_u, uint16_t, 2, (uint32_t)v)
+    LOAD(i64_load8_s, int8_t, 1, (uint64_t)(int64_t)v)
+    LOAD(i64_load8_u, uint8_t, 1, (uint64_t)v)
+    LOAD(i64_load16_s, int16_t, 2, (uint64_t)(int64_t)v)
+    LOAD(i64_load16_u, uint16_t, 2, (uint64_t)v)
+    LOAD(i64_load32_s, int32_t, 4, (uint64_t)(int64_t)v)
+    LOAD(i64_load32_u, uint32_t, 4, (uint64_t)v)
+    STORE(i32_store, uint32_t, 4)
+    STORE(i64_store, uint64_t, 8)
+    STORE(f32_store, uint32_t, 4)
+    STORE(f64_store, uint64_t, 8)
+    STORE(i32_store8, uint8_t, 1)
+    STORE(i32_store16, uint16_t, 2)
+    STORE(i64_store8, uint8_t, 1)
+    STORE(i64_store16, uint16_t, 2)
+    STORE(i64_store32, uint32_t, 4)
+
+    CASE(memory_size) : {
+      *sp++ = (uint32_t)(mem_size / WP_PAGE_SIZE);
+      NEXT(1);
+    }
+    CASE(memory_grow) : {
+      int64_t old = wp_memory_grow_pages(mem, I32 sp[-1]);
+      sp[-1] = (uint32_t)(int32_t)old;
+      mem_size = mem->size;
+      NEXT(1);
+    }
+    CASE(memory_fill) : {
+      uint32_t n = I32 sp[-1], v = I32 sp[-2], d = I32 sp[-3];
+      sp -= 3;
+      if ((uint64_t)d + n > mem_size) TRAP(WP_TRAP_MEMORY_OOB);
+      memset(mem_base + d, (int)(v & 0xff), n);
+      NEXT(1);
+    }
+    CASE(memory_copy) : {
+      uint32_t n = I32 sp[-1], s = I32 sp[-2], d = I32 sp[-3];
+      sp -= 3;
+      if ((uint64_t)s + n > mem_size || (uint64_t)d + n > mem_size) TRAP(WP_TRAP_MEMORY_OOB);
+      memmove(mem_base + d, mem_base + s, n);
+      NEXT(1);
+    }
+    CASE(memory_init) : {
+      uint32_t n = I32 sp[-1], s = I32 sp[-2], d = I32 sp[-3];
+      sp -= 3;
+      const wp_data_desc *seg = &inst->module->datas[IMM(1)];
+      uint32_t len = inst->data_dropped[IMM(1)] ? 0 : seg->data_len;
+      if ((uint64_t)s + n > len || (uint64_t)d + n > mem_size) TRAP(WP_TRAP_MEMORY_OOB);
+      memcpy(mem_base + d, inst->module->bytes + seg->data_start + s, n);
+      NEXT(2);
+    }
+    CASE(data_drop) : {
+      inst->data_dropped[IMM(1)] = 1;
+      NEXT(2);
+    }
+
+    /* ---- constants ---- */
+    CASE(i32_const) :
+    CASE(i64_const) :
+    CASE(f32_const) :
+    CASE(f64_const) : {
+      *sp++ = IMM(1);
+      NEXT(2);
+    }
+
+    /* ---- i32 ---- */
+    UN(i32_eqz, uint32_t, uint32_t, a == 0)
+    BIN(i32_eq, uint32_t, uint32_t, a == b)
+    BIN(i32_ne, uint32_t, uint32_t, a != b)
+    BIN(i32_lt_s, uint32_t, uint32_t, S32 a < S32 b)
+    BIN(i32_lt_u, uint32_t, uint32_t, a < b)
+    BIN(i32_gt_s, uint32_t, uint32_t, S32 a > S32 b)
+    BIN(i32_gt_u, uint32_t, uint32_t, a > b)
+    BIN(i32_le_s, uint32_t, uint32_t, S32 a <= S32 b)
+    BIN(i32_le_u, uint32_t, uint32_t, a <= b)
+    BIN(i32_ge_s, uint32_t, uint32_t, S32 a >= S32 b)
+    BIN(i32_ge_u, uint32_t, uint32_t, a >= b)
+    UN(i32_clz, uint32_t, uint32_t, a ? __builtin_clz(a) : 32)
+    UN(i32_ctz, uint32_t, uint32_t, a ? __builtin_ctz(a) : 32)
+    UN(i32_popcnt, uint32_t, uint32_t, __builtin_popcount(a))
+    BIN(i32_add, uint32_t, uint32_t, a + b)
+    BIN(i32_sub, uint32_t, uint32_t, a - b)
+    BIN(i32_mul, uint32_t, uint32_t, a * b)
+    CASE(i32_div_s) : {
+      int32_t b = S32 sp[-1], a = S32 sp[-2];
+      if (b == 0) TRAP(WP_TRAP_DIV_ZERO);
+      if (a == INT32_MIN && b == -1) TRAP(WP_TRAP_INT_OVERFLOW);
+      sp[-2] = (uint32_t)(a / b);
+      sp--;
+      NEXT(1);
+    }
+    CASE(i32_div_u) : {
+      uint32_t b = I32 sp[-1], a = I32 sp[-2];
+      if (b == 0) TRAP(WP_TRAP_DIV_ZERO);
+      sp[-2] = a / b;
+      sp--;
+      NEXT(1);
+    }
+    CASE(i32_rem_s) : {
+      int32_t b = S32 sp[-1], a = S32 sp[-2];
+      if (b == 0) TRAP(WP_TRAP_DIV_ZERO);
+      sp[-2] = b == -1 ? 0 : (uint32_t)(a % b);
+      sp--;
+      NEXT(1);
+    }
+    CASE(i32_rem_u) : {
+      uint32_t b = I32 sp[-1], a = I32 sp[-2];
+      if (b == 0) TRAP(WP_TRAP_DIV_ZERO);
+      sp[-2] = a % b;
+      sp--;
+      NEXT(1);
+    }
+    BIN(i32_and, uint32_t, uint32_t, a & b)
+    BIN(i32_or, uint32_t, uint32_t, a | b)
+    BIN(i32_xor, uint32_t, uint32_t, a ^ b)
+    BIN(i32_shl, uint32_t, uint32_t, a << (b & 31))
+    BIN(i32_shr_s, uint32_t, uint32_t, S32 a >> (b & 31))
+    BIN(i32_shr_u, uint32_t, uint32_t, a >> (b & 31))
+    BIN(i32_rotl, uint32_t, uint32_t, wp_rotl32(a, b))
+    BIN(i32_rotr, uint32_t, uint32_t, wp_rotr32(a, b))
+
+    /* ---- i64 ---- */
+    UN(i64_eqz, uint64_t, uint32_t, a == 0)
+    BIN(i64_eq, uint64_t, uint32_t, a == b)
+    BIN(i64_ne, uint64_t, uint32_t, a != b)
+    BIN(i64_lt_s, uint64_t, uint32_t, S64 a < S64 b)
+    BIN(i64_lt_u, uint64_t, uint32_t, a < b)
+    BIN(i64_gt_s, uint64_t, uint32_t, S64 a > S64 b)
+    BIN(i64_gt_u, uint64_t, uint32_t, a > b)
+    BIN(i64_le_s, uint64_t, uint32_t, S64 a <= S64 b)
+    BIN(i64_le_u, uint64_t, uint32_t, a <= b)
+    BIN(i64_ge_s, uint64_t, uint32_t, S64 a >= S64 b)
+    BIN(i64_ge_u, uint64_t, uint32_t, a >= b)
+    UN(i64_clz, uint64_t, uint64_t, a ? __builtin_clzll(a) : 64)
+    UN(i64_ctz, uint64_t, uint64_t, a ? __builtin_ctzll(a) : 64)
+    UN(i64_popcnt, uint64_t, uint64_t, __builtin_popcountll(a))
+    BIN(i64_add, uint64_t, uint64_t, a + b)
+    BIN(i64_sub, uint64_t, uint64_t, a - b)
+    BIN(i64_mul, uint64_t, uint64_t, a * b)
+    CASE(i64_div_s) : {
+      int64_t b = S64 sp[-1], a = S64 sp[-2];
+      if (b == 0) TRAP(WP_TRAP_DIV_ZERO);
+      if (a == INT64_MIN && b == -1) TRAP(WP_TRAP_INT_OVERFLOW);
+      sp[-2] = (uint64_t)(a / b);
+      sp--;
+      NEXT(1);
+    }
+    CASE(i64_div_u) : {
+      uint64_t b = sp[-1], a = sp[-2];
+      if (b == 0) TRAP(WP_TRAP_DIV_ZERO);
+      sp[-2] = a / b;
+      sp--;
+      NEXT(1);
+    }
+    CASE(i64_rem_s) : {
+      int64_t b = S64 sp[-1], a = S64 sp[-2];
+      if (b == 0) TRAP(WP_TRAP_DIV_ZERO);
+      sp[-2] = b == -1 ? 0 : (uint64_t)(a % b);
+      sp--;
+      NEXT(1);
+    }
+    CASE(i64_rem_u) : {
+      uint64_t b = sp[-1], a = sp[-2];
+      if (b == 0) TRAP(WP_TRAP_DIV_ZERO);
+      sp[-2] = a % b;
+      sp--;
+      NEXT(1);
+    }
+    BIN(i64_and, uint64_t, uint64_t, a & b)
+    BIN(i64_or, uint64_t, uint64_t, a | b)
+    BIN(i64_xor, uint64_t, uint64_t, a ^ b)
+    BIN(i64_shl, uint64_t, uint64_t, a << (b & 63))
+    BIN(i64_shr_s, uint64_t, uint64_t, S64 a >> (b & 63))
+    BIN(i64_shr_u, uint64_t, uint64_t, a >> (b & 63))
+    BIN(i64_rotl, uint64_t, uint64_t, wp_rotl64(a, b))
+    BIN(i64_rotr, uint64_t, uint64_t, wp_rotr64(a, b))
+
+    /* ---- floats ---- */
+    CMPF32(f32_eq, ==)
+    CMPF32(f32_ne, !=)
+    CMPF32(f32_lt, <)
+    CMPF32(f32_gt, >)
+    CMPF32(f32_le, <=)
+    CMPF32(f32_ge, >=)
+    CMPF64(f64_eq, ==)
+    CMPF64(f64_ne, !=)
+    CMPF64(f64_lt, <)
+    CMPF64(f64_gt, >)
+    CMPF64(f64_le, <=)
+    CMPF64(f64_ge, >=)
+    UN(f32_abs, uint64_t, uint64_t, wp_f32_abs(a))
+    UN(f32_neg, uint64_t, uint64_t, wp_f32_neg(a))
+    UNF32(f32_ceil, ceilf(a))
+    UNF32(f32_floor, floorf(a))
+    UNF32(f32_trunc, truncf(a))
+    UNF32(f32_nearest, nearbyintf(a))
+    UNF32(f32_sqrt, sqrtf(a))
+    BINF32(f32_add, a + b)
+    BINF32(f32_sub, a - b)
+    BINF32(f32_mul, a * b)
+    BINF32(f32_div, a / b)
+    BINF32(f32_min, wp_fminf(a, b))
+    BINF32(f32_max, wp_fmaxf(a, b))
+    BIN(f32_copysign, uint64_t, uint64_t, wp_f32_copysign(a, b))
+    UN(f64_abs, uint64_t, uint64_t, wp_f64_abs(a))
+    UN(f64_neg, uint64_t, uint64_t, wp_f64_neg(a))
+    UNF64(f64_ceil, ceil(a))
+    UNF64(f64_floor, floor(a))
+    UNF64(f64_trunc, trunc(a))
+    UNF64(f64_nearest, nearbyint(a))
+    UNF64(f64_sqrt, sqrt(a))
+    BINF64(f64_add, a + b)
+    BINF64(f64_sub, a - b)
+    BINF64(f64_mul, a * b)
+    BINF64(f64_div, a / b)
+    BINF64(f64_min, wp_fmin(a, b))
+    BINF64(f64_max, wp_fmax(a, b))
+    BIN(f64_copysign, uint64_t, uint64_t, wp_f64_copysign(a, b))
+
+    /* ---- conversions ---- */
+    UN(i32_wrap_i64, uint64_t, uint32_t, a)
+    TRUNC(i32_trunc_f32_s, wp_f32, wp_fits_i32, int32_t, uint32_t)
+    TRUNC(i32_trunc_f32_u, wp_f32, wp_fits_u32, uint32_t, uint32_t)
+    TRUNC(i32_trunc_f64_s, wp_f64, wp_fits_i32, int32_t, uint32_t)
+    TRUNC(i32_trunc_f64_u, wp_f64, wp_fits_u32, uint32_t, uint32_t)
+    UN(i64_extend_i32_s, uint64_t, uint64_t, (int64_t)(int32_t)(uint32_t)a)
+    UN(i64_extend_i32_u, uint64_t, uint64_t, (uint32_t)a)
+    TRUNC(i64_trunc_f32_s, wp_f32, wp_fits_i64, int64_t, uint64_t)
+    TRUNC(i64_trunc_f32_u, wp_f32, wp_fits_u64, uint64_t, uint64_t)
+    TRUNC(i64_trunc_f64_s, wp_f64, wp_fits_i64, int64_t, uint64_t)
+    TRUNC(i64_trunc_f64_u, wp_f64, wp_fits_u64, uint64_t, uint64_t)
+    UN(f32_convert_i32_s, uint64_t, uint64_t, wp_from_f32((float)(int32_t)(uint32_t)a))
+    UN(f32_convert_i32_u, uint64_t, uint64_t, wp_from_f32((float)(uint32_t)a))
+    UN(f32_convert_i64_s, uint64_t, uint64_t, wp_from_f32((float)(int64_t)a))
+    UN(f32_convert_i64_u, uint64_t, uint64_t, wp_from_f32((float)a))
+    UN(f32_demote_f64, uint64_t, uint64_t, wp_from_f32((float)wp_f64(a)))
+    UN(f64_convert_i32_s, uint64_t, uint64_t, wp_from_f64((double)(int32_t)(uint32_t)a))
+    UN(f64_convert_i32_u, uint64_t, uint64_t, wp_from_f64((double)(uint32_t)a))
+    UN(f64_convert_i64_s, uint64_t, uint64_t, wp_from_f64((double)(int64_t)a))
+    UN(f64_convert_i64_u, uint64_t, uint64_t, wp_from_f64((double)a))
+    UN(f64_promote_f32, uint64_t, uint64_t, wp_from_f64((double)wp_f32(a)))
+    CASE(i32_reinterpret_f32) :
+    CASE(i64_reinterpret_f64) :
+    CASE(f32_reinterpret_i32) :
+    CASE(f64_reinterpret_i64) : NEXT(1);
+
+    UN(i32_extend8_s, uint64_t, uint32_t, (int32_t)(int8_t)a)
+    UN(i32_extend16_s, uint64_t, uint32_t, (int32_t)(int16_t)a)
+    UN(i64_extend8_s, uint64_t, uint64_t, (int64_t)(int8_t)a)
+    UN(i64_extend16_s, uint64_t, uint64_t, (int64_t)(int16_t)a)
+    UN(i64_extend32_s, uint64_t, uint64_t, (int64_t)(int32_t)a)
+
+    UN(i32_trunc_sat_f32_s, uint64_t, uint32_t, wp_sat_i32(wp_f32(a)))
+    UN(i32_trunc_sat_f32_u, uint64_t, uint32_t, wp_sat_u32(wp_f32(a)))
+    UN(i32_trunc_sat_f64_s, uint64_t, uint32_t, wp_sat_i32(wp_f64(a)))
+    UN(i32_trunc_sat_f64_u, uint64_t, uint32_t, wp_sat_u32(wp_f64(a)))
+    UN(i64_trunc_sat_f32_s, uint64_t, uint64_t, wp_sat_i64(wp_f32(a)))
+    UN(i64_trunc_sat_f32_u, uint64_t, uint64_t, wp_sat_u64(wp_f32(a)))
+    UN(i64_trunc_sat_f64_s, uint64_t, uint64_t, wp_sat_i64(wp_f64(a)))
+    UN(i64_trunc_sat_f64_u, uint64_t, uint64_t, wp_sat_u64(wp_f64(a)))
+
+    /* Structured control is resolved by the translator and never emitted. */
+    CASE(nop) :
+    CASE(block) :
+    CASE(loop) :
+    CASE(if) :
+    CASE(else) :
+    CASE(end) :
+    CASE(br) :
+    CASE(br_if) :
+    CASE(br_table) :
+    CASE(return) :
+    CASE(select_t) :
+#if !WP_COMPUTED_GOTO
+    default:
+#endif
+      TRAP(WP_TRAP_UNREACHABLE);
+  }
+
+do_call : {
+  const wp_functype *ft = callee->type;
+  wp_slot *args = sp - ft->nparams;
+  frame->pc = pc;
+  frame->sp = args;
+  if (ex->nframes >= ex->max_frames) TRAP(WP_TRAP_STACK_EXHAUSTED);
+  if (callee->host) {
+    uint32_t room = ft->nparams > ft->nresults ? ft->nparams : ft->nresults;
+    if (args + room > ex->stack_end) TRAP(WP_TRAP_STACK_EXHAUSTED);
+    wp_frame *hf = &ex->frames[ex->nframes++];
+    *hf = (wp_frame){.func = callee, .pc = NULL, .fp = args, .sp = args + room};
+    wp_slot *saved_sp = ex->sp;
+    ex->sp = args + room;
+    int rc = callee->host(ex, callee->host_ctx, args, err);
+    ex->sp = saved_sp;
+    ex->nframes--;
+    if (rc) {
+      /* Keep the host frame visible to whoever reads the stack after the failure. */
+      ex->nframes++;
+      return -1;
+    }
+    sp = args + ft->nresults;
+    LOAD_MEMORY();
+    NEXT(WP_CALL_CELLS);
+  }
+  const wp_code *code = WP_FUNC_CODE(callee);
+  if (WP_UNLIKELY(!code)) {
+    code = wp_func_code_compile(callee, err);
+    if (!code) return -1;
+  }
+  if (args + code->max_height > ex->stack_end) TRAP(WP_TRAP_STACK_EXHAUSTED);
+  frame = &ex->frames[ex->nframes++];
+  frame->func = callee;
+  frame->pc = NULL;
+  frame->fp = args;
+  frame->sp = NULL;
+  func = callee;
+  fp = args;
+  sp = fp + code->nlocals;
+  for (wp_slot *p = fp + code->nparams; p < sp; p++) *p = 0;
+  pc = code->cells;
+  if (callee->inst != inst) {
+    inst = callee->inst;
+    LOAD_MEMORY();
+  }
+  HOOK_ENTER(callee);
+  DISPATCH();
+}
+
+do_trap:
+  frame->pc = pc;
+  frame->sp = sp;
+  wp_trap(err, trap);
+  if (err) {
+    err->func = func->index;
+    err->offset = wp_code_offset(WP_FUNC_CODE(func), pc);
+  }
+  return -1;
+
+#undef CASE
+#undef XCASE
+#undef DISPATCH
+#undef LOAD_MEMORY
+#undef NEXT
+#undef TRAP
+#undef IMM
+#undef TOP
+#undef I32
+#undef S32
+#undef S64
+#undef BIN
+#undef UN
+#undef BINF32
+#undef BINF64
+#undef CMPF32
+#undef CMPF64
+#undef UNF32
+#undef UNF64
+#undef EA
+#undef LOAD
+#undef STORE
+#undef TRUNC
+}
+
+#undef HOOK_ENTER
+#undef HOOK_LEAVE
+#undef LOOP_FN
+#undef LOOP_VARIANT

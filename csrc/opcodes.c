@@ -1,0 +1,191 @@
+/* opcodes.c: the opcode table and the instruction decoder (opcode and
+ * immediates) shared by decode.c (constant expressions), validate.c and
+ * compile.c.  Everything here is generated from opcodes.def. */
+#include "module.h"
+
+const wp_opinfo wp_opinfo_table[WP_OP_COUNT] = {
+#define OP(byte, name, ident, imm, sig) [WP_OP_##ident] = {name, 0x00, byte, imm, sig},
+#define OPFC(sub, name, ident, imm, sig) [WP_OP_##ident] = {name, 0xFC, sub, imm, sig},
+#include "opcodes.def"
+#undef OP
+#undef OPFC
+};
+
+/* Byte -> opcode + 1 (0 = no such opcode), for single-byte opcodes and for
+ * the sub-opcodes after the 0xFC prefix.  Built at compile time; a
+ * duplicated byte in opcodes.def is a -Woverride-init warning. */
+static const uint16_t op_by_byte[256] = {
+#define OP(byte, name, ident, imm, sig) [byte] = WP_OP_##ident + 1,
+#define OPFC(sub, name, ident, imm, sig)
+#include "opcodes.def"
+#undef OP
+#undef OPFC
+};
+
+static const uint16_t op_by_fc[] = {
+#define OP(byte, name, ident, imm, sig)
+#define OPFC(sub, name, ident, imm, sig) [sub] = WP_OP_##ident + 1,
+#include "opcodes.def"
+#undef OP
+#undef OPFC
+};
+
+#define N_FC (sizeof op_by_fc / sizeof op_by_fc[0])
+
+bool wp_read_opcode(wp_reader *r, wp_opcode *op, wp_error *err) {
+  uint32_t at = wp_reader_offset(r);
+  uint8_t b;
+  if (!wp_read_u8(r, &b, err))
+    return false;
+  if (b == 0xFC) {
+    uint32_t sub;
+    if (!wp_read_u32(r, &sub, err))
+      return false;
+    if (sub >= N_FC || op_by_fc[sub] == 0)
+      return wp_error_set(err, WP_ERR_DECODE, at, "illegal opcode 0xfc %u", sub), false;
+    *op = (wp_opcode)(op_by_fc[sub] - 1);
+    return true;
+  }
+  if (b == 0xFD)
+    return wp_error_set(err, WP_ERR_VALIDATE, at, "SIMD is not supported yet"), false;
+  if (op_by_byte[b] == 0)
+    return wp_error_set(err, WP_ERR_DECODE, at, "illegal opcode 0x%02x", b), false;
+  *op = (wp_opcode)(op_by_byte[b] - 1);
+  return true;
+}
+
+/* ---- immediates ---------------------------------------------------------- */
+
+static bool is_valtype(uint8_t b) {
+  switch (b) {
+  case WP_I32: case WP_I64: case WP_F32: case WP_F64: case WP_V128:
+  case WP_FUNCREF: case WP_EXTERNREF:
+    return true;
+  default:
+    return false;
+  }
+}
+
+static bool fail(uint32_t at, wp_error *err, const char *msg) {
+  wp_error_set(err, WP_ERR_DECODE, at, "%s", msg);
+  return false;
+}
+
+/* A reserved byte (memory index placeholder): exactly 0x00, not a longer
+ * LEB128 encoding of zero. */
+static bool read_zero_byte(wp_reader *r, wp_error *err) {
+  uint32_t at = wp_reader_offset(r);
+  uint8_t b;
+  if (!wp_read_u8(r, &b, err))
+    return false;
+  return b == 0 || fail(at, err, "zero byte expected");
+}
+
+/* blocktype: 0x40 (empty), one value type byte, or an s33 type index >= 0.
+ * The first two are single bytes that read as negative s33 values. */
+static bool read_blocktype(wp_reader *r, int64_t *bt, wp_error *err) {
+  uint32_t at = wp_reader_offset(r);
+  if (!wp_read_s33(r, bt, err))
+    return false;
+  if (*bt >= 0)
+    return true;
+  bool one_byte = wp_reader_offset(r) == at + 1;
+  uint8_t b = (uint8_t)(*bt & 0x7f);
+  if (one_byte && (b == 0x40 || is_valtype(b)))
+    return true;
+  return fail(at, err, one_byte ? "malformed value type" : "malformed block type");
+}
+
+/* br_table: n, then n+1 labels (the last is the default). */
+static bool read_br_table(wp_reader *r, wp_imm *imm, wp_error *err) {
+  if (!wp_read_u32(r, &imm->n, err))
+    return false;
+  /* Each label takes at least one byte: refuse counts the input cannot hold. */
+  if (imm->n >= (size_t)(r->end - r->pos))
+    return fail((uint32_t)(r->end - r->base), err, "unexpected end of section or function");
+  imm->vec = r->pos;
+  uint32_t label;
+  for (uint64_t i = 0; i <= imm->n; i++)
+    if (!wp_read_u32(r, &label, err))
+      return false;
+  return true;
+}
+
+/* select t*: a vector of value types. */
+static bool read_select_types(wp_reader *r, wp_imm *imm, wp_error *err) {
+  if (!wp_read_u32(r, &imm->n, err) || !wp_read_bytes(r, imm->n, &imm->vec, err))
+    return false;
+  for (uint32_t i = 0; i < imm->n; i++)
+    if (!is_valtype(imm->vec[i]))
+      return fail((uint32_t)(imm->vec + i - r->base), err, "malformed value type");
+  return true;
+}
+
+static bool read_reftype(wp_reader *r, uint32_t *out, wp_error *err) {
+  uint32_t at = wp_reader_offset(r);
+  uint8_t b;
+  if (!wp_read_u8(r, &b, err))
+    return false;
+  if (b != WP_FUNCREF && b != WP_EXTERNREF)
+    return fail(at, err, "malformed reference type");
+  *out = b;
+  return true;
+}
+
+bool wp_read_immediates(wp_reader *r, wp_opcode op, wp_imm *imm, wp_error *err) {
+  memset(imm, 0, sizeof *imm);
+  switch (wp_opinfo_table[op].imm) {
+  case IMM_NONE:
+    return true;
+  case IMM_BLOCKTYPE:
+    return read_blocktype(r, &imm->blocktype, err);
+  case IMM_LABEL: case IMM_FUNC: case IMM_LOCAL: case IMM_GLOBAL:
+  case IMM_TABLE: case IMM_DATA: case IMM_ELEM:
+    return wp_read_u32(r, &imm->a, err);
+  case IMM_CALL_INDIRECT: case IMM_TABLEINIT: case IMM_TABLECOPY:
+    return wp_read_u32(r, &imm->a, err) && wp_read_u32(r, &imm->b, err);
+  case IMM_BR_TABLE:
+    return read_br_table(r, imm, err);
+  case IMM_MEMARG: {
+    uint32_t offset;
+    if (!wp_read_u32(r, &imm->a, err) || !wp_read_u32(r, &offset, err))
+      return false;
+    imm->u64 = offset;
+    return true;
+  }
+  case IMM_MEMIDX:
+    return read_zero_byte(r, err);
+  case IMM_MEMCOPY:
+    return read_zero_byte(r, err) && read_zero_byte(r, err);
+  case IMM_MEMINIT:
+    return wp_read_u32(r, &imm->a, err) && read_zero_byte(r, err);
+  case IMM_I32: {
+    int32_t v;
+    if (!wp_read_s32(r, &v, err))
+      return false;
+    imm->u64 = (uint32_t)v;
+    return true;
+  }
+  case IMM_I64: {
+    int64_t v;
+    if (!wp_read_s64(r, &v, err))
+      return false;
+    imm->u64 = (uint64_t)v;
+    return true;
+  }
+  case IMM_F32: {
+    uint32_t bits;
+    if (!wp_read_f32(r, &bits, err))
+      return false;
+    imm->u64 = bits;
+    return true;
+  }
+  case IMM_F64:
+    return wp_read_f64(r, &imm->u64, err);
+  case IMM_SELECT_T:
+    return read_select_types(r, imm, err);
+  case IMM_REFTYPE:
+    return read_reftype(r, &imm->a, err);
+  }
+  return fail(wp_reader_offset(r), err, "illegal opcode");
+}

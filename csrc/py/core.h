@@ -1,0 +1,187 @@
+/* core.h: shared declarations of the CPython extension wasmprof._core.
+ *
+ * One file per Python type (py_module.c, py_instance.c, py_func.c,
+ * py_memory.c, py_table.c, py_global.c), plus value conversion
+ * (py_values.c), error mapping (py_errors.c) and the module itself
+ * (module.c: exceptions, the per-thread wp_exec, the host-exception stash).
+ *
+ * Ownership rules (what keeps what alive):
+ *   Instance  -> its Module and every imported object (Func/Memory/Table/
+ *                Global), so that what it imports outlives the C instance;
+ *                and its Exports namespace.
+ *   Func/Memory/Table/Global wrappers of exported objects -> their Instance.
+ *   Host objects created from Python (Func(callable, ...), Memory(...),
+ *                Table(...), Global(...)) own their C object and free it
+ *                when the wrapper is deallocated.
+ * References handed to the guest (funcref and externref slots) escape the
+ * reach of Python's reference counting; see py_values.c and py_func.c for
+ * the registries that keep them alive.
+ *
+ * The GIL is held during guest execution.
+ */
+#ifndef WPY_CORE_H
+#define WPY_CORE_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdbool.h>
+
+#include "runtime.h"
+
+/* ---- exceptions (module.c) ------------------------------------------------ */
+
+extern PyObject *wpy_Error;           /* wasmprof.Error(Exception) */
+extern PyObject *wpy_DecodeError;     /* .offset, .reason */
+extern PyObject *wpy_ValidationError; /* .offset, .reason */
+extern PyObject *wpy_LinkError;
+extern PyObject *wpy_Trap;            /* .kind, .message, .func_index, .offset */
+extern PyObject *wpy_LimitError;
+
+/* ---- types ------------------------------------------------------------------ */
+
+extern PyTypeObject wpy_ModuleType;
+extern PyTypeObject wpy_InstanceType;
+extern PyTypeObject wpy_ExportsType;
+extern PyTypeObject wpy_FuncType;
+extern PyTypeObject wpy_MemoryType;
+extern PyTypeObject wpy_TableType;
+extern PyTypeObject wpy_GlobalType;
+
+/* wpy_Module: a decoded, validated module. */
+typedef struct wpy_Module {
+  PyObject_HEAD
+  wp_module *module;
+} wpy_Module;
+
+/* wpy_Instance: an instantiated module.  imported[] holds a strong reference
+ * to each imported object in import order (not a Python list, so that the
+ * cyclic GC cannot clear it while the C instance still points into it). */
+typedef struct wpy_Instance {
+  PyObject_HEAD
+  wp_instance *inst;
+  PyObject *module;    /* wpy_Module */
+  PyObject **imported; /* nimported strong references */
+  Py_ssize_t nimported;
+  PyObject *exports;   /* wpy_Exports */
+  PyObject *weakrefs;
+} wpy_Instance;
+
+/* wpy_Exports: the namespace instance.exports; name -> wrapper in export order. */
+typedef struct wpy_Exports {
+  PyObject_HEAD
+  PyObject *dict;
+} wpy_Exports;
+
+/* wpy_Func: a function, guest or host.
+ *   guest: owner is the Python Instance when one is alive; otherwise the
+ *          wrapper holds a C reference on the instance (retained).
+ *   host:  created here from a Python callable; owns func (freed with the
+ *          wrapper); func's host context is this object. */
+typedef struct wpy_Func {
+  PyObject_HEAD
+  vectorcallfunc vectorcall;
+  wp_func *func;
+  PyObject *owner;
+  wp_instance *retained;
+  PyObject *callable;
+  bool owned;
+} wpy_Func;
+
+/* wpy_Memory, wpy_Table, wpy_Global: owner is the exporting Instance, or NULL
+ * for a host object this wrapper created and frees. */
+typedef struct wpy_Memory {
+  PyObject_HEAD
+  wp_memory *mem;
+  PyObject *owner;
+} wpy_Memory;
+
+typedef struct wpy_Table {
+  PyObject_HEAD
+  wp_table *table;
+  PyObject *owner;
+} wpy_Table;
+
+typedef struct wpy_Global {
+  PyObject_HEAD
+  wp_global *global;
+  PyObject *owner;
+} wpy_Global;
+
+/* ---- module.c ------------------------------------------------------------------ */
+
+/* wpy_exec: this OS thread's execution context, created on first use (NULL
+ * with an exception set on failure).  Freed with the thread's state. */
+wp_exec *wpy_exec(void);
+
+/* The host-exception stash: a host function that raises stores the Python
+ * exception here (per thread) and returns WP_ERR_HOST; whoever receives
+ * WP_ERR_HOST from wp_call or wp_instance_new restores it unchanged. */
+void wpy_stash_exception(void);
+bool wpy_restore_exception(void); /* false when nothing was stashed */
+
+/* wpy_keep_forever: keep a strong reference until the process ends (the
+ * documented leaks: objects a C structure may still point to). */
+int wpy_keep_forever(PyObject *obj);
+
+/* wpy_types_new: call the class `name` of python/wasmprof/types.py. */
+PyObject *wpy_types_new(const char *name, PyObject *args);
+
+/* ---- py_errors.c ------------------------------------------------------------------ */
+
+/* wpy_raise: set the Python exception for err; returns NULL. */
+PyObject *wpy_raise(const wp_error *err);
+/* wpy_raise_link: LinkError with a formatted message; returns NULL. */
+PyObject *wpy_raise_link(const char *fmt, ...);
+
+/* ---- py_values.c ------------------------------------------------------------------ */
+
+const char *wpy_valtype_name(wp_valtype t);
+const char *wpy_extern_kind_name(wp_extern_kind k);
+/* wpy_valtype_from_name: parse "i32", ...; sets ValueError/TypeError and returns -1. */
+int wpy_valtype_from_name(PyObject *name, wp_valtype *out);
+/* wpy_valtypes_from_seq: parse an iterable of names into a new array (PyMem_Free it). */
+int wpy_valtypes_from_seq(PyObject *seq, wp_valtype **out, uint32_t *n);
+
+/* Value conversion, "Python value" flavour (see the API contract). */
+int wpy_to_slot(PyObject *v, wp_valtype t, wp_slot *out);
+PyObject *wpy_from_slot(wp_slot s, wp_valtype t, bool unsigned_ints);
+/* Exact-bits flavour: unsigned ints of the type's width; refs as raw slots
+ * (0 = null), checked to be references the extension handed out. */
+int wpy_bits_to_slot(PyObject *v, wp_valtype t, wp_slot *out);
+PyObject *wpy_slot_to_bits(wp_slot s, wp_valtype t);
+
+/* externref registry: token = index + 1 into a process-wide list. */
+int wpy_extern_token(PyObject *obj, wp_slot *out);
+PyObject *wpy_extern_object(wp_slot token);
+bool wpy_extern_token_valid(wp_slot token);
+
+PyObject *wpy_functype_to_py(const wp_functype *t);
+PyObject *wpy_extern_type_to_py(const wp_extern_type *t);
+
+/* ---- py_func.c ------------------------------------------------------------------ */
+
+/* wpy_func_wrap: the Func object for f (new reference). */
+PyObject *wpy_func_wrap(wp_func *f);
+/* wpy_func_new_host: a host Func calling callable with type t. */
+PyObject *wpy_func_new_host(PyObject *callable, const wp_functype *t);
+/* wpy_func_to_slot: f as a funcref slot; f is kept alive for good. */
+int wpy_func_to_slot(wpy_Func *f, wp_slot *out);
+/* wpy_funcref_valid: whether s is null or a funcref handed out by wpy_func_to_slot. */
+bool wpy_funcref_valid(wp_slot s);
+
+/* ---- py_instance.c ------------------------------------------------------------------ */
+
+/* wpy_instance_lookup: the live Python Instance of inst, borrowed, or NULL. */
+PyObject *wpy_instance_lookup(const wp_instance *inst);
+
+/* ---- wrappers (py_memory.c, py_table.c, py_global.c) ------------------------------- */
+
+PyObject *wpy_memory_wrap(wp_memory *m, PyObject *owner);
+PyObject *wpy_table_wrap(wp_table *t, PyObject *owner);
+PyObject *wpy_global_wrap(wp_global *g, PyObject *owner);
+
+/* Index arguments: a Python int in [0, limit]; sets an exception otherwise. */
+int wpy_u32_arg(PyObject *v, const char *what, uint32_t *out);
+int wpy_u64_arg(PyObject *v, const char *what, uint64_t *out);
+
+#endif
