@@ -143,7 +143,7 @@ static bool read_sleb(wp_reader *r, unsigned bits, int64_t *out, wp_error *err) 
 }
 
 bool wp_read_u32(wp_reader *r, uint32_t *out, wp_error *err) {
-  uint64_t v;
+  uint64_t v = 0;
   if (!read_uleb(r, 32, &v, err))
     return false;
   *out = (uint32_t)v;

@@ -387,7 +387,7 @@ static int op_return(body_ctx *c) {
 }
 
 static int op_select(body_ctx *c, wp_opcode op, const wp_imm *imm) {
-  uint8_t t1, t2;
+  uint8_t t1 = UNKNOWN, t2 = UNKNOWN;
   if (op == WP_OP_select_t) {
     if (imm->n != 1) return fail(c, "invalid result arity");
     uint8_t t = imm->vec[0];
@@ -511,7 +511,7 @@ static int op_ref(body_ctx *c, wp_opcode op, const wp_imm *imm) {
     return push(c, (uint8_t)imm->a);
   }
   if (op == WP_OP_ref_is_null) {
-    uint8_t t;
+    uint8_t t = UNKNOWN;
     TRY(pop(c, &t));
     if (t != UNKNOWN && !is_ref(t)) return fail(c, "type mismatch: ref.is_null needs a reference");
     if (emitting(c)) emit_op(c, op);
@@ -601,7 +601,7 @@ static int step(body_ctx *c) {
   case WP_OP_call:
   case WP_OP_call_indirect: return op_call(c, op, &imm);
   case WP_OP_drop: {
-    uint8_t t;
+    uint8_t t = UNKNOWN;
     TRY(pop(c, &t));
     if (emitting(c)) emit_op(c, op);
     return 0;
