@@ -61,6 +61,20 @@ static inline double wp_fmax(double a, double b) {
   return a > b ? a : b;
 }
 
+/* Rounding: glibc returns a signalling NaN unchanged, the spec wants it
+ * quieted (an arithmetic NaN), which x + x does. */
+#define WP_ROUNDING(name, type, fn) \
+  static inline type name(type x) { return isnan(x) ? x + x : fn(x); }
+WP_ROUNDING(wp_ceilf, float, ceilf)
+WP_ROUNDING(wp_floorf, float, floorf)
+WP_ROUNDING(wp_truncf, float, truncf)
+WP_ROUNDING(wp_nearestf, float, nearbyintf)
+WP_ROUNDING(wp_ceil, double, ceil)
+WP_ROUNDING(wp_floor, double, floor)
+WP_ROUNDING(wp_trunc, double, trunc)
+WP_ROUNDING(wp_nearest, double, nearbyint)
+#undef WP_ROUNDING
+
 /* Bit-level sign operations preserve NaN payloads exactly. */
 static inline uint64_t wp_f32_abs(uint64_t s) { return (uint32_t)s & 0x7fffffffu; }
 static inline uint64_t wp_f32_neg(uint64_t s) { return (uint32_t)s ^ 0x80000000u; }

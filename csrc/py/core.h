@@ -180,6 +180,9 @@ PyObject *wpy_memory_wrap(wp_memory *m, PyObject *owner);
 PyObject *wpy_table_wrap(wp_table *t, PyObject *owner);
 PyObject *wpy_global_wrap(wp_global *g, PyObject *owner);
 
+/* wpy_parse_limits: min and max (None or absent: no max) as limits of at most ceiling. */
+int wpy_parse_limits(PyObject *min_o, PyObject *max_o, uint32_t ceiling, const char *what, wp_limits *out);
+
 /* Index arguments: a Python int in [0, limit]; sets an exception otherwise. */
 int wpy_u32_arg(PyObject *v, const char *what, uint32_t *out);
 int wpy_u64_arg(PyObject *v, const char *what, uint64_t *out);

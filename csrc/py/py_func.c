@@ -20,10 +20,12 @@
 static PyObject *escaped; /* dict: PyLong(wp_func *) -> Func */
 
 static int host_trampoline(wp_exec *ex, void *ctx, wp_slot *args_results, wp_error *err);
+static PyObject *func_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames);
 
+/* func_alloc: a zeroed Func (tp_alloc also starts GC tracking). */
 static wpy_Func *func_alloc(PyTypeObject *type) {
   wpy_Func *self = (wpy_Func *)type->tp_alloc(type, 0);
-  if (self) self->vectorcall = NULL;
+  if (self) self->vectorcall = func_vectorcall;
   return self;
 }
 
@@ -65,7 +67,6 @@ PyObject *wpy_func_wrap(wp_func *f) {
   }
   /* A host function created outside this extension is wrapped without
    * ownership: its creator must keep it alive. */
-  PyObject_GC_Track(self);
   return (PyObject *)self;
 }
 
@@ -109,7 +110,6 @@ PyObject *wpy_func_new_host(PyObject *callable, const wp_functype *t) {
   self->owned = true;
   Py_INCREF(callable);
   self->callable = callable;
-  PyObject_GC_Track(self);
   return (PyObject *)self;
 }
 
@@ -169,8 +169,8 @@ static int host_trampoline(wp_exec *ex, void *ctx, wp_slot *ar, wp_error *err) {
                    PySequence_Fast_GET_SIZE(fast), (unsigned)nr);
       goto done;
     }
-    /* convert into a scratch array first: ar still holds nothing we need,
-     * but a failed conversion must not leave partial results behind */
+    /* a failed conversion leaves partial results in ar, but then the call
+     * fails and the core discards them */
     for (uint32_t i = 0; i < nr; i++)
       if (wpy_to_slot(PySequence_Fast_GET_ITEM(fast, i), wp_functype_result(t, i), &ar[i]) < 0)
         goto done;
@@ -190,6 +190,24 @@ done:
 enum call_mode { CALL_SIGNED, CALL_UNSIGNED, CALL_BITS };
 
 #define SMALL_SLOTS 16
+
+/* prefix_arg_error: re-raise the current exception as the same type with
+ * "argument N: " in front of its message. */
+static void prefix_arg_error(uint32_t n) {
+#if PY_VERSION_HEX >= 0x030C0000
+  PyObject *exc = PyErr_GetRaisedException();
+  PyErr_Format((PyObject *)Py_TYPE(exc), "argument %u: %S", (unsigned)n, exc);
+  Py_DECREF(exc);
+#else
+  PyObject *type, *value, *tb;
+  PyErr_Fetch(&type, &value, &tb);
+  PyErr_NormalizeException(&type, &value, &tb);
+  PyErr_Format(type, "argument %u: %S", (unsigned)n, value);
+  Py_XDECREF(type);
+  Py_XDECREF(value);
+  Py_XDECREF(tb);
+#endif
+}
 
 static PyObject *func_invoke(wpy_Func *self, PyObject *const *args, Py_ssize_t nargs, enum call_mode mode) {
   if (!self->func) {
@@ -218,16 +236,8 @@ static PyObject *func_invoke(wpy_Func *self, PyObject *const *args, Py_ssize_t n
     int rc = mode == CALL_BITS ? wpy_bits_to_slot(args[i], vt, &in[i]) : wpy_to_slot(args[i], vt, &in[i]);
     if (rc < 0) {
       if (PyErr_ExceptionMatches(PyExc_TypeError) || PyErr_ExceptionMatches(PyExc_OverflowError) ||
-          PyErr_ExceptionMatches(PyExc_ValueError)) {
-        /* name the argument */
-        PyObject *type, *value, *tb;
-        PyErr_Fetch(&type, &value, &tb);
-        PyErr_NormalizeException(&type, &value, &tb);
-        PyErr_Format(type, "argument %u: %S", (unsigned)i + 1, value);
-        Py_XDECREF(type);
-        Py_XDECREF(value);
-        Py_XDECREF(tb);
-      }
+          PyErr_ExceptionMatches(PyExc_ValueError))
+        prefix_arg_error(i + 1);
       goto done;
     }
   }
@@ -491,7 +501,3 @@ PyTypeObject wpy_FuncType = {
     .tp_getset = func_getset,
     .tp_methods = func_methods,
 };
-
-/* The vectorcall slot must be set per object. */
-static void func_init_vectorcall(void) __attribute__((constructor));
-static void func_init_vectorcall(void) {}

@@ -153,7 +153,7 @@ bool wpy_extern_token_valid(wp_slot token) {
 PyObject *wpy_extern_object(wp_slot token) {
   if (token == 0) Py_RETURN_NONE;
   if (!wpy_extern_token_valid(token)) {
-    PyErr_Format(PyExc_ValueError, "invalid externref 0x%llx", (unsigned long long)token);
+    PyErr_Format(PyExc_ValueError, "invalid externref %llu", (unsigned long long)token);
     return NULL;
   }
   PyObject *obj = PyList_GET_ITEM(extern_objects, (Py_ssize_t)(token - 1));
@@ -335,7 +335,7 @@ int wpy_bits_to_slot(PyObject *v, wp_valtype t, wp_slot *out) {
     uint64_t s;
     if (int_bits(v, 64, wpy_valtype_name(t), &s) < 0) return -1;
     if (t == WP_FUNCREF ? !wpy_funcref_valid(s) : !wpy_extern_token_valid(s)) {
-      PyErr_Format(PyExc_ValueError, "0x%llx is not a %s handed out by wasmprof",
+      PyErr_Format(PyExc_ValueError, "%llu is not a %s handed out by wasmprof",
                    (unsigned long long)s, wpy_valtype_name(t));
       return -1;
     }

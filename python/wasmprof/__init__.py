@@ -1,0 +1,81 @@
+"""wasmprof: a WebAssembly 2.0 interpreter with an exact profiler.
+
+Quick start::
+
+    import wasmprof
+    module = wasmprof.Module.from_file("add.wasm")
+    instance = wasmprof.Instance(module)
+    print(instance.exports.add(1, 2))
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable
+
+from ._core import (
+    DecodeError,
+    Error,
+    Exports,
+    Func,
+    Global,
+    Instance,
+    LimitError,
+    LinkError,
+    Memory,
+    Module,
+    Table,
+    Trap,
+    ValidationError,
+)
+from .types import (
+    ExportType,
+    ExternType,
+    FuncType,
+    GlobalType,
+    ImportType,
+    MemoryType,
+    TableType,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DecodeError",
+    "Error",
+    "Exports",
+    "ExportType",
+    "ExternType",
+    "Func",
+    "FuncType",
+    "Global",
+    "GlobalType",
+    "ImportType",
+    "Instance",
+    "LimitError",
+    "LinkError",
+    "Memory",
+    "MemoryType",
+    "Module",
+    "Table",
+    "TableType",
+    "Trap",
+    "ValidationError",
+    "func",
+]
+
+
+def func(params: Iterable[str] = (), results: Iterable[str] = ()) -> Callable[[Callable[..., Any]], Func]:
+    """Decorator factory: turn a Python function into a host :class:`Func`.
+
+    ::
+
+        @wasmprof.func(params=["i32", "i32"], results=["i32"])
+        def add(a, b):
+            return a + b
+    """
+    params = tuple(params)
+    results = tuple(results)
+
+    def wrap(fn: Callable[..., Any]) -> Func:
+        return Func(fn, params, results)
+
+    return wrap

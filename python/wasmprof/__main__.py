@@ -1,0 +1,7 @@
+"""``python -m wasmprof``: see :mod:`wasmprof.cli`."""
+import sys
+
+from .cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,201 @@
+"""The command line: ``python -m wasmprof SUBCOMMAND ...`` (also ``wasmprof``).
+
+Subcommands:
+
+    run FILE.wasm [--invoke NAME] [ARGS...]
+        Instantiate a module that has no imports and call an exported
+        function with ARGS (converted to its parameter types); print each
+        result on its own line.  Without --invoke, call ``_start`` if it is
+        exported, else only instantiate (running the start function).
+
+Each subcommand is a ``_Command``: a name, a function that adds its
+arguments to an argparse subparser, and a function that runs it and
+returns the exit status.  To add one (``profile``, ``coredump``, ...),
+append it to ``COMMANDS``.
+
+Exit status: 0 on success, 1 when the module fails (decode, validation,
+link error, trap), 2 for usage errors (bad arguments, unknown export).
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from dataclasses import dataclass
+from typing import Any, Callable, List, Optional, Sequence
+
+from ._core import DecodeError, Error, Func, Instance, LinkError, Module, Trap, ValidationError
+
+PROG = "wasmprof"
+
+
+class UsageError(Exception):
+    """A problem with the command line (exit status 2)."""
+
+
+@dataclass(frozen=True)
+class _Command:
+    """A subcommand.  configure() may set the default ``_extra_args=True``
+    to receive positional arguments that argparse leaves over (argparse
+    cannot take positionals both before and after an option: in
+    ``run FILE --invoke NAME 1 2`` the 1 2 come back as extras) in
+    ``args``."""
+
+    name: str
+    help: str
+    configure: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+# ---- value parsing and printing ----------------------------------------------------
+
+
+def parse_value(text: str, valtype: str) -> Any:
+    """Convert a command-line argument to a value of a wasm value type."""
+    try:
+        if valtype in ("i32", "i64"):
+            return int(text, 0)
+        if valtype in ("f32", "f64"):
+            try:
+                return float(text)
+            except ValueError:
+                return float.fromhex(text)
+    except ValueError:
+        raise UsageError(f"cannot parse {text!r} as {valtype}") from None
+    if valtype in ("funcref", "externref"):
+        if text == "null":
+            return None
+        if valtype == "externref":
+            return text
+        raise UsageError("a funcref argument can only be null")
+    raise UsageError(f"{valtype} arguments are not supported")
+
+
+def format_value(value: Any) -> str:
+    """Format one result for printing."""
+    if value is None:
+        return "null"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan" if math.copysign(1.0, value) > 0 else "-nan"
+        return repr(value)
+    if isinstance(value, Func):
+        return repr(value)
+    return str(value)
+
+
+def _results(value: Any, nresults: int) -> List[Any]:
+    if nresults == 0:
+        return []
+    if nresults == 1:
+        return [value]
+    return list(value)
+
+
+# ---- run ---------------------------------------------------------------------------
+
+
+def _configure_run(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", metavar="FILE.wasm", help="the module to run (it must have no imports)")
+    p.add_argument("--invoke", metavar="NAME", help="the exported function to call (default: _start if exported)")
+    p.add_argument("args", nargs="*", metavar="ARGS", help="arguments of the call")
+    p.set_defaults(_extra_args=True)
+
+
+def _load(path: str) -> Module:
+    try:
+        return Module.from_file(path)
+    except OSError as e:
+        raise Error(f"cannot read {path}: {e.strerror or e}") from None
+
+
+def _run(ns: argparse.Namespace) -> int:
+    args: Sequence[str] = ns.args
+    module = _load(ns.file)
+    try:
+        instance = Instance(module)
+    except LinkError as e:
+        raise LinkError(f"{e} (run supports modules without imports)") from None
+    name: Optional[str] = ns.invoke
+    if name is None:
+        if "_start" not in instance.exports:
+            if args:
+                raise UsageError("arguments given without --invoke")
+            return 0
+        name = "_start"
+    if name not in instance.exports:
+        names = ", ".join(n for n in instance.exports if isinstance(instance.exports[n], Func))
+        raise UsageError(f"no exported function {name!r} (exported functions: {names or 'none'})")
+    func = instance.exports[name]
+    if not isinstance(func, Func):
+        raise UsageError(f"export {name!r} is not a function")
+    ftype = func.type
+    if len(args) != len(ftype.params):
+        raise UsageError(
+            f"{name} takes {len(ftype.params)} argument{'s' if len(ftype.params) != 1 else ''} "
+            f"{ftype}, got {len(args)}"
+        )
+    values = [parse_value(a, t) for a, t in zip(args, ftype.params)]
+    result = func(*values)
+    for v in _results(result, len(ftype.results)):
+        print(format_value(v))
+    return 0
+
+
+COMMANDS: List[_Command] = [
+    _Command("run", "instantiate a module and call an export", _configure_run, _run),
+]
+
+
+# ---- entry point -------------------------------------------------------------------
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        try:
+            int(text, 0)
+            return True
+        except ValueError:
+            return False
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description="A WebAssembly interpreter with an exact profiler.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for cmd in COMMANDS:
+        p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.help)
+        cmd.configure(p)
+        p.set_defaults(_run=cmd.run)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = build_parser()
+    ns, extras = parser.parse_known_args(argv)
+    if extras:
+        unknown = [a for a in extras if a.startswith("-") and not _is_number(a)]
+        if unknown or not getattr(ns, "_extra_args", False):
+            parser.error(f"unrecognized arguments: {' '.join(unknown or extras)}")
+        ns.args = list(ns.args) + [a for a in extras if a != "--"]
+    try:
+        return int(ns._run(ns))
+    except UsageError as e:
+        print(f"{PROG}: error: {e}", file=sys.stderr)
+        return 2
+    except Trap as e:
+        print(f"{PROG}: trap: {e}", file=sys.stderr)
+        return 1
+    except (DecodeError, ValidationError) as e:
+        print(f"{PROG}: {type(e).__name__}: {e}", file=sys.stderr)
+        return 1
+    except Error as e:
+        print(f"{PROG}: error: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
