@@ -40,6 +40,7 @@
  *                                               two cells: rel, drop|keep
  *                                               (the last is the default)
  *   XOP_return                                  c0, nresults
+ *   XOP_global_set_ref (global.set of a funcref) c0, global index
  * Unwinding keeps the top `keep` slots and removes the `drop` slots below them.
  * Calls are always WP_CALL_CELLS long, so a return resumes at the caller's
  * saved pc + WP_CALL_CELLS.
@@ -68,7 +69,8 @@ typedef union wp_cell {
   X(jump_if_unwind) \
   X(jump_unless)   \
   X(jump_table)    \
-  X(return)
+  X(return)        \
+  X(global_set_ref)
 
 typedef enum wp_xop {
   WP_XOP_FIRST_ = WP_OP_COUNT - 1,

@@ -285,6 +285,11 @@ dispatch:
       NEXT(2);
     }
 
+    XCASE(global_set_ref) : {
+      wp_global_store(inst->globals[IMM(1)], *--sp);
+      NEXT(2);
+    }
+
     /* ---- tables ---- */
     CASE(table_get) : {
       const wp_table *t = inst->tables[IMM(1)];

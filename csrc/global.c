@@ -14,7 +14,19 @@ wp_global *wp_global_new(wp_valtype type, bool mutable_, wp_slot value) {
 }
 
 /* wp_global_free: host-created globals only. */
-void wp_global_free(wp_global *g) { free(g); }
+void wp_global_free(wp_global *g) {
+  if (!g) return;
+  wp_global_release(g);
+  free(g);
+}
+
+void wp_global_release(wp_global *g) { wp_keepalive_release(&g->keep); }
+
+bool wp_global_store(wp_global *g, wp_slot value) {
+  bool kept = g->type != WP_FUNCREF || wp_keepalive_add(&g->keep, value);
+  g->value[0] = value;
+  return kept;
+}
 
 wp_valtype wp_global_type(const wp_global *g) { return (wp_valtype)g->type; }
 
@@ -25,4 +37,4 @@ wp_slot wp_global_get(const wp_global *g) { return g->value[0]; }
 /* wp_global_set: the host may set any global, mutable or not; refusing
  * writes to immutable globals is the embedder's policy (the Python layer
  * checks wp_global_mutable), since a host may need to initialise one. */
-void wp_global_set(wp_global *g, wp_slot value) { g->value[0] = value; }
+void wp_global_set(wp_global *g, wp_slot value) { wp_global_store(g, value); }

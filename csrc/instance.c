@@ -321,7 +321,7 @@ static int init_tables(wp_instance *inst, wp_error *err) {
   for (uint32_t idx = m->ntables_imported; idx < m->ntables; idx++) {
     wp_table *t = &inst->own_tables[idx - m->ntables_imported];
     if (wp_table_init_storage(t, m->tables[idx].elemtype, m->tables[idx].limits, 0, err) != 0) return -1;
-    t->owner = inst;
+    t->keep.owner = inst;
     inst->tables[idx] = t;
   }
   return 0;
@@ -344,7 +344,11 @@ static void init_globals(wp_instance *inst) {
     wp_global *g = &inst->own_globals[idx - m->nglobals_imported];
     g->type = m->globals[idx].type.valtype;
     g->mutable_ = m->globals[idx].type.mutable_;
-    wp_eval_constexpr(inst, m->globals[idx].init, g->value);
+    g->keep.owner = inst;
+    wp_slot value[2];
+    wp_eval_constexpr(inst, m->globals[idx].init, value);
+    wp_global_store(g, value[0]);
+    g->value[1] = value[1];
     inst->globals[idx] = g;
   }
 }
@@ -468,6 +472,8 @@ void wp_instance_free(wp_instance *inst) {
     for (uint32_t i = 0; i < m->ntables - m->ntables_imported; i++) wp_table_release(&inst->own_tables[i]);
   if (inst->own_mems)
     for (uint32_t i = 0; i < m->nmems - m->nmems_imported; i++) wp_memory_release(&inst->own_mems[i]);
+  if (inst->own_globals)
+    for (uint32_t i = 0; i < m->nglobals - m->nglobals_imported; i++) wp_global_release(&inst->own_globals[i]);
   free(inst->funcs);
   free(inst->own_funcs);
   free(inst->tables);

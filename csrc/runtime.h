@@ -32,6 +32,19 @@ struct wp_memory {
   wp_limits limits;       /* limits.min is the current page count */
 };
 
+/* wp_keepalive: the foreign instances a table or global holds functions of
+ * (keepalive.c says why).  owner: the instance that defined the holder,
+ * NULL for host-created ones. */
+typedef struct wp_keepalive {
+  wp_instance *owner;
+  wp_instance **items;
+  uint32_t n, cap;
+} wp_keepalive;
+
+/* wp_keepalive_add: retain funcref's instance if foreign; false on OOM. */
+bool wp_keepalive_add(wp_keepalive *k, wp_slot funcref);
+void wp_keepalive_release(wp_keepalive *k);
+
 /* wp_table: references as slots (0 = null). A table that receives a guest
  * function of another instance keeps that instance alive (retained[]).
  * owner is the instance that defined the table (NULL for host tables); its
@@ -41,16 +54,20 @@ struct wp_table {
   uint32_t size, cap;
   wp_limits limits;       /* limits.min is the current size */
   uint8_t elemtype;
-  wp_instance *owner;
-  wp_instance **retained;
-  uint32_t nretained, cap_retained;
+  wp_keepalive keep;
 };
 
 struct wp_global {
   wp_slot value[2];
   uint8_t type;
   bool mutable_;
+  wp_keepalive keep; /* funcref globals only */
 };
+
+/* wp_global_store: set a global's value, keeping a funcref's instance alive. */
+bool wp_global_store(wp_global *g, wp_slot value);
+/* wp_global_release: drop what an instance's own global keeps alive. */
+void wp_global_release(wp_global *g);
 
 /* wp_instance: reference-counted (wp_instance_free drops one reference). */
 struct wp_instance {

@@ -1,15 +1,7 @@
 /* table.c: tables of references.
  *
- * Elements are wp_slots (0 = null; a funcref is a wp_func pointer).  A table
- * may outlive the instance whose functions it holds: an exported or host
- * table keeps guest functions after their instance has been freed by the
- * host, and a later call_indirect through it would run freed code.  So the
- * table retains (takes a reference on) every foreign instance whose function
- * is stored into it, and drops those references when it is released.  The
- * instance that defined the table (owner) is never retained by it: the
- * instance owns the table, and a reference back would be a cycle that keeps
- * both alive forever.  Retentions are kept until the table dies, even if the
- * slot is overwritten later, which keeps stores O(instances) and simple. */
+ * Elements are wp_slots (0 = null; a funcref is a wp_func pointer).  Stored
+ * funcrefs keep their instances alive through t->keep (keepalive.c). */
 #include "runtime.h"
 
 /* Growth beyond this many elements is refused (table.grow returns -1) even
@@ -36,31 +28,16 @@ static bool table_reserve(wp_table *t, uint32_t need) {
   return true;
 }
 
-/* The instance that must stay alive while value sits in t, or NULL. */
-static wp_instance *foreign_instance(const wp_table *t, wp_slot value) {
-  if (value == 0 || t->elemtype != WP_FUNCREF) return NULL; /* externrefs are host tokens */
-  wp_instance *inst = ((const wp_func *)(uintptr_t)value)->inst;
-  return inst == t->owner ? NULL : inst; /* host functions have inst == NULL */
-}
-
-/* Retain the instance behind value unless t already does; false on OOM. */
+/* Retain the instance behind value if needed; false on OOM. */
 static bool table_retain(wp_table *t, wp_slot value) {
-  wp_instance *inst = foreign_instance(t, value);
-  if (!inst) return true;
-  for (uint32_t i = t->nretained; i-- > 0;) /* newest first: stores cluster by instance */
-    if (t->retained[i] == inst) return true;
-  if (!wp_grow((void **)&t->retained, &t->cap_retained, t->nretained + 1, sizeof *t->retained))
-    return false;
-  t->retained[t->nretained++] = inst;
-  wp_instance_retain(inst);
-  return true;
+  return t->elemtype != WP_FUNCREF || wp_keepalive_add(&t->keep, value); /* externrefs are host tokens */
 }
 
 static void table_fill(wp_table *t, uint32_t from, uint32_t to, wp_slot value) {
   for (uint32_t i = from; i < to; i++) t->elems[i] = value;
 }
 
-/* wp_table_init_storage: set up t (previous contents ignored; owner NULL,
+/* wp_table_init_storage: set up t (previous contents ignored; keep.owner NULL,
  * to be set by the defining instance) with limits.min elements of init. */
 int wp_table_init_storage(wp_table *t, uint8_t elemtype, wp_limits limits, wp_slot init, wp_error *err) {
   memset(t, 0, sizeof *t);
@@ -88,15 +65,12 @@ int wp_table_init_storage(wp_table *t, uint8_t elemtype, wp_limits limits, wp_sl
 }
 
 /* wp_table_release: free t's storage and drop its retained instances; t may
- * be zeroed or half built.  The arrays are detached first, so that freeing
- * an instance (and with it the tables it owns) never sees t half released. */
+ * be zeroed or half built. */
 void wp_table_release(wp_table *t) {
-  wp_instance **retained = t->retained;
-  uint32_t n = t->nretained;
+  wp_keepalive keep = t->keep;
   free(t->elems);
   memset(t, 0, sizeof *t);
-  for (uint32_t i = 0; i < n; i++) wp_instance_free(retained[i]);
-  free(retained);
+  wp_keepalive_release(&keep);
 }
 
 /* wp_table_grow_by: table.grow.  Returns the old size, or -1 (t unchanged)

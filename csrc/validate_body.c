@@ -430,7 +430,8 @@ static int op_global(body_ctx *c, wp_opcode op, const wp_imm *imm) {
   }
   if (!g->mutable_) return fail(c, "global is immutable");
   TRY(pop_expect(c, g->valtype));
-  if (emitting(c)) emit_op_u64(c, op, imm->a);
+  /* A funcref global must keep the function's instance alive (keepalive.c). */
+  if (emitting(c)) emit_op_u64(c, g->valtype == WP_FUNCREF ? (unsigned)WP_XOP_global_set_ref : op, imm->a);
   return 0;
 }
 
