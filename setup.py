@@ -37,7 +37,8 @@ def _extension() -> Extension:
         + _rel_glob("csrc/py/*.h"),
         extra_compile_args=compile_args,
         extra_link_args=link_args,
-        libraries=[] if sys.platform == "win32" else ["m"],
+        # iberty: libiberty's demangler (Debian libiberty-dev), for names.c
+        libraries=[] if sys.platform == "win32" else ["m", "iberty"],
     )
 
 

@@ -564,6 +564,7 @@ static bool parse_code(decoder *d, wp_reader *r) {
   if ((m->bodies = wp_calloc(n, sizeof *m->bodies)) == NULL)
     return nomem(d, r);
   d->has_code_section = true;
+  m->code_section_start = at;
   for (uint32_t i = 0; i < n; i++)
     if (!read_body(d, r, m->nfuncs_imported + i, &m->bodies[i]))
       return false;

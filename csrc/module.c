@@ -62,6 +62,8 @@ void wp_module_release(wp_module *m) {
   free(m->datas);
   free(m->customs);
   free(m->func_declared);
+  wp_names_free(m->names);
+  wp_dwarf_free(m->dwarf);
   uint8_t *bytes = m->bytes;
   uint32_t size = m->size;
   memset(m, 0, sizeof *m);

@@ -207,7 +207,17 @@ struct wp_module {
    * segments, global initialisers): the only valid ref.func targets in
    * code. One byte per function index; filled by validate.c. */
   uint8_t *func_declared;
+
+  /* Debugging information, built lazily on first lookup (never at load):
+   * names.c and dwarf.c own them; module.c frees them. */
+  uint32_t code_section_start; /* module offset of the Code section's contents (DWARF addresses start here) */
+  struct wp_names *names;
+  struct wp_dwarf *dwarf;
 };
+
+/* names.c, dwarf.c: free the lazily built debugging tables. */
+void wp_names_free(struct wp_names *names);
+void wp_dwarf_free(struct wp_dwarf *dwarf);
 
 /* decode.c: parse the binary into m (already zeroed, bytes/size set).
  * Checks everything the binary format requires (section order and sizes,

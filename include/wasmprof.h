@@ -275,6 +275,75 @@ const wp_module *wp_instance_module(const wp_instance *inst);
 bool wp_instance_export(const wp_instance *inst, const char *name, uint32_t name_len,
                         wp_import_value *out);
 
+/* ---- names, source lines (names.c, dwarf.c) ----------------------------------
+ * Debugging information is read lazily: nothing at wp_module_new, the
+ * `name` section on the first name lookup, the DWARF sections on the first
+ * source lookup.  The first lookup builds a cache inside the module without
+ * locking: a C host that looks up from several threads calls
+ * wp_module_names_warning() and wp_module_dwarf_warning() once first.
+ *
+ * Code offsets.  Every offset here is a module offset (bytes from the start
+ * of the binary), like wp_error.offset and wp_frame_offset().  The "start"
+ * of a function, for function-relative offsets (backtraces, coredump
+ * frames), is the start of its body entry in the Code section: the first
+ * byte after the body-size LEB128, i.e. where the local declarations begin
+ * (the convention of wasmtime and the tool-conventions coredump format):
+ *   function-relative offset = module offset - wp_module_func_body_offset().
+ * DWARF addresses of wasm are offsets from the start of the Code section's
+ * contents (its function count); wp_module_source_location() takes module
+ * offsets and converts. */
+
+/* wp_name_kind: the name section's subsection ids (extended-name proposal). */
+typedef enum wp_name_kind {
+  WP_NAME_MODULE = 0,
+  WP_NAME_FUNC = 1,
+  WP_NAME_LOCAL = 2,  /* index: function, sub: local */
+  WP_NAME_LABEL = 3,  /* index: function, sub: label */
+  WP_NAME_TYPE = 4,
+  WP_NAME_TABLE = 5,
+  WP_NAME_MEMORY = 6,
+  WP_NAME_GLOBAL = 7,
+  WP_NAME_ELEM = 8,
+  WP_NAME_DATA = 9,
+} wp_name_kind;
+
+/* wp_module_name: the raw name (UTF-8, not NUL-terminated, pointing into the
+ * module) of item `index` of `kind` (sub: the local or label index for
+ * WP_NAME_LOCAL / WP_NAME_LABEL, else ignored).  False when it has none. */
+bool wp_module_name(const wp_module *m, wp_name_kind kind, uint32_t index, uint32_t sub, const char **name,
+                    uint32_t *len);
+/* wp_module_func_display_name: function `func`'s name demangled (C++
+ * Itanium, Rust legacy without its ::h<hash>, Rust v0), or the raw name when
+ * it is not mangled; NUL-terminated, owned by the module, computed once.
+ * NULL when the function has no name. */
+const char *wp_module_func_display_name(const wp_module *m, uint32_t func);
+/* wp_module_names_warning: why the name section was ignored (malformed),
+ * or NULL when it was read (or is absent).  Forces the lazy parse. */
+const char *wp_module_names_warning(const wp_module *m);
+/* wp_demangle: a malloc'd demangled form of name, or NULL if not mangled. */
+char *wp_demangle(const char *name, size_t len);
+
+/* wp_module_func_body_offset: module offset of a defined function's body
+ * entry (see "Code offsets" above); WP_NO_OFFSET for imports. */
+uint32_t wp_module_func_body_offset(const wp_module *m, uint32_t func);
+/* wp_module_func_at: the defined function whose body holds a module offset, or WP_NO_FUNC. */
+uint32_t wp_module_func_at(const wp_module *m, uint32_t offset);
+
+/* wp_source_location: a DWARF line-table row.  file is NUL-terminated and
+ * owned by the module; column 0 means unknown. */
+typedef struct wp_source_location {
+  const char *file;
+  uint32_t line;
+  uint32_t column;
+} wp_source_location;
+
+/* wp_module_source_location: the source position of the instruction at a
+ * module offset, from .debug_line (DWARF 2 to 5).  False when the module has
+ * no line table covering it. */
+bool wp_module_source_location(const wp_module *m, uint32_t offset, wp_source_location *out);
+/* wp_module_dwarf_warning: why the line table was (partly) ignored, or NULL. */
+const char *wp_module_dwarf_warning(const wp_module *m);
+
 #ifdef __cplusplus
 }
 #endif
