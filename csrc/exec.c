@@ -135,7 +135,9 @@ int wp_call(wp_exec *ex, wp_func *f, const wp_slot *args, wp_slot *results, wp_e
   if (entry_sp + (t->nparams > t->nresults ? t->nparams : t->nresults) > ex->stack_end)
     return wp_trap(err, WP_TRAP_STACK_EXHAUSTED);
   if (t->nparams) memcpy(entry_sp, args, t->nparams * sizeof(wp_slot));
-  if (entry_frames == 0) ex->trap_nframes = 0;
+  /* Any earlier failure record is stale now: its frames above entry_frames
+   * are about to be overwritten, and those below are live again. */
+  ex->trap_nframes = 0;
   ex->depth++;
   int rc = wp_exec_invoke(ex, f, err);
   ex->depth--;

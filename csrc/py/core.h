@@ -51,6 +51,7 @@ extern PyTypeObject wpy_GlobalType;
 typedef struct wpy_Module {
   PyObject_HEAD
   wp_module *module;
+  bool names_warned, dwarf_warned; /* py_backtrace.c: warned once about a malformed section */
 } wpy_Module;
 
 /* wpy_Instance: an instantiated module.  imported[] holds a strong reference
@@ -186,5 +187,18 @@ int wpy_parse_limits(PyObject *min_o, PyObject *max_o, uint32_t ceiling, const c
 /* Index arguments: a Python int in [0, limit]; sets an exception otherwise. */
 int wpy_u32_arg(PyObject *v, const char *what, uint32_t *out);
 int wpy_u64_arg(PyObject *v, const char *what, uint64_t *out);
+
+/* ---- py_backtrace.c ------------------------------------------------------------------ */
+
+/* wpy_backtrace_init: add Module's name/line methods and Instance.backtrace (at import). */
+int wpy_backtrace_init(void);
+/* wpy_backtrace: frames[0..nframes) of ex as a list of wasmprof.backtrace.Frame,
+ * innermost first (new reference, NULL with an exception on failure). */
+PyObject *wpy_backtrace(const wp_exec *ex, uint32_t nframes);
+/* wpy_attach_backtrace: give the pending exception the frames: Trap.frames,
+ * or an exception note on a Python exception raised by a host import. */
+void wpy_attach_backtrace(PyObject *frames);
+/* wpy_current_backtrace: wasmprof.backtrace() (METH_NOARGS). */
+PyObject *wpy_current_backtrace(PyObject *self, PyObject *unused);
 
 #endif

@@ -153,6 +153,8 @@ static PyMethodDef core_methods[] = {
      "extern_to_bits(obj) -> int\n\nThe externref bits (token) for a Python object; None gives 0."},
     {"extern_from_bits", core_extern_from_bits, METH_O,
      "extern_from_bits(bits) -> object\n\nThe Python object of an externref token; 0 gives None."},
+    {"backtrace", wpy_current_backtrace, METH_NOARGS,
+     "backtrace() -> list[Frame]\n\nThis thread's guest frames, innermost first (from inside a host function)."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -192,7 +194,7 @@ static int add_object(PyObject *m, const char *name, PyObject *obj) {
 
 PyMODINIT_FUNC PyInit__core(void) {
   static const char *const decode_attrs[] = {"offset", "reason", NULL};
-  static const char *const trap_attrs[] = {"kind", "message", "func_index", "offset", NULL};
+  static const char *const trap_attrs[] = {"kind", "message", "func_index", "offset", "frames", NULL};
 
   if (!forever && !(forever = PyList_New(0))) return NULL;
 
@@ -207,7 +209,7 @@ PyMODINIT_FUNC PyInit__core(void) {
     wpy_LinkError = new_exception("wasmprof.LinkError", wpy_Error,
                                   "An import is missing or does not match its type.", NULL);
     wpy_Trap = new_exception("wasmprof.Trap", wpy_Error,
-                             "The guest trapped (.kind, .message, .func_index, .offset).", trap_attrs);
+                             "The guest trapped (.kind, .message, .func_index, .offset, .frames).", trap_attrs);
     wpy_LimitError = new_exception("wasmprof.LimitError", wpy_Error,
                                    "A limit was reached (memory or table cannot grow, ...).", NULL);
     if (!wpy_DecodeError || !wpy_ValidationError || !wpy_LinkError || !wpy_Trap || !wpy_LimitError)
@@ -218,6 +220,7 @@ PyMODINIT_FUNC PyInit__core(void) {
                            &wpy_MemoryType, &wpy_TableType,    &wpy_GlobalType};
   for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
     if (PyType_Ready(types[i]) < 0) return NULL;
+  if (wpy_backtrace_init() < 0) return NULL;
 
   PyObject *m = PyModule_Create(&core_module);
   if (!m) return NULL;

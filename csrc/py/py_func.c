@@ -127,7 +127,6 @@ static int host_fail(wp_error *err) {
 }
 
 static int host_trampoline(wp_exec *ex, void *ctx, wp_slot *ar, wp_error *err) {
-  (void)ex;
   wpy_Func *self = ctx;
   const wp_functype *t = wp_func_type(self->func);
   uint32_t np = wp_functype_param_count(t), nr = wp_functype_result_count(t);
@@ -176,6 +175,9 @@ static int host_trampoline(wp_exec *ex, void *ctx, wp_slot *ar, wp_error *err) {
         goto done;
   }
   rc = 0;
+  /* A nested guest failure that this host function caught is over: its
+   * frames must not show up in a later backtrace (see wp_exec.trap_nframes). */
+  ex->trap_nframes = 0;
 done:
   Py_XDECREF(fast);
   Py_XDECREF(r);
@@ -259,7 +261,14 @@ static PyObject *func_invoke(wpy_Func *self, PyObject *const *args, Py_ssize_t n
   Py_DECREF(self);
   Py_LeaveRecursiveCall();
   if (rc != 0) {
+    /* The failing frames are readable until the next guest call: take the
+     * backtrace now (names and lines are looked up here, never in the loop). */
+    PyObject *frames = (err.kind == WP_ERR_TRAP || err.kind == WP_ERR_HOST) ? wpy_backtrace(ex, ex->trap_nframes)
+                                                                          : NULL;
+    if (!frames) PyErr_Clear();
     wpy_raise(&err);
+    wpy_attach_backtrace(frames);
+    Py_XDECREF(frames);
     goto done;
   }
   if (PyErr_Occurred()) goto done; /* defensive: a host function left an error behind */

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any, Callable, Iterable
 
 from ._core import (
+    backtrace,
     DecodeError,
     Error,
     Exports,
@@ -26,6 +27,7 @@ from ._core import (
     Trap,
     ValidationError,
 )
+from .backtraces import Frame, SourceLocation
 from .types import (
     ExportType,
     ExternType,
@@ -44,6 +46,7 @@ __all__ = [
     "Exports",
     "ExportType",
     "ExternType",
+    "Frame",
     "Func",
     "FuncType",
     "Global",
@@ -55,10 +58,12 @@ __all__ = [
     "Memory",
     "MemoryType",
     "Module",
+    "SourceLocation",
     "Table",
     "TableType",
     "Trap",
     "ValidationError",
+    "backtrace",
     "func",
 ]
 
