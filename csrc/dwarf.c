@@ -426,7 +426,7 @@ static struct wp_dwarf *dwarf_get(const wp_module *cm) {
     cursor all = {line.data, line.data + line.len, false};
     while (all.p < all.end)
       if (!decode_unit(&x, &all, (uint32_t)(all.p - line.data))) break;
-    qsort(d->rows, d->nrows, sizeof *d->rows, cmp_row);
+    if (d->nrows) qsort(d->rows, d->nrows, sizeof *d->rows, cmp_row);
   }
   m->dwarf = d;
   return d;

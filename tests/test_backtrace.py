@@ -49,7 +49,8 @@ def _rustc() -> Optional[str]:
     # rustup toolchain earlier in PATH may not have that target.
     for cand in ("/usr/bin/rustc", shutil.which("rustc")):
         if cand and os.path.exists(cand):
-            sysroot = subprocess.run([cand, "--print", "sysroot"], capture_output=True, text=True).stdout.strip()
+            sysroot = subprocess.run([cand, "--print", "sysroot"], capture_output=True, text=True,
+                                     env=native_env()).stdout.strip()
             if (Path(sysroot) / "lib" / "rustlib" / "wasm32-wasi").is_dir():
                 return cand
     return None
