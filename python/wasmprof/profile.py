@@ -157,6 +157,7 @@ class Profile:
             if i and seen_children[i] != 1:
                 raise ValueError(f"Profile: node {i} ({n.name!r}) appears {seen_children[i]} times in its parent's "
                                  f"children (must be once)")
+        for i, n in enumerate(nodes):
             child_total = sum(nodes[c].total_ticks for c in n.children)
             if n.total_ticks != n.self_ticks + child_total:
                 raise ValueError(f"Profile: node {i} ({n.name!r}) has total_ticks {n.total_ticks} != self_ticks "
@@ -391,7 +392,7 @@ class Profile:
         fmt = _render.get(format) if format is not None else _render.for_path(os.fspath(path))
         data = fmt.render(self, **opts)
         write_atomic(os.fspath(path), data)
-        return fmt.name
+        return fmt.NAME
 
     def to_dict(self) -> Dict[str, Any]:
         return {
