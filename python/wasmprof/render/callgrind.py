@@ -11,12 +11,12 @@ The entry (the profile's root) appears as a function only when it ran code of it
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Dict, List, Optional
+from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
 from ._common import function_labels
 
 if TYPE_CHECKING:
-    from ..profile import Edge, FuncKey, Node, Profile
+    from ..profile import FuncKey, Node, Profile
 
 NAME = "callgrind"
 EXTENSIONS = (".callgrind",)
@@ -52,13 +52,7 @@ def render(profile: "Profile", *, compress: bool = True, **_: object) -> str:
         first.setdefault(n.key, n)
     functions = {f.key: f for f in profile.functions()}
     root = profile.root
-    callers: Dict["FuncKey", List["Edge"]] = {}
-    for e in profile.edges():
-        caller_key: "FuncKey" = e.caller if e.caller is not None else e.caller_name
-        if caller_key == root.key and root.key not in functions:
-            continue  # the entry is not a function unless it ran code itself
-        callers.setdefault(caller_key, []).append(e)
-
+    callers = _call_costs(profile, skip_root=root.key not in functions)
     files = _Names(compress)
     fns = _Names(compress)
 
@@ -92,15 +86,58 @@ def render(profile: "Profile", *, compress: bool = True, **_: object) -> str:
         out.append(f"fn={fns(labels[key])}")
         cost = f"{f.self_ticks} {f.self_time_ns or 0}" if timed else f"{f.self_ticks}"
         out.append(f"{line_of(key)} {cost}")
-        for e in callers.get(key, []):
-            callee_key: "FuncKey" = e.callee if e.callee is not None else e.callee_name
+        for callee_key, (ncalls, ticks, time_ns) in callers.get(key, {}).items():
             if file_of(callee_key) != file_of(key):
                 out.append(f"cfi={files(file_of(callee_key))}")
             out.append(f"cfn={fns(labels[callee_key])}")
-            out.append(f"calls={e.calls} {line_of(callee_key)}")
-            inclusive = f"{e.ticks} {e.time_ns or 0}" if timed else f"{e.ticks}"
+            out.append(f"calls={ncalls} {line_of(callee_key)}")
+            inclusive = f"{ticks} {time_ns}" if timed else f"{ticks}"
             out.append(f"{line_of(key)} {inclusive}")
         out.append("")
     out.append(f"totals: {summary}")
     return "\n".join(out) + "\n"
 
+
+
+def _call_costs(profile: "Profile", skip_root: bool) -> Dict["FuncKey", Dict["FuncKey", List[int]]]:
+    """caller -> callee -> [calls, inclusive ticks, inclusive time] as callgrind wants them.
+
+    Callgrind viewers compute a function's inclusive cost as its self cost plus the cost of its
+    outgoing calls.  For that to equal the function's total with recursion counted once, a call
+    from f carries only the ticks below it that are not under a deeper activation of f: each
+    node's cost starts at its total, and every node of function f subtracts its total from the
+    call (on its path) that leaves the nearest enclosing node of f.  A direct recursive call
+    thus costs 0 while keeping its call count."""
+    nodes = profile.nodes
+    cost = [n.total_ticks for n in nodes]
+    tcost = [n.total_time_ns or 0 for n in nodes]
+    path: List[int] = []
+    last_at: Dict["FuncKey", List[int]] = {}
+    stack: List[Tuple[int, bool]] = [(0, False)]
+    while stack:
+        i, leaving = stack.pop()
+        k = nodes[i].key
+        if leaving:
+            path.pop()
+            last_at[k].pop()
+            continue
+        seen = last_at.get(k)
+        if seen:
+            c = path[seen[-1] + 1] if seen[-1] + 1 < len(path) else i
+            cost[c] -= nodes[i].total_ticks
+            tcost[c] -= nodes[i].total_time_ns or 0
+        path.append(i)
+        last_at.setdefault(k, []).append(len(path) - 1)
+        stack.append((i, True))
+        for c in reversed(nodes[i].children):
+            stack.append((c, False))
+    out: Dict["FuncKey", Dict["FuncKey", List[int]]] = {}
+    for n in nodes[1:]:
+        caller = nodes[n.parent]
+        if skip_root and caller.id == 0:
+            continue
+        entry = out.setdefault(caller.key, {}).setdefault(n.key, [0, 0, 0])
+        entry[0] += n.calls
+        entry[1] += cost[n.id]
+        entry[2] += tcost[n.id]
+    return out
