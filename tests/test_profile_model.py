@@ -184,3 +184,15 @@ def test_recorder_root_self_ticks_count():
     p = r.profile()
     assert p.total_ticks == 7 and p.root.self_ticks == 5
     assert by_name(p.functions())["entry"].self_ticks == 5
+
+
+def test_profile_submodule_does_not_shadow_the_profile_function():
+    import importlib
+    import types
+
+    import wasmprof
+
+    importlib.import_module("wasmprof.profile")
+    assert wasmprof.Profile is Profile
+    if "profile" in wasmprof.__all__:  # once wasmprof.profile() exists, the submodule must not hide it
+        assert callable(wasmprof.profile) and not isinstance(wasmprof.profile, types.ModuleType)

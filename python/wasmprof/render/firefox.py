@@ -59,10 +59,9 @@ def to_dict(profile: "Profile") -> Dict[str, Any]:
             "markerSchema": [],
             "symbolicated": True,
             "usesOnlyOneStackType": True,
-            "sampleUnits": None,
             "extra": [{"label": "wasmprof", "entries": [
                 {"label": "Cost model", "format": "string", "value": profile.cost_model},
-                {"label": "Total ticks", "format": "integer", "value": profile.total_ticks},
+                {"label": "Total ticks", "format": "string", "value": str(profile.total_ticks)},
             ]}],
         },
         "libs": [],
@@ -150,7 +149,7 @@ def _thread(profile: "Profile", metric: str, tid: int) -> Dict[str, Any]:
         samples["weight"].append(value)
         elapsed += value
     samples["length"] = len(samples["stack"])
-    empty_markers = {"data": [], "name": [], "startTime": [], "endTime": [], "phase": [], "category": []}
+    empty_markers: Dict[str, List[Any]] = {"data": [], "name": [], "startTime": [], "endTime": [], "phase": [], "category": []}
     return {
         "processType": "default",
         "processStartupTime": 0,
