@@ -58,3 +58,21 @@ def test_html_wraps_svg_with_search_box():
     svg = html[html.index("<svg"): html.index("</svg>") + 6]
     _, gs = frames(svg)
     assert {g.get("data-name") for g in gs} >= {f.name for f in p.functions() if f.total_ticks}
+
+
+def test_inline_scripts_parse_with_node(tmp_path):
+    """The inline JavaScript is syntactically valid (checked with `node --check` when node is installed)."""
+    import shutil
+    import subprocess
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed: the inline scripts' syntax is not checked")
+    p = kernel_like()
+    html = flamegraph_html.render(p)
+    scripts = [flamegraph_svg.render(p).split("<![CDATA[", 1)[1].split("]]>", 1)[0],
+               html.rsplit("<script>", 1)[1].split("</script>", 1)[0]]
+    for i, js in enumerate(scripts):
+        path = tmp_path / f"s{i}.js"
+        path.write_text(js)
+        subprocess.run([node, "--check", str(path)], check=True, capture_output=True)
