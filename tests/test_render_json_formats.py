@@ -69,6 +69,14 @@ def test_firefox_structure_and_totals():
     meta = doc["meta"]
     assert meta["preprocessedProfileVersion"] == firefox.PROCESSED_PROFILE_VERSION
     assert any(c["color"] == "grey" for c in meta["categories"])
+    # Fields the profiler's upgraders from version 48 onwards read (markerSchema, counters, markers,
+    # nativeSymbols, resourceTable, frameTable.implementation, stackTable categories).
+    assert meta["markerSchema"] == [] and doc["counters"] == [] and doc["libs"] == []
+    for t in doc["threads"]:
+        assert isinstance(t["pid"], str) and t["isMainThread"] is True
+        check_table(t["markers"], ["data", "name", "startTime", "endTime", "phase", "category"])
+        check_table(t["nativeSymbols"], ["libIndex", "address", "name", "functionSize"])
+        check_table(t["resourceTable"], ["lib", "name", "host", "type"])
     assert all(c["subcategories"] for c in meta["categories"])
     assert [t["name"] for t in doc["threads"]] == ["ticks", "calls", "time"]
     for t, expected in zip(doc["threads"], [p.total_ticks, sum(f.calls for f in p.functions()), p.root.total_time_ns]):
@@ -146,3 +154,20 @@ def test_chrome_trace_begin_end_balanced():
     assert last == p.root.total_time_ns / 1000
     with pytest.raises(ValueError, match="time=True"):
         chrome_trace.render(kernel_like(), clock="time")
+
+
+def test_truncated_events_still_give_balanced_outputs():
+    from wasmprof.profile import Profile
+    from wasmprof.render import folded
+
+    full = kernel_like()
+    cut = full.events[: len(full.events) // 2]
+    p = Profile(full.nodes, module_name=full.module_name, events=cut, events_truncated=True)
+    ev = json.loads(speedscope.render(p))["profiles"][-1]
+    opened = sum(1 for e in ev["events"] if e["type"] == "O")
+    assert opened == sum(1 for e in cut if e.kind == "call") == sum(1 for e in ev["events"] if e["type"] == "C")
+    assert ev["endValue"] == cut[-1].ticks
+    lines = folded.render(p, order="flamechart").splitlines()
+    assert sum(int(l.rsplit(" ", 1)[1]) for l in lines) == cut[-1].ticks
+    doc = json.loads(chrome_trace.render(p))
+    assert max(e["ts"] + e["dur"] for e in doc["traceEvents"] if e["ph"] == "X") == cut[-1].ticks
