@@ -213,14 +213,17 @@ class Profile:
         return out
 
     def stacks(self) -> Iterator[Tuple[List[Node], Node]]:
-        """(path from the root's child down to node, node) for every non-root node, in preorder."""
-        paths: Dict[int, List[Node]] = {0: []}
-        for node, _ in self.walk():
+        """(path from the root's child down to node, node) for every non-root node, in preorder.
+
+        Each path is a fresh list; only the current path is kept while walking, so memory stays
+        proportional to the depth even for deep recursion."""
+        path: List[Node] = []
+        for node, depth in self.walk():
             if node.id == 0:
                 continue
-            p = paths[node.parent] + [node]
-            paths[node.id] = p
-            yield p, node
+            del path[depth - 1:]
+            path.append(node)
+            yield list(path), node
 
     # -- derived tables -----------------------------------------------------------------------
 
@@ -314,12 +317,6 @@ class Profile:
 
     # -- combining ----------------------------------------------------------------------------
 
-    def _path_keys(self) -> List[Tuple[FuncKey, ...]]:
-        keys: List[Tuple[FuncKey, ...]] = [()] * len(self.nodes)
-        for n in self.nodes[1:]:
-            keys[n.id] = keys[n.parent] + (n.key,)
-        return keys
-
     def merge(self, other: "Profile") -> "Profile":
         """Sum two profiles of the same module, matching nodes by call path.
 
@@ -334,22 +331,28 @@ class Profile:
             raise ValueError(f"merge(): different cost models ({self.cost_model!r} and {other.cost_model!r})")
         timed = self.timed and other.timed
         merged: List[Node] = []
-        index: Dict[Tuple[FuncKey, ...], int] = {}
+        # (merged parent id, function key) -> merged id: paths match step by step, in O(nodes).
+        child_of: Dict[Tuple[int, FuncKey], int] = {}
 
-        def add(p: Profile, keys: List[Tuple[FuncKey, ...]]) -> None:
+        def add(p: Profile) -> None:
+            mapped: Dict[int, int] = {}
             for n, _ in p.walk():
-                k = keys[n.id]
-                j = index.get(k)
+                if n.id == 0:
+                    j: Optional[int] = 0 if merged else None
+                    parent = -1
+                else:
+                    parent = mapped[n.parent]
+                    j = child_of.get((parent, n.key))
                 if j is None:
                     j = len(merged)
-                    index[k] = j
-                    parent = index[k[:-1]] if k else -1
                     merged.append(Node(id=j, parent=parent, func=n.func, name=n.name, raw_name=n.raw_name,
                                        host=n.host, calls=0, self_ticks=0, total_ticks=0,
                                        self_time_ns=0 if timed else None, total_time_ns=0 if timed else None,
                                        children=[], location=n.location))
                     if parent >= 0:
+                        child_of[(parent, n.key)] = j
                         merged[parent].children.append(j)
+                mapped[n.id] = j
                 m = merged[j]
                 m.calls += n.calls
                 m.self_ticks += n.self_ticks
@@ -358,8 +361,8 @@ class Profile:
                     m.self_time_ns = _add_opt(m.self_time_ns, n.self_time_ns)
                     m.total_time_ns = _add_opt(m.total_time_ns, n.total_time_ns)
 
-        add(self, self._path_keys())
-        add(other, other._path_keys())
+        add(self)
+        add(other)
         # Nodes were appended in preorder of the first profile, then new paths of the second: a
         # child is always appended after its parent, so ids already satisfy child > parent.
         metrics = tuple(m for m in self.metrics if m != "time") + (("time",) if timed else ())
@@ -459,16 +462,28 @@ class Profile:
 class NodeDelta:
     """One call path in a diff: its counters before and after (0 when absent on one side)."""
 
-    __slots__ = ("path", "func", "name", "host", "before", "after")
+    __slots__ = ("_diff", "index", "parent", "func", "name", "host", "before", "after")
 
-    def __init__(self, path: Tuple[str, ...], func: Optional[int], name: str, host: bool,
-                 before: Optional[Node], after: Optional[Node]) -> None:
-        self.path = path
-        self.func = func
-        self.name = name
-        self.host = host
+    def __init__(self, diff: "ProfileDiff", index: int, parent: int, node: Node, before: Optional[Node],
+                 after: Optional[Node]) -> None:
+        self._diff = diff
+        self.index = index    # position in ProfileDiff.nodes
+        self.parent = parent  # the caller's position in ProfileDiff.nodes (-1 for the root)
+        self.func = node.func
+        self.name = node.name
+        self.host = node.host
         self.before = before
         self.after = after
+
+    @property
+    def path(self) -> Tuple[str, ...]:
+        """The names from the root's child down to this node (computed on use: O(depth))."""
+        names: List[str] = []
+        d = self
+        while d.parent != -1:
+            names.append(d.name)
+            d = self._diff.nodes[d.parent]
+        return tuple(reversed(names))
 
     def _get(self, side: Optional[Node], attr: str) -> int:
         return 0 if side is None else getattr(side, attr) or 0
@@ -523,24 +538,23 @@ class ProfileDiff:
     def __init__(self, before: Profile, after: Profile) -> None:
         self.before = before
         self.after = after
-        kb, ka = before._path_keys(), after._path_keys()
-        by_path: Dict[Tuple[FuncKey, ...], List[Optional[Node]]] = {}
-        order: List[Tuple[FuncKey, ...]] = []
-        for side, (p, keys) in enumerate(((before, kb), (after, ka))):
-            for n, _ in p.walk():
-                k = keys[n.id]
-                if k not in by_path:
-                    by_path[k] = [None, None]
-                    order.append(k)
-                by_path[k][side] = n
         self.nodes: List[NodeDelta] = []
-        for k in order:
-            b, a = by_path[k]
-            ref = a if a is not None else b
-            assert ref is not None
-            prof = after if a is not None else before
-            names = tuple(x.name for x in prof.path(ref))
-            self.nodes.append(NodeDelta(names, ref.func, ref.name, ref.host, b, a))
+        child_of: Dict[Tuple[int, FuncKey], int] = {}
+        for side, p in enumerate((before, after)):
+            mapped: Dict[int, int] = {}
+            for n, _ in p.walk():
+                parent = mapped[n.parent] if n.id else -1
+                j = (0 if self.nodes else None) if n.id == 0 else child_of.get((parent, n.key))
+                if j is None:
+                    j = len(self.nodes)
+                    self.nodes.append(NodeDelta(self, j, parent, n, None, None))
+                    if parent >= 0:
+                        child_of[(parent, n.key)] = j
+                mapped[n.id] = j
+                if side == 0:
+                    self.nodes[j].before = n
+                else:
+                    self.nodes[j].after = n
 
     @property
     def total_ticks_delta(self) -> int:
@@ -570,12 +584,15 @@ class ProfileDiff:
     def to_folded(self) -> str:
         """Two-column folded stacks (``stack before after``) for flamegraph.pl's differential graphs."""
         lines = []
-        for d in self.nodes:
-            if not d.path:
+        folded: List[str] = [""] * len(self.nodes)
+        for d in self.nodes:  # a caller always comes before its callees
+            if d.parent == -1:
                 continue
+            label = d.name.replace(";", ":")
+            folded[d.index] = label if d.parent == 0 else f"{folded[d.parent]};{label}"
             b, a = d._get(d.before, "self_ticks"), d._get(d.after, "self_ticks")
             if a or b:
-                lines.append(f"{';'.join(x.replace(';', ':') for x in d.path)} {b} {a}")
+                lines.append(f"{folded[d.index]} {b} {a}")
         return "\n".join(lines) + ("\n" if lines else "")
 
     def to_dataframe(self) -> Any:

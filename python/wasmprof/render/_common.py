@@ -66,12 +66,16 @@ def weighted_stacks(profile: "Profile", metric: str) -> Iterator[Tuple[List["Nod
 
     The root is not a frame (it is the entry, not a function) except when it has a self value of
     its own: then it appears as a one-frame stack, so the values always sum to the profile total."""
-    root = profile.root
-    v = self_value(root, metric)
-    if v and metric != "calls":
-        yield [root], v
+    v = root_value(profile, metric)
+    if v:
+        yield [profile.root], v
     for path, node in profile.stacks():
         yield path, self_value(node, metric)
+
+
+def root_value(profile: "Profile", metric: str) -> int:
+    """The entry's own value: ticks or time it ran outside any function (its one call is not a call)."""
+    return 0 if metric == "calls" else self_value(profile.root, metric)
 
 
 def metric_unit(metric: str) -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
-from ._common import function_labels, weighted_stacks
+from ._common import function_labels, root_value, self_value
 
 if TYPE_CHECKING:
     from ..profile import FuncKey, Profile
@@ -123,31 +123,32 @@ def _thread(profile: "Profile", metric: str, tid: int) -> Dict[str, Any]:
         frames["line"].append(loc[1] if loc else None)
         frames["column"].append(None)
 
+    # One stack per call-tree node, in preorder, so a prefix always comes before its stack.  The
+    # root is a frame only when it has a value of its own (as in weighted_stacks): then it gets a
+    # one-frame stack, and the root's children still start new stacks (prefix None).
     stacks: Dict[str, List[Any]] = {"frame": [], "category": [], "subcategory": [], "prefix": []}
     stack_of: Dict[int, int] = {}  # node id -> stack index
-
-    def stack_for(node_id: int, parent_stack: Optional[int]) -> int:
-        node = profile.nodes[node_id]
-        s = stack_of[node_id] = len(stacks["frame"])
+    samples: Dict[str, Any] = {"stack": [], "time": [], "weight": [], "weightType": "samples"}
+    elapsed = 0
+    for node, _ in profile.walk():
+        if node.id == 0:
+            value = root_value(profile, metric)
+            if not value:
+                continue
+            prefix = None
+        else:
+            value = self_value(node, metric)
+            prefix = stack_of.get(node.parent)
+        s = stack_of[node.id] = len(stacks["frame"])
         stacks["frame"].append(func_of[node.key])
         stacks["category"].append(CATEGORY_HOST if node.host else CATEGORY_WASM)
         stacks["subcategory"].append(0)
-        stacks["prefix"].append(parent_stack)
-        return s
-
-    samples: Dict[str, Any] = {"stack": [], "time": [], "weight": [], "weightType": "samples"}
-    elapsed = 0
-    for path, value in weighted_stacks(profile, metric):
-        if not value:
-            continue
-        prefix: Optional[int] = None
-        for n in path:
-            s = stack_of.get(n.id)
-            prefix = s if s is not None else stack_for(n.id, prefix)
-        samples["stack"].append(prefix)
-        samples["time"].append(elapsed)
-        samples["weight"].append(value)
-        elapsed += value
+        stacks["prefix"].append(prefix)
+        if value:
+            samples["stack"].append(s)
+            samples["time"].append(elapsed)
+            samples["weight"].append(value)
+            elapsed += value
     samples["length"] = len(samples["stack"])
     empty_markers: Dict[str, List[Any]] = {"data": [], "name": [], "startTime": [], "endTime": [], "phase": [], "category": []}
     return {
