@@ -76,3 +76,86 @@ def test_inline_scripts_parse_with_node(tmp_path):
         path = tmp_path / f"s{i}.js"
         path.write_text(js)
         subprocess.run([node, "--check", str(path)], check=True, capture_output=True)
+
+
+_HARNESS = r"""
+// A minimal DOM: just what the flamegraph script touches.
+function El(attrs, kids) {
+  this.attrs = Object.assign({}, attrs); this.kids = kids || []; this.style = {};
+  this.textContent = ""; this.handlers = {};
+  var cls = new Set((attrs["class"] || "").split(" ").filter(Boolean));
+  this.classList = { add: function (c) { cls.add(c); }, remove: function (c) { cls.delete(c); },
+                     contains: function (c) { return cls.has(c); } };
+}
+El.prototype.getAttribute = function (k) { return this.attrs[k] === undefined ? null : String(this.attrs[k]); };
+El.prototype.setAttribute = function (k, v) { this.attrs[k] = v; };
+El.prototype.querySelector = function (tag) { return this.kids.filter(function (k) { return k.tag === tag; })[0]; };
+El.prototype.addEventListener = function (ev, fn) { this.handlers[ev] = fn; };
+var FRAMES = %(frames)s;
+var gs = FRAMES.map(function (f) {
+  var r = new El({x: 0, width: 0, fill: f["data-fill"]}); r.tag = "rect";
+  var t = new El({x: 0}); t.tag = "text";
+  return new El(f, [r, t]);
+});
+var ids = {};
+var root = new El({});
+root.querySelectorAll = function () { return gs; };
+var document = { getElementById: function (id) {
+  if (id === "%(prefix)s") { return root; }
+  return ids[id] || (ids[id] = new El({}));
+} };
+var window = { prompt: function () { return null; } };
+%(script)s
+var api = window["wasmprof_flamegraph_%(prefix)s"];
+function state() {
+  var out = {};
+  gs.forEach(function (g) { out[g.getAttribute("data-name") + "@" + g.getAttribute("data-depth")] =
+    { hidden: g.style.display === "none", width: parseFloat(g.kids[0].attrs.width),
+      fill: g.kids[0].attrs.fill, label: g.kids[1].textContent }; });
+  return out;
+}
+var result = { initial: state() };
+result.matched = api.search("^(rand|fill)$");
+result.searched = state();
+api.search("");
+var fill = gs.filter(function (g) { return g.getAttribute("data-name") === "fill"; })[0];
+fill.handlers.click();
+result.zoomed = state();
+api.reset();
+result.reset = state();
+console.log(JSON.stringify(result));
+"""
+
+
+def test_flamegraph_script_zooms_and_searches(tmp_path):
+    """Runs the inline script under node against a minimal DOM: search share, zoom widths, reset."""
+    import json
+    import shutil
+    import subprocess
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed: the flamegraph script's behaviour is not exercised")
+    p = kernel_like()
+    svg = flamegraph_svg.render(p, width=1000, min_width=0)
+    _, gs = frames(svg)
+    prefix = svg.split('id="', 1)[1].split('"', 1)[0]
+    script = svg.split("<![CDATA[", 1)[1].split("]]>", 1)[0]
+    frame_attrs = [{k: v for k, v in g.attrib.items()} for g in gs]
+    js = _HARNESS % {"frames": json.dumps(frame_attrs), "prefix": prefix, "script": script}
+    path = tmp_path / "harness.js"
+    path.write_text(js)
+    out = json.loads(subprocess.run([node, str(path)], capture_output=True, text=True, check=True).stdout)
+    inner = 1000 - 2 * flamegraph_svg.PAD_X
+    fill = next(n for n in p.nodes if n.name == "fill")
+    rand = next(n for n in p.nodes if n.name == "rand")
+    # rand is inside fill: the union of matches is fill's share only.
+    assert out["matched"] == pytest.approx(fill.total_ticks / p.total_ticks)
+    assert out["searched"]["rand@3"]["fill"] == "rgb(230,0,230)"
+    assert out["searched"]["fib@2"]["fill"] != "rgb(230,0,230)"
+    z = out["zoomed"]
+    assert z["fill@2"]["width"] == pytest.approx(inner)
+    assert z["rand@3"]["width"] == pytest.approx(inner * rand.total_ticks / fill.total_ticks)
+    assert z["fib@2"]["hidden"] and not z["run@1"]["hidden"]  # callers stay, as parents
+    assert out["reset"]["rand@3"]["width"] == pytest.approx(inner * rand.total_ticks / p.total_ticks)
+    assert out["reset"] == out["initial"]
