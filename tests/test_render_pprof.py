@@ -51,3 +51,18 @@ def test_varint_encoding():
     assert pprof._varint(0) == b"\x00"
     assert pprof._varint(300) == b"\xac\x02"
     assert pprof._varint(-1) == b"\xff" * 9 + b"\x01"
+
+
+def test_go_tool_pprof_shows_source_lines_and_stacks(tmp_path):
+    go = require_tool("go", "golang-go")
+    p = kernel_like()
+    path = tmp_path / "k.pb.gz"
+    p.save(path)
+    lines = subprocess.run([go, "tool", "pprof", "-top", "-lines", str(path)], capture_output=True, text=True,
+                           check=True).stdout
+    assert re.search(r"\b66\b.*\brand kernel\.c:10\b", lines), lines
+    assert re.search(r"\bfill kernel\.c:20\b", lines)
+    traces = subprocess.run([go, "tool", "pprof", "-traces", str(path)], capture_output=True, text=True,
+                            check=True).stdout
+    # -traces prints each sample's stack leaf first: rand, called from fill, called from run.
+    assert re.search(r"\s66\s+rand\n\s+fill\n\s+run\n", traces), traces
