@@ -196,3 +196,14 @@ def test_profile_submodule_does_not_shadow_the_profile_function():
     assert wasmprof.Profile is Profile
     if "profile" in wasmprof.__all__:  # once wasmprof.profile() exists, the submodule must not hide it
         assert callable(wasmprof.profile) and not isinstance(wasmprof.profile, types.ModuleType)
+
+
+def test_top_table_text():
+    p = kernel_like(timed=True)
+    text = p.top_table(3)
+    lines = text.splitlines()
+    assert lines[0].split()[:2] == ["function", "calls"] and set(lines[1]) <= {"-", " "}
+    assert [l.split()[0] for l in lines[2:]] == [f.name for f in p.top(3)]
+    rand = p.top(1)[0]
+    assert f"{rand.self_ticks:,}" in lines[2] and f"{100 * rand.self_ticks / p.total_ticks:.2f}" in lines[2]
+    assert "(host)" in p.top_table(20)

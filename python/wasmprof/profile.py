@@ -299,6 +299,26 @@ class Profile:
         rows = self.functions()
         return sorted(rows, key=lambda f: (-(getattr(f, by) or 0), f.name))[:n]
 
+    def top_table(self, n: int = 10, by: str = "self_ticks") -> str:
+        """top(n, by) as a plain-text table (for terminals and the CLI's --top)."""
+        total = self.total_ticks or 1
+        timed = self.timed
+        head = ["function", "calls", "self ticks", "self %", "total ticks", "total %"]
+        if timed:
+            head += ["self ms", "total ms"]
+        rows = [head]
+        for f in self.top(n, by=by):
+            row = [f.name + (" (host)" if f.host else ""), f"{f.calls:,}", f"{f.self_ticks:,}",
+                   f"{100.0 * f.self_ticks / total:.2f}", f"{f.total_ticks:,}", f"{100.0 * f.total_ticks / total:.2f}"]
+            if timed:
+                row += [f"{(f.self_time_ns or 0) / 1e6:.3f}", f"{(f.total_time_ns or 0) / 1e6:.3f}"]
+            rows.append(row)
+        widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+        lines = ["  ".join(c.ljust(widths[i]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(r)).rstrip()
+                 for r in rows]
+        lines.insert(1, "  ".join("-" * w for w in widths))
+        return "\n".join(lines) + "\n"
+
     def to_dataframe(self) -> Any:
         """The per-function table as a pandas DataFrame (one row per function, sorted by self ticks)."""
         try:
