@@ -51,7 +51,8 @@ setup(
     packages=find_packages(where="python"),
     package_data={"wasmprof": ["py.typed", "*.pyi"]},
     ext_modules=[_extension()],
-    extras_require={"test": ["pytest", "wasmtime"]},
+    extras_require={"test": ["pytest", "wasmtime", "pandas", "matplotlib", "nbclient", "nbformat", "ipykernel",
+                             "jsonschema"]},
     entry_points={"console_scripts": ["wasmprof = wasmprof.cli:main"]},
     zip_safe=False,
 )

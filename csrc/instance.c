@@ -151,19 +151,6 @@ static bool extern_matches(const wp_extern_type *given, const wp_extern_type *de
   return false;
 }
 
-static const char *valtype_name(uint8_t t) {
-  switch (t) {
-    case WP_I32: return "i32";
-    case WP_I64: return "i64";
-    case WP_F32: return "f32";
-    case WP_F64: return "f64";
-    case WP_V128: return "v128";
-    case WP_FUNCREF: return "funcref";
-    case WP_EXTERNREF: return "externref";
-  }
-  return "?";
-}
-
 /* Append printf output to buf[*len..n), silently truncating. */
 static void append(char *buf, size_t n, size_t *len, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -178,7 +165,7 @@ static void append(char *buf, size_t n, size_t *len, const char *fmt, ...) {
 
 static void describe_types(char *buf, size_t n, size_t *len, const uint8_t *types, uint32_t count) {
   append(buf, n, len, "[");
-  for (uint32_t i = 0; i < count; i++) append(buf, n, len, "%s%s", i ? " " : "", valtype_name(types[i]));
+  for (uint32_t i = 0; i < count; i++) append(buf, n, len, "%s%s", i ? " " : "", wp_valtype_name(types[i]));
   append(buf, n, len, "]");
 }
 
@@ -204,14 +191,14 @@ static void describe(char *buf, size_t n, const wp_extern_type *t) {
     case WP_EXTERN_TABLE:
       append(buf, n, &len, "table ");
       describe_limits(buf, n, &len, t->limits);
-      append(buf, n, &len, " %s", valtype_name(t->valtype));
+      append(buf, n, &len, " %s", wp_valtype_name(t->valtype));
       break;
     case WP_EXTERN_MEMORY:
       append(buf, n, &len, "memory ");
       describe_limits(buf, n, &len, t->limits);
       break;
     case WP_EXTERN_GLOBAL:
-      append(buf, n, &len, t->mutable_ ? "global (mut %s)" : "global %s", valtype_name(t->valtype));
+      append(buf, n, &len, t->mutable_ ? "global (mut %s)" : "global %s", wp_valtype_name(t->valtype));
       break;
   }
 }

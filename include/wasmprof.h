@@ -36,6 +36,9 @@ typedef enum wp_valtype {
   WP_EXTERNREF = 0x6f,
 } wp_valtype;
 
+/* wp_valtype_name: "i32", "funcref", ...; "?" for a byte that is no value type. */
+const char *wp_valtype_name(wp_valtype t);
+
 /* wp_extern_kind: what an import or export is. */
 typedef enum wp_extern_kind {
   WP_EXTERN_FUNC = 0,

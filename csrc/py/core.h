@@ -136,7 +136,6 @@ PyObject *wpy_raise_link(const char *fmt, ...);
 
 /* ---- py_values.c ------------------------------------------------------------------ */
 
-const char *wpy_valtype_name(wp_valtype t);
 const char *wpy_extern_kind_name(wp_extern_kind k);
 /* wpy_valtype_from_name: parse "i32", ...; sets ValueError/TypeError and returns -1. */
 int wpy_valtype_from_name(PyObject *name, wp_valtype *out);

@@ -317,8 +317,8 @@ static PyObject *resolve(PyObject *obj, const wp_extern_type *ty, PyObject *mod,
       return incompatible(mod, field, "expected table, got %.100s", Py_TYPE(obj)->tp_name);
     wp_table *t = ((wpy_Table *)obj)->table;
     if (wp_table_elemtype(t) != ty->valtype)
-      return incompatible(mod, field, "expected a table of %s, got a table of %s", wpy_valtype_name(ty->valtype),
-                          wpy_valtype_name(wp_table_elemtype(t)));
+      return incompatible(mod, field, "expected a table of %s, got a table of %s", wp_valtype_name((wp_valtype)ty->valtype),
+                          wp_valtype_name((wp_valtype)wp_table_elemtype(t)));
     if (!limits_match(wp_table_limits(t), ty->limits))
       return incompatible(mod, field, "table limits do not match");
     out->u.table = t;
@@ -341,8 +341,8 @@ static PyObject *resolve(PyObject *obj, const wp_extern_type *ty, PyObject *mod,
     wp_global *g = ((wpy_Global *)obj)->global;
     if (wp_global_type(g) != ty->valtype || wp_global_mutable(g) != ty->mutable_)
       return incompatible(mod, field, "expected global %s%s, got global %s%s", ty->mutable_ ? "mut " : "",
-                          wpy_valtype_name(ty->valtype), wp_global_mutable(g) ? "mut " : "",
-                          wpy_valtype_name(wp_global_type(g)));
+                          wp_valtype_name((wp_valtype)ty->valtype), wp_global_mutable(g) ? "mut " : "",
+                          wp_valtype_name((wp_valtype)wp_global_type(g)));
     out->u.global = g;
     Py_INCREF(obj);
     return obj;

@@ -28,6 +28,10 @@ from ._core import (
     ValidationError,
 )
 from .backtraces import Frame, SourceLocation
+# The Profile model (python/wasmprof/profile.py).  Imported here, before anything binds the name
+# `profile`, so that a later `def profile(...)`/import of the profiling function wins over the
+# submodule attribute that `import wasmprof.profile` would otherwise leave on the package.
+from .profile import Profile, ProfileDiff
 from .types import (
     ExportType,
     ExternType,
@@ -57,6 +61,8 @@ __all__ = [
     "LinkError",
     "Memory",
     "MemoryType",
+    "Profile",
+    "ProfileDiff",
     "Module",
     "SourceLocation",
     "Table",
