@@ -272,3 +272,35 @@ def test_rust_out_of_bounds(rs_wasm: Path) -> None:
     f = frame_named(trap.frames, "mycrate::module::load")
     assert f.file.endswith("trap_rs.rs") and f.line == marker_line(RS_SRC, "TRAP-OOB")
     check_offsets(module, trap.frames)
+
+
+# ---- without compilers: text modules (wat2wasm writes a name section) ----
+
+
+def test_wat_names_and_offsets(wat: Any) -> None:
+    binary = wat("""(module
+      (func $inner (param $divisor i32) (result i32) (i32.div_u (i32.const 1) (local.get $divisor)))
+      (func $outer (export "outer") (param i32) (result i32) (call $inner (local.get 0))))""")
+    module = wasmprof.Module(binary)
+    assert module.local_name(0, 0) == "divisor"
+    trap = trap_of(wasmprof.Instance(module).exports.outer, 0)
+    assert [(f.func_index, f.name) for f in trap.frames] == [(0, "inner"), (1, "outer")]
+    assert trap.frames[0].module_offset == trap.offset
+    assert trap.frames[0].file is None and trap.frames[0].location is None
+    check_offsets(module, trap.frames)
+    assert str(trap).splitlines()[1:] == [
+        "wasm backtrace:",
+        f"    0: {trap.frames[0].module_offset:#8x} - inner",
+        f"    1: {trap.frames[1].module_offset:#8x} - outer",
+    ]
+
+
+def test_deep_recursion_is_summarised(wat: Any) -> None:
+    binary = wat("""(module (func $rec (call $rec)) (func $start (export "start") (call $rec)))""")
+    trap = trap_of(wasmprof.Instance(wasmprof.Module(binary)).exports.start)
+    assert trap.kind == "stack_exhausted"
+    names = [f.name for f in trap.frames]
+    assert names[-1] == "start" and set(names[:-1]) == {"rec"} and len(names) > 1000
+    text = str(trap)
+    assert f"[previous frame repeated {len(names) - 1 - 3} more times]" in text
+    assert len(text.splitlines()) == 1 + 1 + 3 + 1 + 1

@@ -80,17 +80,41 @@ def render_frames(frames: Sequence[Frame], title: str = "wasm backtrace:") -> st
             0:   0x1234 - mycrate::f
                             at /src/lib.rs:12:5
             1:   0x2000 - <host function> (host)
+
+    Runs of the same frame (deep recursion) are shown REPEAT_SHOWN times,
+    then summarised in one line, as Python's tracebacks do.
     """
     lines: List[str] = [title]
-    for i, f in enumerate(frames):
-        where = f"{f.module_offset:#8x}" if f.module_offset is not None else " " * 8
-        prefix = f"{f.module_name}!" if f.module_name else ""
-        suffix = " (host)" if f.host else ""
-        lines.append(f"  {i:>3}: {where} - {prefix}{f.display_name()}{suffix}")
-        loc = f.location
-        if loc is not None:
-            lines.append(f"{'':20}at {loc}")
+    i = 0
+    while i < len(frames):
+        f = frames[i]
+        run = 1
+        while i + run < len(frames) and _same_place(frames[i + run], f):
+            run += 1
+        for k in range(min(run, REPEAT_SHOWN)):
+            _render_one(lines, i + k, f)
+        if run > REPEAT_SHOWN:
+            lines.append(f"  [previous frame repeated {run - REPEAT_SHOWN} more times]")
+        i += run
     return "\n".join(lines)
+
+
+#: How many copies of a repeated frame render_frames shows before summarising.
+REPEAT_SHOWN = 3
+
+
+def _same_place(a: Frame, b: Frame) -> bool:
+    return (a.func_index, a.module_offset, a.host, a.name) == (b.func_index, b.module_offset, b.host, b.name)
+
+
+def _render_one(lines: List[str], i: int, f: Frame) -> None:
+    where = f"{f.module_offset:#8x}" if f.module_offset is not None else " " * 8
+    prefix = f"{f.module_name}!" if f.module_name else ""
+    suffix = " (host)" if f.host else ""
+    lines.append(f"  {i:>3}: {where} - {prefix}{f.display_name()}{suffix}")
+    loc = f.location
+    if loc is not None:
+        lines.append(f"{'':20}at {loc}")
 
 
 def _trap_str(self: BaseException) -> str:
