@@ -15,7 +15,7 @@
  *
  * A malformed program stops the decoding of that unit and the ones after
  * it; the rows read so far are kept and a warning says why. */
-#include "module.h"
+#include "dwarf.h"
 
 enum {
   DW_LNS_copy = 1, DW_LNS_advance_pc, DW_LNS_advance_line, DW_LNS_set_file, DW_LNS_set_column,
@@ -29,99 +29,17 @@ enum {
   DW_FORM_data16 = 0x1e, DW_FORM_line_strp = 0x1f,
 };
 
-typedef struct line_row {
-  uint32_t addr;
-  uint32_t line;
-  uint32_t column;
-  uint32_t file;     /* index into wp_dwarf.files */
-  uint32_t order;    /* emission order, to keep sorting stable */
-  bool end_sequence;
-} line_row;
-
-struct wp_dwarf {
-  line_row *rows;
-  uint32_t nrows, cap;
-  char **files;
-  uint32_t nfiles, files_cap;
-  char warning[200];
-};
-
 void wp_dwarf_free(struct wp_dwarf *d) {
   if (!d) return;
   for (uint32_t i = 0; i < d->nfiles; i++) free(d->files[i]);
   free(d->files);
   free(d->rows);
+  free(d->units);
+  wp_dwarf_free_scopes(d);
   free(d);
 }
 
-/* ---- a bounds-checked cursor (errors are sticky: check c.bad once) ---- */
-
-typedef struct cursor {
-  const uint8_t *p, *end;
-  bool bad;
-} cursor;
-
-static uint64_t rd_fixed(cursor *c, unsigned n) {
-  if (c->bad || (size_t)(c->end - c->p) < n) {
-    c->bad = true;
-    return 0;
-  }
-  uint64_t v = 0;
-  for (unsigned i = 0; i < n; i++) v |= (uint64_t)c->p[i] << (8 * i); /* wasm DWARF is little-endian */
-  c->p += n;
-  return v;
-}
-
-static uint64_t rd_uleb(cursor *c) {
-  uint64_t v = 0;
-  for (unsigned shift = 0; !c->bad; shift += 7) {
-    if (c->p >= c->end || shift > 63) break;
-    uint8_t b = *c->p++;
-    v |= (uint64_t)(b & 0x7f) << shift;
-    if (!(b & 0x80)) return v;
-  }
-  c->bad = true;
-  return 0;
-}
-
-static int64_t rd_sleb(cursor *c) {
-  int64_t v = 0;
-  unsigned shift = 0;
-  for (; !c->bad; shift += 7) {
-    if (c->p >= c->end || shift > 63) break;
-    uint8_t b = *c->p++;
-    v |= (int64_t)((uint64_t)(b & 0x7f) << shift);
-    if (!(b & 0x80)) {
-      if (shift + 7 < 64 && (b & 0x40)) v |= -(int64_t)((uint64_t)1 << (shift + 7));
-      return v;
-    }
-  }
-  c->bad = true;
-  return 0;
-}
-
-static const char *rd_cstr(cursor *c) {
-  const uint8_t *s = c->p;
-  while (c->p < c->end && *c->p) c->p++;
-  if (c->p >= c->end) {
-    c->bad = true;
-    return "";
-  }
-  c->p++;
-  return (const char *)s;
-}
-
-static void skip(cursor *c, uint64_t n) {
-  if (c->bad || (uint64_t)(c->end - c->p) < n) c->bad = true;
-  else c->p += n;
-}
-
 /* ---- state ---- */
-
-typedef struct section {
-  const uint8_t *data;
-  uint32_t len;
-} section;
 
 typedef struct ctx {
   struct wp_dwarf *d;
@@ -308,6 +226,11 @@ static bool decode_unit(ctx *x, cursor *all, uint32_t unit_off) {
     free(file_ids);
     return fail(x, unit_off, "bad file table");
   }
+  if (d->nunits == d->units_cap && !wp_grow((void **)&d->units, &d->units_cap, d->nunits + 1, sizeof *d->units)) {
+    free(file_ids);
+    return fail(x, unit_off, "out of memory");
+  }
+  d->units[d->nunits++] = (dwarf_unit_files){unit_off, nfiles ? file_ids[0] : d->nfiles, nfiles, file_base};
 
   /* The program. */
   c.p = program;
@@ -401,7 +324,7 @@ static int cmp_row(const void *a, const void *b) {
   return x->order < y->order ? -1 : x->order > y->order;
 }
 
-static bool find_custom(const wp_module *m, const char *name, section *out) {
+bool wp_dwarf_find_custom(const wp_module *m, const char *name, section *out) {
   size_t n = strlen(name);
   for (uint32_t i = 0; i < m->ncustoms; i++) {
     const wp_custom_desc *c = &m->customs[i];
@@ -420,22 +343,21 @@ static struct wp_dwarf *dwarf_get(const wp_module *cm) {
   if (!d) return NULL;
   ctx x = {.d = d};
   section line;
-  if (find_custom(m, ".debug_line", &line)) {
-    find_custom(m, ".debug_line_str", &x.line_str);
-    find_custom(m, ".debug_str", &x.str);
+  if (wp_dwarf_find_custom(m, ".debug_line", &line)) {
+    wp_dwarf_find_custom(m, ".debug_line_str", &x.line_str);
+    wp_dwarf_find_custom(m, ".debug_str", &x.str);
     cursor all = {line.data, line.data + line.len, false};
     while (all.p < all.end)
       if (!decode_unit(&x, &all, (uint32_t)(all.p - line.data))) break;
     if (d->nrows) qsort(d->rows, d->nrows, sizeof *d->rows, cmp_row);
   }
+  wp_dwarf_read_scopes(m, d);
   m->dwarf = d;
   return d;
 }
 
-bool wp_module_source_location(const wp_module *m, uint32_t offset, wp_source_location *out) {
-  struct wp_dwarf *d = m ? dwarf_get(m) : NULL;
-  if (!d || !d->nrows || offset < m->code_section_start) return false;
-  uint32_t addr = offset - m->code_section_start;
+/* line_at: the line-table row for a Code-relative address. */
+static bool line_at(const struct wp_dwarf *d, uint32_t addr, wp_source_location *out) {
   uint32_t lo = 0, hi = d->nrows; /* first row with addr > target */
   while (lo < hi) {
     uint32_t mid = lo + (hi - lo) / 2;
@@ -445,14 +367,31 @@ bool wp_module_source_location(const wp_module *m, uint32_t offset, wp_source_lo
   if (lo == 0) return false;
   const line_row *r = &d->rows[lo - 1];
   if (r->end_sequence || r->line == 0 || r->file == UINT32_MAX) return false;
-  out->file = d->files[r->file];
-  out->line = r->line;
-  out->column = r->column;
+  *out = (wp_source_location){.file = d->files[r->file], .line = r->line, .column = r->column};
   return true;
+}
+
+bool wp_module_source_location(const wp_module *m, uint32_t offset, wp_source_location *out) {
+  struct wp_dwarf *d = m ? dwarf_get(m) : NULL;
+  if (!d || offset < m->code_section_start) return false;
+  uint32_t addr = offset - m->code_section_start;
+  if (!line_at(d, addr, out)) return false;
+  wp_source_frame f;
+  if (wp_dwarf_source_frames(d, addr, out, &f, 1)) out->function = f.function;
+  return true;
+}
+
+uint32_t wp_module_source_frames(const wp_module *m, uint32_t offset, wp_source_frame *out, uint32_t max) {
+  struct wp_dwarf *d = m ? dwarf_get(m) : NULL;
+  if (!d || offset < m->code_section_start) return 0;
+  uint32_t addr = offset - m->code_section_start;
+  wp_source_location line;
+  bool has_line = line_at(d, addr, &line);
+  return wp_dwarf_source_frames(d, addr, has_line ? &line : NULL, out, max);
 }
 
 const char *wp_module_dwarf_warning(const wp_module *m) {
   struct wp_dwarf *d = m ? dwarf_get(m) : NULL;
   if (!d) return m ? ".debug_line ignored: out of memory" : NULL;
-  return d->warning[0] ? d->warning : NULL;
+  return d->warning[0] ? d->warning : d->info_warning[0] ? d->info_warning : NULL;
 }

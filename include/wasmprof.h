@@ -333,19 +333,37 @@ uint32_t wp_module_func_body_offset(const wp_module *m, uint32_t func);
 uint32_t wp_module_func_at(const wp_module *m, uint32_t offset);
 
 /* wp_source_location: a DWARF line-table row.  file is NUL-terminated and
- * owned by the module; column 0 means unknown. */
+ * owned by the module; column 0 means unknown.  function: the source
+ * function the instruction belongs to from .debug_info (the inlined one
+ * when the compiler inlined a call; demangled), NULL when unknown. */
 typedef struct wp_source_location {
   const char *file;
   uint32_t line;
   uint32_t column;
+  const char *function;
 } wp_source_location;
 
 /* wp_module_source_location: the source position of the instruction at a
  * module offset, from .debug_line (DWARF 2 to 5).  False when the module has
  * no line table covering it. */
 bool wp_module_source_location(const wp_module *m, uint32_t offset, wp_source_location *out);
-/* wp_module_dwarf_warning: why the line table was (partly) ignored, or NULL. */
+/* wp_module_dwarf_warning: why the line table or .debug_info was (partly)
+ * ignored, or NULL. */
 const char *wp_module_dwarf_warning(const wp_module *m);
+
+/* wp_source_frame: one source-level frame at a code offset. */
+typedef struct wp_source_frame {
+  const char *function; /* NULL when unknown */
+  const char *file;     /* NULL when unknown */
+  uint32_t line, column; /* 0 when unknown */
+} wp_source_frame;
+
+/* wp_module_source_frames: the source frames of the instruction at a
+ * module offset, innermost first: [0] the function it belongs to (an
+ * inlined one if the compiler inlined it) at the instruction's line; then,
+ * for each inlined call, the function it was inlined into at the call site.
+ * Writes at most max and returns the count (0 without debugging info). */
+uint32_t wp_module_source_frames(const wp_module *m, uint32_t offset, wp_source_frame *out, uint32_t max);
 
 #ifdef __cplusplus
 }

@@ -27,6 +27,7 @@ from wasi_stub import wasi_imports  # noqa: E402
 PROGRAMS = Path(__file__).parent / "programs"
 C_SRC = PROGRAMS / "trap_c.c"
 RS_SRC = PROGRAMS / "trap_rs.rs"
+INLINE_SRC = PROGRAMS / "inline_c.c"
 OOB_ADDR = 0x7FFFFFF0
 
 
@@ -68,6 +69,15 @@ def c_wasm(tmp_path_factory: pytest.TempPathFactory) -> Path:
                         str(C_SRC)], capture_output=True, text=True, env=native_env())
     if r.returncode != 0:
         _missing(f"clang cannot build for wasm32-wasi (wasi-libc, lld): {r.stderr[-500:]}")
+    return out
+
+
+@pytest.fixture(scope="session")
+def inline_wasm(tmp_path_factory: pytest.TempPathFactory, c_wasm: Path) -> Path:
+    out = tmp_path_factory.mktemp("inline") / "inline_c.wasm"
+    r = subprocess.run(["clang", "--target=wasm32-wasi", "-O2", "-g", "-nostartfiles", "-Wl,--no-entry", "-o",
+                        str(out), str(INLINE_SRC)], capture_output=True, text=True, env=native_env())
+    assert r.returncode == 0, r.stderr
     return out
 
 
@@ -246,6 +256,30 @@ def test_caught_nested_trap_does_not_leak_into_later_backtrace(c_wasm: Path) -> 
     assert trap.frames[0].name == "read_word"
 
 
+def test_c_source_function_from_debug_info(c_wasm: Path) -> None:
+    module, inst = instantiate(c_wasm)
+    trap = trap_of(inst.exports.div0, 0)
+    for f in trap.frames[:2]:
+        loc = module.source_location(f.module_offset)
+        assert loc == f.location and loc.function == f.name  # no inlining at -O0
+        assert f.inlined == ()
+
+
+def test_c_inlined_frame(inline_wasm: Path) -> None:
+    module, inst = instantiate(inline_wasm)
+    trap = trap_of(inst.exports.run, OOB_ADDR)
+    top = trap.frames[0]
+    assert top.name == "run"                       # the wasm function
+    assert top.source_function == "helper"         # the source function, inlined into it
+    assert top.line == marker_line(INLINE_SRC, "INLINE-LOAD")
+    assert [(c.function, Path(c.file).name, c.line) for c in top.inlined] == [
+        ("run", "inline_c.c", marker_line(INLINE_SRC, "INLINE-CALL"))]
+    assert module.source_location(top.module_offset).function == "helper"
+    text = str(trap)
+    assert re.search(r"0: +0x[0-9a-f]+ - helper\n +at \S*inline_c.c:\d+:\d+\n +- run\n +at \S*inline_c.c:"
+                     + str(top.inlined[0].line), text), text
+
+
 # ---- Rust ----
 
 
@@ -259,6 +293,9 @@ def test_rust_panic_backtrace(rs_wasm: Path) -> None:
     names = [fr.name for fr in trap.frames]
     assert names.index("core::panicking::panic_bounds_check") < names.index("mycrate::module::function")
     assert trap.frames[0].file is not None  # the innermost frame, in std's panic_abort
+    for fr in trap.frames:  # std is optimised: inlined frames carry names and call sites
+        assert all(c.function and c.line for c in fr.inlined)
+    assert f.source_function == "mycrate::module::function" and f.inlined == ()
     check_offsets(module, trap.frames)
     assert "mycrate::module::function\n" in str(trap)
 

@@ -133,16 +133,20 @@ static PyObject *m_func_body_offset(PyObject *o, PyObject *arg) {
   return PyLong_FromUnsignedLong(off);
 }
 
+/* source_location_new: a SourceLocation (file may be NULL: None). */
+static PyObject *source_location_new(PyObject *cls, const char *file, uint32_t line, uint32_t column,
+                                     const char *function) {
+  return PyObject_CallFunction(cls, "NINN", str_or_none(file, file ? (Py_ssize_t)strlen(file) : 0), (unsigned)line,
+                               column ? PyLong_FromUnsignedLong(column) : (Py_INCREF(Py_None), Py_None),
+                               str_or_none(function, function ? (Py_ssize_t)strlen(function) : 0));
+}
+
 static PyObject *location_obj(const wp_module *m, uint32_t offset) {
   wp_source_location loc;
   if (!wp_module_source_location(m, offset, &loc)) Py_RETURN_NONE;
   PyObject *cls = bt_attr("SourceLocation");
   if (!cls) return NULL;
-  PyObject *col = loc.column ? PyLong_FromUnsignedLong(loc.column) : (Py_INCREF(Py_None), Py_None);
-  PyObject *r = col ? PyObject_CallFunction(cls, "NIO", str_or_none(loc.file, (Py_ssize_t)strlen(loc.file)),
-                                            (unsigned)loc.line, col)
-                    : NULL;
-  Py_XDECREF(col);
+  PyObject *r = source_location_new(cls, loc.file, loc.line, loc.column, loc.function);
   Py_DECREF(cls);
   return r;
 }
@@ -214,40 +218,45 @@ static PyObject *host_name(wp_func *f) {
   return r;
 }
 
+/* At most this many source frames per wasm frame (inlining depth). */
+#define MAX_INLINED 64
+
 static PyObject *frame_obj(PyObject *cls, const wp_frame *fr) {
   wp_func *f = fr->func;
   const wp_instance *inst = f ? wp_func_instance(f) : NULL;
   if (!inst) {
     PyObject *name = f ? host_name(f) : (Py_INCREF(Py_None), Py_None);
     if (!name) return NULL;
-    return PyObject_CallFunction(cls, "OOOOOOOOOO", Py_None, name, Py_None, Py_None, Py_None, Py_None,
-                                 Py_None, Py_None, Py_True, Py_None);
+    return PyObject_CallFunction(cls, "ONOOOOOOOOO()", Py_None, name, Py_None, Py_None, Py_None, Py_None,
+                                 Py_None, Py_None, Py_True, Py_None, Py_None);
   }
   const wp_module *m = wp_instance_module(inst);
   uint32_t index = wp_func_index(f);
   uint32_t off = wp_frame_offset(fr);
   uint32_t start = wp_module_func_body_offset(m, index);
-  PyObject *file = Py_None, *line = Py_None, *col = Py_None;
-  Py_INCREF(file);
-  Py_INCREF(line);
-  Py_INCREF(col);
-  wp_source_location loc;
-  if (off != WP_NO_OFFSET && wp_module_source_location(m, off, &loc)) {
-    Py_SETREF(file, str_or_none(loc.file, (Py_ssize_t)strlen(loc.file)));
-    Py_SETREF(line, PyLong_FromUnsignedLong(loc.line));
-    if (loc.column) Py_SETREF(col, PyLong_FromUnsignedLong(loc.column));
+  wp_source_frame src[MAX_INLINED];
+  uint32_t nsrc = off == WP_NO_OFFSET ? 0 : wp_module_source_frames(m, off, src, MAX_INLINED);
+  bool has_line = nsrc > 0 && src[0].file && src[0].line;
+  PyObject *loc_cls = bt_attr("SourceLocation");
+  PyObject *inlined = loc_cls ? PyTuple_New(nsrc > 1 ? nsrc - 1 : 0) : NULL;
+  for (uint32_t i = 1; inlined && i < nsrc; i++) {
+    PyObject *l = source_location_new(loc_cls, src[i].file ? src[i].file : "?", src[i].line, src[i].column,
+                                      src[i].function);
+    if (!l) Py_CLEAR(inlined);
+    else PyTuple_SET_ITEM(inlined, i - 1, l);
   }
-  PyObject *r = NULL;
-  if (file && line && col)
-    r = PyObject_CallFunction(cls, "INNNNOOOON", (unsigned)index, func_display(m, index),
-                              raw_name(m, WP_NAME_FUNC, index, 0),
-                              off == WP_NO_OFFSET ? (Py_INCREF(Py_None), Py_None) : PyLong_FromUnsignedLong(off),
-                              off == WP_NO_OFFSET || start == WP_NO_OFFSET ? (Py_INCREF(Py_None), Py_None)
-                                                                          : PyLong_FromUnsignedLong(off - start),
-                              file, line, col, Py_False, raw_name(m, WP_NAME_MODULE, 0, 0));
-  Py_XDECREF(file);
-  Py_XDECREF(line);
-  Py_XDECREF(col);
+  Py_XDECREF(loc_cls);
+  if (!inlined) return NULL;
+#define OPT_U32(cond, v) ((cond) ? PyLong_FromUnsignedLong(v) : (Py_INCREF(Py_None), Py_None))
+  PyObject *r = PyObject_CallFunction(
+      cls, "INNNNNNNONNN", (unsigned)index, func_display(m, index), raw_name(m, WP_NAME_FUNC, index, 0),
+      OPT_U32(off != WP_NO_OFFSET, off), OPT_U32(off != WP_NO_OFFSET && start != WP_NO_OFFSET, off - start),
+      has_line ? str_or_none(src[0].file, (Py_ssize_t)strlen(src[0].file)) : (Py_INCREF(Py_None), Py_None),
+      OPT_U32(has_line, has_line ? src[0].line : 0), OPT_U32(has_line && src[0].column, has_line ? src[0].column : 0),
+      Py_False, raw_name(m, WP_NAME_MODULE, 0, 0),
+      str_or_none(nsrc ? src[0].function : NULL, nsrc && src[0].function ? (Py_ssize_t)strlen(src[0].function) : 0),
+      inlined);
+#undef OPT_U32
   return r;
 }
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 __all__ = ["SourceLocation", "Frame", "render_frames"]
 
@@ -25,7 +25,8 @@ __all__ = ["SourceLocation", "Frame", "render_frames"]
 class SourceLocation:
     """A source position from the module's DWARF line table.
 
-    ``function`` is the DWARF function name when known (not read yet: None).
+    ``function`` is the source function from ``.debug_info`` when known (for
+    an inlined call, the inlined function; demangled).
     """
 
     file: str
@@ -44,6 +45,12 @@ class Frame:
 
     Host frames (a host function the guest called) have ``host=True``, no
     function index and no offsets; their ``name`` is the callable's name.
+
+    ``source_function`` is the source function (from ``.debug_info``) the
+    instruction belongs to: the inlined function when the compiler inlined a
+    call there.  ``inlined`` then lists the functions it was inlined into,
+    innermost first, each a SourceLocation of the call site with the
+    caller's name as ``function``; it is empty otherwise.
     """
 
     func_index: Optional[int]
@@ -56,13 +63,15 @@ class Frame:
     column: Optional[int] = None
     host: bool = False
     module_name: Optional[str] = None
+    source_function: Optional[str] = None
+    inlined: Tuple[SourceLocation, ...] = ()
 
     @property
     def location(self) -> Optional[SourceLocation]:
         """The frame's source location, when the module has DWARF lines for it."""
         if self.file is None or self.line is None:
             return None
-        return SourceLocation(self.file, self.line, self.column)
+        return SourceLocation(self.file, self.line, self.column, self.source_function)
 
     def display_name(self) -> str:
         """The demangled name, or ``<wasm function N>`` / ``<host>`` when unnamed."""
@@ -111,10 +120,16 @@ def _render_one(lines: List[str], i: int, f: Frame) -> None:
     where = f"{f.module_offset:#8x}" if f.module_offset is not None else " " * 8
     prefix = f"{f.module_name}!" if f.module_name else ""
     suffix = " (host)" if f.host else ""
-    lines.append(f"  {i:>3}: {where} - {prefix}{f.display_name()}{suffix}")
+    # With inlining, the first name is the inlined source function, then
+    # one "- caller" line per function it was inlined into.
+    first = f.source_function if f.inlined and f.source_function else f.display_name()
+    lines.append(f"  {i:>3}: {where} - {prefix}{first}{suffix}")
     loc = f.location
     if loc is not None:
         lines.append(f"{'':20}at {loc}")
+    for caller in f.inlined:
+        lines.append(f"{'':16}- {caller.function or f.display_name()}")
+        lines.append(f"{'':20}at {caller}")
 
 
 def _trap_str(self: BaseException) -> str:

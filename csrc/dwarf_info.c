@@ -1,0 +1,395 @@
+/* dwarf_info.c: functions and inlined calls from `.debug_info`, for source
+ * function names and inlined frames in backtraces.
+ *
+ * Only what a backtrace needs is read: DW_TAG_subprogram and
+ * DW_TAG_inlined_subroutine entries with their address ranges (low_pc /
+ * high_pc or DW_AT_ranges), names (DW_AT_linkage_name demangled, else
+ * DW_AT_name, following DW_AT_abstract_origin / DW_AT_specification), and
+ * for inlined calls the call site (DW_AT_call_file/line/column).  Every
+ * other attribute is skipped by its form.  DWARF versions 2 to 5.
+ *
+ * Like the line tables, anything malformed stops the reading (of the unit
+ * and those after it) with a warning; what was read is kept. */
+#include "dwarf.h"
+
+enum {
+  TAG_subprogram = 0x2e, TAG_inlined_subroutine = 0x1d,
+  AT_name = 0x03, AT_low_pc = 0x11, AT_high_pc = 0x12, AT_abstract_origin = 0x31, AT_specification = 0x47,
+  AT_ranges = 0x55, AT_call_column = 0x57, AT_call_file = 0x58, AT_call_line = 0x59, AT_linkage_name = 0x6e,
+  AT_MIPS_linkage_name = 0x2007, AT_stmt_list = 0x10,
+  FORM_addr = 0x01, FORM_implicit_const = 0x21, FORM_indirect = 0x16,
+};
+
+#define NO_SCOPE UINT32_MAX
+#define MAX_DEPTH 256
+
+typedef struct abbrev {
+  uint64_t code;
+  uint32_t tag;
+  bool children;
+  uint32_t first, count; /* into attr specs */
+} abbrev;
+
+typedef struct attr_spec {
+  uint32_t name, form;
+  int64_t implicit;
+} attr_spec;
+
+/* A DIE of interest, for name resolution through abstract_origin/specification. */
+typedef struct die_name {
+  uint64_t off;
+  const char *name, *linkage;
+  uint64_t ref; /* abstract_origin or specification (absolute), 0 if none */
+} die_name;
+
+typedef struct reader {
+  struct wp_dwarf *d;
+  section info, abbrev_sec, str, line_str, ranges, rnglists;
+  abbrev *abbrevs;
+  uint32_t nabbrevs, abbrevs_cap;
+  attr_spec *specs;
+  uint32_t nspecs, specs_cap;
+  die_name *names;
+  uint32_t nnames, names_cap;
+  uint64_t *scope_die; /* per scope: the DIE offset, to resolve its name */
+  uint32_t scope_die_cap;
+} reader;
+
+typedef struct value {
+  uint64_t u;
+  const char *str;
+  bool is_addr; /* the addr class (for high_pc) */
+} value;
+
+static void warn(reader *r, uint64_t off, const char *why) {
+  snprintf(r->d->info_warning, sizeof r->d->info_warning, ".debug_info: unit at 0x%x: %s; later units ignored",
+           (unsigned)off, why);
+}
+
+static bool read_abbrevs(reader *r, uint64_t off) {
+  r->nabbrevs = r->nspecs = 0;
+  if (off >= r->abbrev_sec.len) return false;
+  cursor c = {r->abbrev_sec.data + off, r->abbrev_sec.data + r->abbrev_sec.len, false};
+  for (;;) {
+    uint64_t code = rd_uleb(&c);
+    if (c.bad) return false;
+    if (code == 0) return true;
+    abbrev a = {.code = code, .tag = (uint32_t)rd_uleb(&c), .children = rd_fixed(&c, 1) != 0, .first = r->nspecs};
+    for (;;) {
+      uint64_t name = rd_uleb(&c), form = rd_uleb(&c);
+      if (c.bad) return false;
+      if (name == 0 && form == 0) break;
+      attr_spec s = {(uint32_t)name, (uint32_t)form, form == FORM_implicit_const ? rd_sleb(&c) : 0};
+      if (r->nspecs == r->specs_cap && !wp_grow((void **)&r->specs, &r->specs_cap, r->nspecs + 1, sizeof s))
+        return false;
+      r->specs[r->nspecs++] = s;
+    }
+    a.count = r->nspecs - a.first;
+    if (r->nabbrevs == r->abbrevs_cap && !wp_grow((void **)&r->abbrevs, &r->abbrevs_cap, r->nabbrevs + 1, sizeof a))
+      return false;
+    r->abbrevs[r->nabbrevs++] = a;
+  }
+}
+
+static const abbrev *find_abbrev(const reader *r, uint64_t code) {
+  if (code >= 1 && code <= r->nabbrevs && r->abbrevs[code - 1].code == code) return &r->abbrevs[code - 1];
+  for (uint32_t i = 0; i < r->nabbrevs; i++)
+    if (r->abbrevs[i].code == code) return &r->abbrevs[i];
+  return NULL;
+}
+
+static const char *str_at(section s, uint64_t off) {
+  if (!s.data || off >= s.len || !memchr(s.data + off, 0, s.len - off)) return NULL;
+  return (const char *)s.data + off;
+}
+
+/* read_value: one attribute value by form; false for forms we cannot size. */
+static bool read_value(reader *r, cursor *c, uint32_t form, int64_t implicit, unsigned offset_size,
+                       unsigned addr_size, uint64_t cu_off, int depth, value *v) {
+  *v = (value){0};
+  switch (form) {
+  case 0x01: v->u = rd_fixed(c, addr_size); v->is_addr = true; break; /* addr */
+  case 0x03: skip(c, rd_fixed(c, 2)); break;                          /* block2 */
+  case 0x04: skip(c, rd_fixed(c, 4)); break;                          /* block4 */
+  case 0x05: v->u = rd_fixed(c, 2); break;                            /* data2 */
+  case 0x06: v->u = rd_fixed(c, 4); break;                            /* data4 */
+  case 0x07: v->u = rd_fixed(c, 8); break;                            /* data8 */
+  case 0x08: v->str = rd_cstr(c); break;                              /* string */
+  case 0x09: case 0x18: skip(c, rd_uleb(c)); break;                   /* block, exprloc */
+  case 0x0a: skip(c, rd_fixed(c, 1)); break;                          /* block1 */
+  case 0x0b: v->u = rd_fixed(c, 1); break;                            /* data1 */
+  case 0x0c: v->u = rd_fixed(c, 1); break;                            /* flag */
+  case 0x0d: v->u = (uint64_t)rd_sleb(c); break;                      /* sdata */
+  case 0x0e: v->str = str_at(r->str, rd_fixed(c, offset_size)); break; /* strp */
+  case 0x0f: v->u = rd_uleb(c); break;                                /* udata */
+  case 0x10: v->u = rd_fixed(c, offset_size); break;                  /* ref_addr (absolute) */
+  case 0x11: v->u = cu_off + rd_fixed(c, 1); break;                   /* ref1 */
+  case 0x12: v->u = cu_off + rd_fixed(c, 2); break;                   /* ref2 */
+  case 0x13: v->u = cu_off + rd_fixed(c, 4); break;                   /* ref4 */
+  case 0x14: v->u = cu_off + rd_fixed(c, 8); break;                   /* ref8 */
+  case 0x15: v->u = cu_off + rd_uleb(c); break;                       /* ref_udata */
+  case 0x16:                                                          /* indirect */
+    if (depth > 2) return false;
+    return read_value(r, c, (uint32_t)rd_uleb(c), 0, offset_size, addr_size, cu_off, depth + 1, v);
+  case 0x17: v->u = rd_fixed(c, offset_size); break;                  /* sec_offset */
+  case 0x19: v->u = 1; break;                                         /* flag_present */
+  case 0x1a: case 0x1b: case 0x22: case 0x23: rd_uleb(c); break;      /* strx, addrx, loclistx, rnglistx: unresolved */
+  case 0x1c: rd_fixed(c, 4); break;                                   /* ref_sup4 */
+  case 0x1d: case 0x1f20: case 0x1f21: rd_fixed(c, offset_size); break; /* strp_sup, GNU alt refs */
+  case 0x1e: skip(c, 16); break;                                      /* data16 */
+  case 0x1f: v->str = str_at(r->line_str, rd_fixed(c, offset_size)); break; /* line_strp */
+  case 0x20: case 0x24: rd_fixed(c, 8); break;                        /* ref_sig8, ref_sup8 */
+  case 0x21: v->u = (uint64_t)implicit; break;                        /* implicit_const */
+  case 0x25: case 0x29: rd_fixed(c, 1); break;                        /* strx1, addrx1 */
+  case 0x26: case 0x2a: rd_fixed(c, 2); break;
+  case 0x27: case 0x2b: rd_fixed(c, 3); break;
+  case 0x28: case 0x2c: rd_fixed(c, 4); break;
+  case 0x1f01: case 0x1f02: rd_uleb(c); break;                        /* GNU_addr_index, GNU_str_index */
+  default: return false;
+  }
+  return !c->bad;
+}
+
+static bool add_range(reader *r, uint64_t lo, uint64_t hi, uint32_t scope) {
+  /* discarded code: address 0 or a tombstone; nothing real lives there */
+  if (lo == 0 || lo >= 0xfffffff0u || hi <= lo || hi > UINT32_MAX) return true;
+  struct wp_dwarf *d = r->d;
+  if (d->nranges == d->ranges_cap && !wp_grow((void **)&d->ranges, &d->ranges_cap, d->nranges + 1, sizeof *d->ranges))
+    return false;
+  d->ranges[d->nranges++] = (dwarf_range){(uint32_t)lo, (uint32_t)hi, scope};
+  return true;
+}
+
+/* add_range_list: DW_AT_ranges, from .debug_ranges (v2-4) or .debug_rnglists (v5). */
+static bool add_range_list(reader *r, unsigned version, uint64_t off, uint64_t base, unsigned addr_size,
+                           uint32_t scope) {
+  section s = version >= 5 ? r->rnglists : r->ranges;
+  if (!s.data || off >= s.len) return true;
+  cursor c = {s.data + off, s.data + s.len, false};
+  uint64_t all_ones = addr_size >= 8 ? UINT64_MAX : ((uint64_t)1 << (8 * addr_size)) - 1;
+  for (int n = 0; n < 100000 && !c.bad; n++) {
+    if (version < 5) {
+      uint64_t a = rd_fixed(&c, addr_size), b = rd_fixed(&c, addr_size);
+      if (c.bad || (a == 0 && b == 0)) break;
+      if (a == all_ones) base = b;
+      else if (!add_range(r, base + a, base + b, scope)) return false;
+      continue;
+    }
+    unsigned kind = (unsigned)rd_fixed(&c, 1);
+    uint64_t a, b;
+    switch (kind) {
+    case 0: return true; /* end_of_list */
+    case 4: a = rd_uleb(&c); b = rd_uleb(&c); if (!add_range(r, base + a, base + b, scope)) return false; break;
+    case 5: base = rd_fixed(&c, addr_size); break;
+    case 6: a = rd_fixed(&c, addr_size); b = rd_fixed(&c, addr_size); if (!add_range(r, a, b, scope)) return false; break;
+    case 7: a = rd_fixed(&c, addr_size); b = rd_uleb(&c); if (!add_range(r, a, a + b, scope)) return false; break;
+    default: return true; /* the *x forms need .debug_addr: not read */
+    }
+  }
+  return true;
+}
+
+static uint32_t call_file_index(const struct wp_dwarf *d, uint64_t stmt_list, uint64_t file) {
+  for (uint32_t i = 0; i < d->nunits; i++) {
+    const dwarf_unit_files *u = &d->units[i];
+    if (u->offset == stmt_list) return file >= u->base && file - u->base < u->nfiles ? u->first_file + (uint32_t)(file - u->base) : NO_SCOPE;
+  }
+  return NO_SCOPE;
+}
+
+/* read_unit: one compile unit's DIE tree. */
+static bool read_unit(reader *r, cursor *all) {
+  uint64_t cu_off = (uint64_t)(all->p - r->info.data);
+  unsigned offset_size = 4;
+  uint64_t len = rd_fixed(all, 4);
+  if (len == 0xffffffffu) {
+    offset_size = 8;
+    len = rd_fixed(all, 8);
+  }
+  if (all->bad || len > (uint64_t)(all->end - all->p)) return warn(r, cu_off, "length past the section"), false;
+  cursor c = {all->p, all->p + len, false};
+  all->p = c.end;
+  unsigned version = (unsigned)rd_fixed(&c, 2), addr_size;
+  uint64_t abbrev_off;
+  if (version < 2 || version > 5) return warn(r, cu_off, "unsupported version"), false;
+  if (version >= 5) {
+    unsigned unit_type = (unsigned)rd_fixed(&c, 1);
+    addr_size = (unsigned)rd_fixed(&c, 1);
+    abbrev_off = rd_fixed(&c, offset_size);
+    if (unit_type == 2 || unit_type == 6) skip(&c, 8 + offset_size); /* type units: signature, type offset */
+    else if (unit_type == 4 || unit_type == 5) skip(&c, 8);         /* skeleton/split: dwo id */
+  } else {
+    abbrev_off = rd_fixed(&c, offset_size);
+    addr_size = (unsigned)rd_fixed(&c, 1);
+  }
+  if (c.bad || addr_size == 0 || addr_size > 8) return warn(r, cu_off, "bad header"), false;
+  if (!read_abbrevs(r, abbrev_off)) return warn(r, cu_off, "bad abbreviation table"), false;
+
+  struct wp_dwarf *d = r->d;
+  uint32_t stack[MAX_DEPTH]; /* enclosing scope at each depth */
+  int depth = 0;
+  uint64_t cu_base = 0, stmt_list = UINT64_MAX;
+  stack[0] = NO_SCOPE;
+  while (c.p < c.end) {
+    uint64_t die_off = (uint64_t)(c.p - r->info.data);
+    uint64_t code = rd_uleb(&c);
+    if (c.bad) break;
+    if (code == 0) {
+      if (--depth < 0) depth = 0;
+      continue;
+    }
+    const abbrev *a = find_abbrev(r, code);
+    if (!a) return warn(r, cu_off, "unknown abbreviation code"), false;
+    bool scope_tag = a->tag == TAG_subprogram || a->tag == TAG_inlined_subroutine;
+    uint64_t low = 0, high = 0, ranges = UINT64_MAX, ref = 0, call_file = 0, call_line = 0, call_col = 0;
+    bool has_low = false, high_is_addr = false, has_high = false;
+    const char *name = NULL, *linkage = NULL;
+    for (uint32_t i = 0; i < a->count; i++) {
+      const attr_spec *s = &r->specs[a->first + i];
+      value v;
+      if (!read_value(r, &c, s->form, s->implicit, offset_size, addr_size, cu_off, 0, &v))
+        return warn(r, cu_off, c.bad ? "truncated entry" : "unknown attribute form"), false;
+      switch (s->name) {
+      case AT_low_pc: low = v.u; has_low = true; break;
+      case AT_high_pc: high = v.u; high_is_addr = v.is_addr; has_high = true; break;
+      case AT_ranges: ranges = v.u; break;
+      case AT_name: name = v.str; break;
+      case AT_linkage_name: case AT_MIPS_linkage_name: linkage = v.str; break;
+      case AT_abstract_origin: case AT_specification: ref = v.u; break;
+      case AT_call_file: call_file = v.u; break;
+      case AT_call_line: call_line = v.u; break;
+      case AT_call_column: call_col = v.u; break;
+      case AT_stmt_list: stmt_list = v.u; break;
+      default: break;
+      }
+    }
+    if (depth == 0 && has_low) cu_base = low; /* the compile unit's base address for ranges */
+    uint32_t scope = stack[depth];
+    if (scope_tag) {
+      if ((name || linkage || ref) && r->nnames == r->names_cap &&
+          !wp_grow((void **)&r->names, &r->names_cap, r->nnames + 1, sizeof *r->names))
+        return warn(r, cu_off, "out of memory"), false;
+      if (name || linkage || ref) r->names[r->nnames++] = (die_name){die_off, name, linkage, ref};
+      if (has_low || ranges != UINT64_MAX) {
+        scope = d->nscopes;
+        if ((d->nscopes == d->scopes_cap &&
+             !wp_grow((void **)&d->scopes, &d->scopes_cap, d->nscopes + 1, sizeof *d->scopes)) ||
+            (scope >= r->scope_die_cap &&
+             !wp_grow((void **)&r->scope_die, &r->scope_die_cap, scope + 1, sizeof *r->scope_die)))
+          return warn(r, cu_off, "out of memory"), false;
+        bool inl = a->tag == TAG_inlined_subroutine;
+        d->scopes[d->nscopes++] = (dwarf_scope){
+            .name = NULL, .parent = stack[depth], .depth = (uint32_t)depth, .inlined = inl,
+            .call_file = inl ? call_file_index(d, stmt_list, call_file) : NO_SCOPE,
+            .call_line = (uint32_t)call_line, .call_column = (uint32_t)call_col};
+        r->scope_die[scope] = die_off;
+        bool ok = true;
+        if (has_low && has_high) ok = add_range(r, low, high_is_addr ? high : low + high, scope);
+        if (ranges != UINT64_MAX) ok = ok && add_range_list(r, version, ranges, cu_base, addr_size, scope);
+        if (!ok) return warn(r, cu_off, "out of memory"), false;
+      }
+    }
+    if (a->children) {
+      if (depth + 1 >= MAX_DEPTH) return warn(r, cu_off, "entries nested too deep"), false;
+      stack[++depth] = scope;
+    }
+  }
+  if (c.bad) return warn(r, cu_off, "truncated entry"), false;
+  return true;
+}
+
+static int cmp_name(const void *a, const void *b) {
+  uint64_t x = ((const die_name *)a)->off, y = ((const die_name *)b)->off;
+  return x < y ? -1 : x > y;
+}
+
+static const die_name *find_name(const reader *r, uint64_t off) {
+  uint32_t lo = 0, hi = r->nnames;
+  while (lo < hi) {
+    uint32_t mid = lo + (hi - lo) / 2;
+    if (r->names[mid].off < off) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < r->nnames && r->names[lo].off == off ? &r->names[lo] : NULL;
+}
+
+/* scope_name: the linkage name demangled, else the plain name, following
+ * abstract_origin / specification (a few steps at most). */
+static char *scope_name(const reader *r, uint64_t off) {
+  const char *plain = NULL;
+  for (int step = 0; step < 8; step++) {
+    const die_name *n = find_name(r, off);
+    if (!n) break;
+    if (n->linkage) {
+      char *dm = wp_demangle(n->linkage, strlen(n->linkage));
+      if (dm) return dm;
+      if (!plain) plain = n->linkage;
+    }
+    if (n->name && !plain) plain = n->name;
+    if (!n->ref || n->ref == off) break;
+    off = n->ref;
+  }
+  if (!plain) return NULL;
+  size_t len = strlen(plain);
+  char *s = malloc(len + 1);
+  if (s) memcpy(s, plain, len + 1);
+  return s;
+}
+
+void wp_dwarf_read_scopes(const wp_module *m, struct wp_dwarf *d) {
+  reader r = {.d = d};
+  if (!wp_dwarf_find_custom(m, ".debug_info", &r.info) || !wp_dwarf_find_custom(m, ".debug_abbrev", &r.abbrev_sec))
+    return;
+  wp_dwarf_find_custom(m, ".debug_str", &r.str);
+  wp_dwarf_find_custom(m, ".debug_line_str", &r.line_str);
+  wp_dwarf_find_custom(m, ".debug_ranges", &r.ranges);
+  wp_dwarf_find_custom(m, ".debug_rnglists", &r.rnglists);
+  cursor all = {r.info.data, r.info.data + r.info.len, false};
+  while (all.p < all.end)
+    if (!read_unit(&r, &all)) break;
+  if (r.nnames) qsort(r.names, r.nnames, sizeof *r.names, cmp_name);
+  for (uint32_t i = 0; i < d->nscopes; i++) d->scopes[i].name = scope_name(&r, r.scope_die[i]);
+  free(r.abbrevs);
+  free(r.specs);
+  free(r.names);
+  free(r.scope_die);
+}
+
+void wp_dwarf_free_scopes(struct wp_dwarf *d) {
+  for (uint32_t i = 0; i < d->nscopes; i++) free(d->scopes[i].name);
+  free(d->scopes);
+  free(d->ranges);
+  d->scopes = NULL;
+  d->ranges = NULL;
+  d->nscopes = d->nranges = 0;
+}
+
+/* innermost_scope: the deepest scope whose ranges hold addr. */
+static uint32_t innermost_scope(const struct wp_dwarf *d, uint32_t addr) {
+  uint32_t best = NO_SCOPE;
+  for (uint32_t i = 0; i < d->nranges; i++) {
+    const dwarf_range *g = &d->ranges[i];
+    if (g->lo <= addr && addr < g->hi && (best == NO_SCOPE || d->scopes[g->scope].depth > d->scopes[best].depth))
+      best = g->scope;
+  }
+  return best;
+}
+
+uint32_t wp_dwarf_source_frames(const struct wp_dwarf *d, uint32_t addr, const wp_source_location *line,
+                                wp_source_frame *out, uint32_t max) {
+  if (max == 0) return 0;
+  uint32_t n = 0, s = innermost_scope(d, addr);
+  out[0] = (wp_source_frame){.function = NULL, .file = line ? line->file : NULL,
+                             .line = line ? line->line : 0, .column = line ? line->column : 0};
+  if (s == NO_SCOPE) return line ? 1 : 0;
+  out[n].function = d->scopes[s].name;
+  n = 1;
+  for (int guard = 0; d->scopes[s].inlined && d->scopes[s].parent != NO_SCOPE && n < max && guard < MAX_DEPTH; guard++) {
+    const dwarf_scope *inl = &d->scopes[s];
+    s = inl->parent;
+    out[n++] = (wp_source_frame){.function = d->scopes[s].name,
+                                 .file = inl->call_file != NO_SCOPE ? d->files[inl->call_file] : NULL,
+                                 .line = inl->call_line, .column = inl->call_column};
+  }
+  return n;
+}
