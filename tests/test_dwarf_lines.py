@@ -191,3 +191,45 @@ def test_unsupported_version(version: int) -> None:
 def test_no_debug_line() -> None:
     m = wasmprof.Module(build(1).binary)
     assert m.source_location(0) is None and m.dwarf_warning() is None
+
+
+def test_malformed_debug_info_keeps_lines() -> None:
+    line = unit_v4(Program().set_address(5).advance_line(1).copy().advance_pc(3).end_sequence(), [], [("g.c", 0)])
+    info = struct.pack("<I", 8) + struct.pack("<H", 4) + struct.pack("<I", 0) + b"\x04" + b"\x09"  # code 9: unknown
+    abbrev = b"\x01\x11\x00\x00\x00\x00"  # code 1: compile_unit, no children, no attributes
+    m, b = module(line, (custom(".debug_info", info), custom(".debug_abbrev", abbrev)))
+    assert "unknown abbreviation code" in m.dwarf_warning()
+    with pytest.warns(UserWarning, match=r"\.debug_info"):
+        r = m.source_location(b.code_start + 6)
+    assert (r.file, r.line, r.function) == ("g.c", 2, None)
+
+
+def test_debug_info_function_ranges() -> None:
+    """A hand-made unit: one subprogram [5, 9) named by DW_AT_name (string form),
+    with an inlined call [6, 8) whose name comes through DW_AT_abstract_origin."""
+    line = unit_v4(Program().set_address(5).advance_line(1).copy().advance_pc(1).advance_line(10).copy()
+                   .advance_pc(3).end_sequence(), [], [("f.c", 0)])
+    # abbrevs: 1 compile_unit (children, stmt_list data4); 2 subprogram (children, name string,
+    # low_pc addr, high_pc data4); 3 subprogram (no children, name string: the abstract one);
+    # 4 inlined_subroutine (no children, abstract_origin ref4, low_pc addr, high_pc data4,
+    # call_file data1, call_line data1)
+    abbrev = (b"\x01\x11\x01\x10\x06\x00\x00"
+              b"\x02\x2e\x01\x03\x08\x11\x01\x12\x06\x00\x00"
+              b"\x03\x2e\x00\x03\x08\x00\x00"
+              b"\x04\x1d\x00\x31\x13\x11\x01\x12\x06\x58\x0b\x59\x0b\x00\x00"
+              b"\x00")
+    body = bytearray()
+    body += b"\x01" + struct.pack("<I", 0)                      # CU, stmt_list 0
+    abstract_at = len(body) + 11                                # offset of the abstract DIE
+    body += b"\x03" + b"inl\0"                                  # abstract subprogram "inl"
+    body += b"\x02" + b"outer\0" + struct.pack("<II", 5, 4)     # outer [5, 9)
+    body += b"\x04" + struct.pack("<I", abstract_at) + struct.pack("<II", 6, 2) + b"\x01\x21"
+    body += b"\x00\x00"                                         # end outer's children, end CU's
+    info = struct.pack("<H", 4) + struct.pack("<I", 0) + b"\x04" + bytes(body)
+    info = struct.pack("<I", len(info)) + info
+    m, b = module(line, (custom(".debug_info", info), custom(".debug_abbrev", abbrev)))
+    assert m.dwarf_warning() is None
+    assert m.source_location(b.code_start + 5).function == "outer"
+    r = m.source_location(b.code_start + 7)
+    assert (r.line, r.function) == (12, "inl")
+    assert m.source_location(b.code_start + 8).function == "outer"
