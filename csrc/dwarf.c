@@ -4,8 +4,12 @@
  *
  * Why our own decoder: the line program is small and fully specified
  * (DWARF 5, section 6.2), and reading it needs nothing but the section
- * bytes; libdwarf can be fed in-memory sections through its object-access
- * interface but brings a large dependency for this one table.
+ * bytes.  Debian 12's libdwarf (20210528) can be fed in-memory sections
+ * through dwarf_object_init_b and a Dwarf_Obj_Access_Methods table (section
+ * info, byte order, sizes, load_section); that would work for wasm custom
+ * sections, but it is a large dependency (and an ELF-minded one: relocation
+ * hooks, section-index conventions) for the two small tables a backtrace
+ * needs, so this decoder and dwarf_info.c read them directly.
  *
  * Addresses in wasm DWARF are offsets from the start of the Code section's
  * contents (LLVM's convention, checked against llvm-dwarfdump and
