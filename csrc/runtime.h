@@ -100,7 +100,10 @@ struct wp_exec {
   uint32_t nframes, max_frames;
   size_t stack_bytes;
   uint32_t depth;               /* nesting of wp_call entries */
-  uint32_t trap_nframes;        /* after a failed wp_call: frames[0..trap_nframes) as they were */
+  uint32_t trap_nframes;        /* after a failed wp_call: frames[0..trap_nframes) as they were.
+                                 * Reset at every wp_call entry, and by a host function that
+                                 * returns normally after catching a nested failure (the
+                                 * Python trampoline does), so no stale frame outlives it. */
 };
 
 /* exec.c: run guest function f whose arguments are at ex->sp[0..nparams);
