@@ -221,7 +221,15 @@ static PyObject *host_name(wp_func *f) {
 /* At most this many source frames per wasm frame (inlining depth). */
 #define MAX_INLINED 64
 
-static PyObject *frame_obj(PyObject *cls, const wp_frame *fr) {
+/* frame_at: what a Frame needs from one wp_frame, copied out before any
+ * Python object is made (making objects may run arbitrary Python code,
+ * which could enter the guest and overwrite the frame stack). */
+typedef struct frame_at {
+  wp_func *func;
+  uint32_t offset;
+} frame_at;
+
+static PyObject *frame_obj(PyObject *cls, const frame_at *fr) {
   wp_func *f = fr->func;
   const wp_instance *inst = f ? wp_func_instance(f) : NULL;
   if (!inst) {
@@ -232,7 +240,7 @@ static PyObject *frame_obj(PyObject *cls, const wp_frame *fr) {
   }
   const wp_module *m = wp_instance_module(inst);
   uint32_t index = wp_func_index(f);
-  uint32_t off = wp_frame_offset(fr);
+  uint32_t off = fr->offset;
   uint32_t start = wp_module_func_body_offset(m, index);
   wp_source_frame src[MAX_INLINED];
   uint32_t nsrc = off == WP_NO_OFFSET ? 0 : wp_module_source_frames(m, off, src, MAX_INLINED);
@@ -261,16 +269,22 @@ static PyObject *frame_obj(PyObject *cls, const wp_frame *fr) {
 }
 
 PyObject *wpy_backtrace(const wp_exec *ex, uint32_t nframes) {
-  PyObject *cls = bt_attr("Frame");
-  if (!cls) return NULL;
-  PyObject *list = PyList_New(0);
-  for (uint32_t i = nframes; list && i-- > 0;) {
+  frame_at *snap = PyMem_Malloc(sizeof *snap * (nframes ? nframes : 1));
+  if (!snap) return PyErr_NoMemory();
+  uint32_t n = 0;
+  for (uint32_t i = nframes; i-- > 0;) { /* innermost first */
     const wp_frame *fr = wp_exec_frame(ex, i);
-    PyObject *f = fr ? frame_obj(cls, fr) : NULL;
-    if (!f || PyList_Append(list, f) < 0) Py_CLEAR(list);
-    Py_XDECREF(f);
+    if (fr) snap[n++] = (frame_at){fr->func, wp_frame_offset(fr)};
   }
-  Py_DECREF(cls);
+  PyObject *cls = bt_attr("Frame");
+  PyObject *list = cls ? PyList_New(n) : NULL;
+  for (uint32_t i = 0; list && i < n; i++) {
+    PyObject *f = frame_obj(cls, &snap[i]);
+    if (!f) Py_CLEAR(list);
+    else PyList_SET_ITEM(list, i, f);
+  }
+  Py_XDECREF(cls);
+  PyMem_Free(snap);
   return list;
 }
 
