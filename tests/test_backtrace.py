@@ -341,3 +341,16 @@ def test_deep_recursion_is_summarised(wat: Any) -> None:
     text = str(trap)
     assert f"[previous frame repeated {len(names) - 1 - 3} more times]" in text
     assert len(text.splitlines()) == 1 + 1 + 3 + 1 + 1
+
+
+def test_cli_prints_the_backtrace(wat: Any, tmp_path: Path) -> None:
+    from conftest import PYTHON, ROOT, python_env
+
+    path = tmp_path / "t.wasm"
+    path.write_bytes(wat("""(module
+      (func $leaf (unreachable))
+      (func $go (export "go") (call $leaf)))"""))
+    r = subprocess.run([PYTHON, "-m", "wasmprof", "run", str(path), "--invoke", "go"], cwd=ROOT, env=python_env(),
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1
+    assert re.search(r"wasm backtrace:\n +0: +0x[0-9a-f]+ - leaf\n +1: +0x[0-9a-f]+ - go", r.stderr), r.stderr
