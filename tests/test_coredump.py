@@ -591,3 +591,55 @@ def test_wabt_accepts_the_file(tmp_path, good_dump):
     core.write_bytes(good_dump)
     proc = subprocess.run([tool, str(core)], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
+
+
+# ---- the C API ----------------------------------------------------------------------
+
+
+def test_c_host_writes_coredumps(tmp_path):
+    import shutil
+
+    from conftest import native_env
+
+    missing = [tool for tool in ("make", "cc") if shutil.which(tool) is None]
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"{missing} not found (required under CI)")
+        pytest.skip(f"{missing} not found")
+    proc = subprocess.run(["make", "lib"], cwd=ROOT, env=native_env(), capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    host = tmp_path / "coredump_host"
+    proc = subprocess.run(
+        ["cc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-I", str(ROOT / "include"),
+         str(ROOT / "tests" / "c" / "coredump_host.c"), str(ROOT / "build" / "libwasmprof.a"), "-lm", "-o", str(host)],
+        env=native_env(), capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    module = tmp_path / "m.wasm"
+    module.write_bytes(wat2wasm("""
+      (module $calc
+        (memory 1)
+        (func $f (param $n i32) (result i32) (local $sq i32)
+          (local.set $sq (i32.mul (local.get $n) (local.get $n)))
+          (i32.store (i32.const 64) (local.get $sq))
+          (i32.const 5)
+          (i32.div_u (local.get $sq) (i32.sub (local.get $n) (local.get $n)))
+          (i32.add))
+        (func (export "run") (param i32) (result i32)
+          (i32.const 2)
+          (call $f (i32.add (local.get 0) (i32.const 1)))
+          (i32.add)))"""))
+    core = tmp_path / "c.core"
+    proc = subprocess.run([str(host), str(module), "run", str(core), "6"], env=native_env(), capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 3, proc.stderr
+    assert "integer divide by zero" in proc.stdout
+    dump = coredump.load(core)
+    assert dump.executable == str(module)
+    assert dump.modules == ["calc"]  # the name section's module name
+    assert [f.func_index for f in dump.frames] == [0, 1]
+    assert as_tuples(dump.frames[0].locals) == [i32(7), i32(49)]
+    assert as_tuples(dump.frames[0].stack) == [i32(5), i32(49), i32(0)]
+    assert as_tuples(dump.frames[1].locals) == [i32(6)]
+    assert as_tuples(dump.frames[1].stack) == [i32(2)]
+    assert dump.memory.read(64, 4) == struct.pack("<i", 49)
+    assert sorted(os.listdir(tmp_path)) == sorted(["coredump_host", "m.wasm", "c.core"])
