@@ -26,6 +26,7 @@ from ._core import (
     Trap,
     ValidationError,
 )
+from . import coredump  # wasmprof.coredump.load(...): reading WebAssembly coredumps
 from .types import (
     ExportType,
     ExternType,
@@ -59,6 +60,7 @@ __all__ = [
     "TableType",
     "Trap",
     "ValidationError",
+    "coredump",
     "func",
 ]
 
