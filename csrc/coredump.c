@@ -103,6 +103,19 @@ typedef struct dump_frame {
   uint32_t instance; /* index in dump.instances */
 } dump_frame;
 
+/* The operand types at (function, offset), remembered: a deep recursion
+ * has thousands of frames at the same call site, and every section body
+ * runs twice (count, then write); re-walking a long body for each frame
+ * would cost frames x body length. Direct-mapped, TYPE_CACHE entries. */
+#define TYPE_CACHE 256u
+typedef struct type_entry {
+  const wp_func *func;
+  uint32_t offset;
+  int rc;
+  uint8_t *types;
+  uint32_t ntypes;
+} type_entry;
+
 typedef struct dump {
   const char *executable;
   size_t executable_len;
@@ -116,6 +129,7 @@ typedef struct dump {
   uint32_t nmemories;
   const wp_global **globals;
   uint32_t nglobals;
+  type_entry *type_cache; /* TYPE_CACHE entries */
 } dump;
 
 /* index_of: the index of p in arr[0..*n), appending it when absent
@@ -128,6 +142,9 @@ static uint32_t index_of(const void **arr, uint32_t *n, const void *p) {
 }
 
 static void dump_free(dump *d) {
+  if (d->type_cache)
+    for (uint32_t i = 0; i < TYPE_CACHE; i++) free(d->type_cache[i].types);
+  free(d->type_cache);
   free(d->frames);
   free(d->instances);
   free(d->modules);
@@ -141,7 +158,8 @@ static int dump_collect(dump *d, const wp_exec *ex, wp_error *err) {
   d->frames = wp_calloc(total ? total : 1, sizeof *d->frames);
   d->instances = wp_calloc(total ? total : 1, sizeof *d->instances);
   d->modules = wp_calloc(total ? total : 1, sizeof *d->modules);
-  if (!d->frames || !d->instances || !d->modules) goto oom;
+  d->type_cache = wp_calloc(TYPE_CACHE, sizeof *d->type_cache);
+  if (!d->frames || !d->instances || !d->modules || !d->type_cache) goto oom;
   for (uint32_t i = total; i-- > 0;) {
     const wp_frame *f = wp_exec_frame(ex, i);
     if (!f->func || !f->func->inst || !f->func->body) continue; /* host frame */
@@ -260,10 +278,23 @@ static void put_value(sink *s, uint8_t type, wp_slot v) {
   }
 }
 
-static void put_frame(sink *s, const dump_frame *df) {
+/* stack_types: wp_body_stack_types through the cache; the types stay owned by it. */
+static int stack_types(const dump *d, const wp_func *fn, uint32_t offset, const uint8_t **types, uint32_t *ntypes) {
+  type_entry *e = &d->type_cache[((uintptr_t)fn / sizeof(wp_func) * 31u + offset) % TYPE_CACHE];
+  if (e->func != fn || e->offset != offset) {
+    free(e->types);
+    const wp_module *m = fn->inst->module;
+    *e = (type_entry){.func = fn, .offset = offset};
+    e->rc = wp_body_stack_types(m, fn->index - m->nfuncs_imported, offset, &e->types, &e->ntypes, NULL);
+  }
+  *types = e->types;
+  *ntypes = e->rc == 0 ? e->ntypes : 0;
+  return e->rc;
+}
+
+static void put_frame(sink *s, const dump *d, const dump_frame *df) {
   const wp_frame *f = df->frame;
   const wp_func *fn = f->func;
-  const wp_module *m = fn->inst->module;
   const wp_code *code = fn->body->code;
   uint32_t nparams = fn->type->nparams;
   uint32_t nlocals = nparams + fn->body->nlocals;
@@ -280,23 +311,22 @@ static void put_frame(sink *s, const dump_frame *df) {
   }
   uint32_t height = 0;
   if (offset != WP_NO_OFFSET && f->sp && f->sp > f->fp + nlocals) height = (uint32_t)(f->sp - (f->fp + nlocals));
-  uint8_t *types = NULL;
+  const uint8_t *types = NULL;
   uint32_t ntypes = 0;
-  if (height && wp_body_stack_types(m, fn->index - m->nfuncs_imported, offset, &types, &ntypes, NULL) != 0) ntypes = 0;
+  if (height) stack_types(d, fn, offset, &types, &ntypes);
   put_u32(s, height);
   for (uint32_t i = 0; i < height; i++) {
     const wp_slot v = f->fp[nlocals + i];
     if (ntypes >= height && types[i]) put_value(s, types[i], v);
     else put_value(s, WP_I64, v); /* types unknown: the raw slot */
   }
-  free(types);
 }
 
 static void body_corestack(sink *s, const dump *d) {
   put_byte(s, 0);
   put_name(s, "main", 4);
   put_u32(s, d->nframes);
-  for (uint32_t i = 0; i < d->nframes; i++) put_frame(s, &d->frames[i]);
+  for (uint32_t i = 0; i < d->nframes; i++) put_frame(s, d, &d->frames[i]);
 }
 
 static void body_memory(sink *s, const dump *d) {

@@ -643,3 +643,26 @@ def test_c_host_writes_coredumps(tmp_path):
     assert as_tuples(dump.frames[1].stack) == [i32(2)]
     assert dump.memory.read(64, 4) == struct.pack("<i", 49)
     assert sorted(os.listdir(tmp_path)) == sorted(["coredump_host", "m.wasm", "c.core"])
+
+
+def test_stack_exhaustion_dumps_every_frame(tmp_path):
+    binary = wat2wasm("""
+      (module
+        (func $r (export "r") (param $x i32) (result i32)
+          (f64.const 0.5)
+          (drop)
+          (i32.const 1)
+          (call $r (i32.add (local.get $x) (i32.const 1)))
+          (i32.add)))""")
+    path = tmp_path / "deep.core"
+    trap = trap_with_dump(binary, path, "r", 0)
+    assert trap.kind == "stack_exhausted"
+    frames = coredump.load(path).frames
+    assert len(frames) > 1000
+    depth = len(frames) - 1
+    for k, f in enumerate(frames):
+        assert as_tuples(f.locals) == [i32(depth - k)]
+    # callers hold the 1 below the argument; the frame whose call failed still
+    # has the call's operands (the argument it could not pass)
+    assert all(as_tuples(f.stack) == [i32(1)] for f in frames[1:])
+    assert as_tuples(frames[0].stack) == [i32(1), i32(depth + 1)]
