@@ -261,7 +261,8 @@ static void body_coreinstances(sink *s, const dump *d) {
     put_byte(s, 0);
     put_u32(s, find((const void *const *)d->modules, d->nmodules, m));
     put_u32(s, m->nmems);
-    for (uint32_t j = 0; j < m->nmems; j++) put_u32(s, find((const void *const *)d->memories, d->nmemories, inst->mems[j]));
+    for (uint32_t j = 0; j < m->nmems; j++)
+      put_u32(s, find((const void *const *)d->memories, d->nmemories, inst->mems[j]));
     put_u32(s, m->nglobals);
     for (uint32_t j = 0; j < m->nglobals; j++)
       put_u32(s, find((const void *const *)d->globals, d->nglobals, inst->globals[j]));
@@ -453,7 +454,8 @@ fail:
 }
 
 int wp_coredump_write(const wp_exec *ex, const char *path, const char *executable_name, wp_error *err) {
-  if (!ex || !path || !*path) return wp_error_set(err, WP_ERR_ARG, WP_NO_OFFSET, "wp_coredump_write needs a context and a path");
+  if (!ex || !path || !*path)
+    return wp_error_set(err, WP_ERR_ARG, WP_NO_OFFSET, "wp_coredump_write needs a context and a path");
   dump d = {0};
   int rc = dump_collect(&d, ex, err);
   if (rc == 0) {

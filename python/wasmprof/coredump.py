@@ -255,8 +255,9 @@ class _Reader:
 
     def take(self, n: int) -> bytes:
         if n > self.end - self.pos:
+            left = self.end - self.pos
             raise CoredumpError(
-                f"truncated coredump: {n} bytes needed, {self.end - self.pos} left in {self.what} at offset {self.pos:#x}"
+                f"truncated coredump: {n} bytes needed, {left} left in {self.what} at offset {self.pos:#x}"
             )
         out = self.data[self.pos : self.pos + n]
         self.pos += n
@@ -438,11 +439,13 @@ def _data(r: _Reader, memories: List[Memory]) -> None:
             raise r.fail(f"data segment for memory {mem}, but the dump has {len(memories)} memories")
         if offset + len(data) > memories[mem].size:
             r.pos = at
-            raise r.fail(
-                f"data segment [{offset:#x}, {offset + len(data):#x}) is outside memory {mem} (size {memories[mem].size:#x})"
-            )
+            end = offset + len(data)
+            raise r.fail(f"data segment [{offset:#x}, {end:#x}) is outside memory {mem} (size {memories[mem].size:#x})")
         memories[mem].segments.append((offset, bytes(data)))
     r.done()
+
+
+_SECTION_NAMES = {5: "memory section", 6: "global section", 11: "data section"}
 
 
 def parse(data: bytes, module: Any = None) -> Coredump:
@@ -465,8 +468,10 @@ def parse(data: bytes, module: Any = None) -> Coredump:
             name = r.name()
             r.what = f"the {name!r} section"
             customs.setdefault(name, []).append(r)
-        elif sid in (5, 6, 11):
-            sections[sid] = _Reader(data, start, start + size, {5: "the memory section", 6: "the global section", 11: "the data section"}[sid])
+        elif sid in _SECTION_NAMES:
+            if sid in sections:
+                raise CoredumpError(f"corrupt coredump: more than one {_SECTION_NAMES[sid]} (offset {start:#x})")
+            sections[sid] = _Reader(data, start, start + size, _SECTION_NAMES[sid])
     if "core" not in customs:
         raise CoredumpError("not a coredump: no 'core' custom section")
     for once in ("core", "coremodules", "coreinstances"):
@@ -508,7 +513,9 @@ def parse(data: bytes, module: Any = None) -> Coredump:
                                     f"but there are {len(instances)}")
     for i, inst in enumerate(instances):
         if modules and inst.module >= len(modules):
-            raise CoredumpError(f"corrupt coredump: instance {i} names module {inst.module}, but there are {len(modules)}")
+            raise CoredumpError(
+                f"corrupt coredump: instance {i} names module {inst.module}, but there are {len(modules)}"
+            )
         bad_mem = [m for m in inst.memories if m >= len(memories)]
         bad_glob = [g for g in inst.globals if g >= len(globals_)]
         if bad_mem or bad_glob:
@@ -517,7 +524,10 @@ def parse(data: bytes, module: Any = None) -> Coredump:
     return Coredump(executable, modules, instances, threads, memories, globals_, module)
 
 
-def load(path: Union[str, "os.PathLike[str]"], module: Union[None, Module, bytes, str, "os.PathLike[str]"] = None) -> Coredump:
+ModuleLike = Union[None, Module, bytes, str, "os.PathLike[str]"]
+
+
+def load(path: Union[str, "os.PathLike[str]"], module: ModuleLike = None) -> Coredump:
     """Read a coredump file (wasmprof's or another engine's).
 
     module, when given (a :class:`wasmprof.Module`, its bytes or its path), is
@@ -532,7 +542,7 @@ def load(path: Union[str, "os.PathLike[str]"], module: Union[None, Module, bytes
 
 def _as_module(module: Any) -> Any:
     """A Module from a Module, bytes or a path; the bytes are kept alongside
-    (for the body offsets, see coredump_render.Symbols)."""
+    (for the body offsets, see coredump_render.Symbolizer)."""
     if module is None or isinstance(module, Module):
         return module
     if isinstance(module, (bytes, bytearray, memoryview)):

@@ -1,7 +1,7 @@
 """The text report of a coredump (Coredump.render), and the small symbolizer
 it reads names and source lines through.
 
-Symbols uses the Module's own lookups when it has them (func_name,
+Symbolizer uses the Module's own lookups when it has them (func_name,
 local_name, global_name, source_location, func_body_offset: the names and
 DWARF work) and falls back to plain indices (``func[N]``, ``local N``)
 otherwise, so a report is always possible, with or without a module.
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from .coredump import Coredump, Frame, Memory
 
 
-class Symbols:
+class Symbolizer:
     """Names, body offsets and source lines of one module, as far as known."""
 
     def __init__(self, module: Any = None) -> None:
@@ -115,8 +115,8 @@ def _memory_summary(index: int, mem: "Memory") -> List[str]:
     return lines
 
 
-def _frame_lines(i: int, frame: "Frame", symbols: Symbols, named: bool) -> List[str]:
-    sym = symbols if named else Symbols(None)
+def _frame_lines(i: int, frame: "Frame", symbols: Symbolizer, named: bool) -> List[str]:
+    sym = symbols if named else Symbolizer(None)
     where = f"+{frame.code_offset:#x}"
     base = sym.body_offset(frame.func_index)
     loc = None
@@ -147,7 +147,7 @@ def render(dump: "Coredump", module: Any = None) -> str:
     """The report: backtrace (names and source lines when module is given,
     which is taken to be the innermost frame's module), each frame's locals
     and operand stack, then memory and global summaries."""
-    symbols = Symbols(module)
+    symbols = Symbolizer(module)
     lines = [f"WebAssembly coredump of {dump.executable!r}"]
     if dump.modules:
         lines.append("modules: " + ", ".join(f"{i}: {name}" for i, name in enumerate(dump.modules)))
