@@ -26,7 +26,6 @@ from ._core import (
     Trap,
     ValidationError,
 )
-from . import coredump  # wasmprof.coredump.load(...): reading WebAssembly coredumps
 from .types import (
     ExportType,
     ExternType,
@@ -36,6 +35,7 @@ from .types import (
     MemoryType,
     TableType,
 )
+from . import coredump  # wasmprof.coredump.load(...): reading WebAssembly coredumps
 
 __version__ = "0.1.0"
 
