@@ -278,6 +278,19 @@ const wp_module *wp_instance_module(const wp_instance *inst);
 bool wp_instance_export(const wp_instance *inst, const char *name, uint32_t name_len,
                         wp_import_value *out);
 
+/* ---- coredumps (coredump.c) ---------------------------------------------------- */
+
+/* wp_coredump_write: after a wp_call on ex failed, write the guest frames it
+ * left (innermost first, host frames skipped) with every local and operand
+ * value, plus the memories and globals of the instances on that stack, as a
+ * WebAssembly coredump (tool-conventions Coredump.md) at path.  Code offsets
+ * are relative to the function body's start (the first byte after the body
+ * size).  executable_name goes in the "core" section (NULL: the innermost
+ * module's name-section name, else "wasm").  The file appears atomically
+ * (temporary file in the same directory, fsync, rename; mode 0600); on
+ * failure nothing is left behind and err says why. */
+int wp_coredump_write(const wp_exec *ex, const char *path, const char *executable_name, wp_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -64,6 +64,7 @@ typedef struct wpy_Instance {
   Py_ssize_t nimported;
   PyObject *exports;   /* wpy_Exports */
   PyObject *weakrefs;
+  PyObject *coredump;  /* coredump setting: NULL/None (environment), False, or a str path (py_coredump.c) */
 } wpy_Instance;
 
 /* wpy_Exports: the namespace instance.exports; name -> wrapper in export order. */
@@ -172,6 +173,18 @@ bool wpy_funcref_valid(wp_slot s);
 
 /* wpy_instance_lookup: the live Python Instance of inst, borrowed, or NULL. */
 PyObject *wpy_instance_lookup(const wp_instance *inst);
+
+/* ---- py_coredump.c ------------------------------------------------------------------ */
+
+/* wpy_coredump_on_trap: after a call of f trapped (frames still on this
+ * thread's wp_exec), write a coredump if f's Instance or the environment
+ * asks for one; returns the path written (new reference) or NULL, never
+ * leaving an exception set (failures become RuntimeWarnings). */
+PyObject *wpy_coredump_on_trap(const wpy_Func *f);
+/* wpy_coredump_note: attach .coredump = path and a note to the pending exception. */
+void wpy_coredump_note(PyObject *path);
+/* _core.write_coredump(path, executable_name=None): dump this thread's last trap. */
+PyObject *wpy_core_write_coredump(PyObject *mod, PyObject *args, PyObject *kwds);
 
 /* ---- wrappers (py_memory.c, py_table.c, py_global.c) ------------------------------- */
 

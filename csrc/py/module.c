@@ -153,6 +153,9 @@ static PyMethodDef core_methods[] = {
      "extern_to_bits(obj) -> int\n\nThe externref bits (token) for a Python object; None gives 0."},
     {"extern_from_bits", core_extern_from_bits, METH_O,
      "extern_from_bits(bits) -> object\n\nThe Python object of an externref token; 0 gives None."},
+    {"write_coredump", (PyCFunction)(void (*)(void))wpy_core_write_coredump, METH_VARARGS | METH_KEYWORDS,
+     "write_coredump(path, executable_name=None)\n\nWrite a WebAssembly coredump of this thread's last trap "
+     "(py_coredump.c)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -259,7 +259,10 @@ static PyObject *func_invoke(wpy_Func *self, PyObject *const *args, Py_ssize_t n
   Py_DECREF(self);
   Py_LeaveRecursiveCall();
   if (rc != 0) {
+    PyObject *coredump = err.kind == WP_ERR_TRAP ? wpy_coredump_on_trap(self) : NULL;
     wpy_raise(&err);
+    wpy_coredump_note(coredump);
+    Py_XDECREF(coredump);
     goto done;
   }
   if (PyErr_Occurred()) goto done; /* defensive: a host function left an error behind */

@@ -445,11 +445,27 @@ static void keep_escaped_host_funcs(wpy_Instance *self) {
   }
 }
 
+/* coredump_setting_check: None, False, or a path (str or os.PathLike of str). */
+static int coredump_setting_check(PyObject *v) {
+  if (v == Py_None || v == Py_False || PyUnicode_Check(v)) return 0;
+  PyObject *p = PyOS_FSPath(v);
+  if (p && PyUnicode_Check(p)) {
+    Py_DECREF(p);
+    return 0;
+  }
+  Py_XDECREF(p);
+  PyErr_Clear();
+  PyErr_Format(PyExc_TypeError, "coredump must be a path, None or False, not %.100s", Py_TYPE(v)->tp_name);
+  return -1;
+}
+
 static PyObject *instance_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
-  static char *kwlist[] = {"module", "imports", NULL};
-  PyObject *module, *imports = Py_None;
-  if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!|O:Instance", kwlist, &wpy_ModuleType, &module, &imports))
+  static char *kwlist[] = {"module", "imports", "coredump", NULL};
+  PyObject *module, *imports = Py_None, *coredump = Py_None;
+  if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!|O$O:Instance", kwlist, &wpy_ModuleType, &module, &imports,
+                                   &coredump))
     return NULL;
+  if (coredump_setting_check(coredump) < 0) return NULL;
   if (imports != Py_None && !PyMapping_Check(imports)) {
     PyErr_Format(PyExc_TypeError, "imports must be a mapping of module names to mappings, not %.100s",
                  Py_TYPE(imports)->tp_name);
@@ -506,6 +522,8 @@ static PyObject *instance_new(PyTypeObject *type, PyObject *args, PyObject *kwds
   self->inst = inst;
   Py_INCREF(module);
   self->module = module;
+  Py_INCREF(coredump);
+  self->coredump = coredump;
   self->imported = kept;
   self->nimported = n;
   kept = NULL;
@@ -531,12 +549,14 @@ static int instance_traverse(PyObject *o, visitproc visit, void *arg) {
   Py_VISIT(self->module);
   for (Py_ssize_t i = 0; i < self->nimported; i++) Py_VISIT(self->imported[i]);
   Py_VISIT(self->exports);
+  Py_VISIT(self->coredump);
   return 0;
 }
 
 static int instance_clear(PyObject *o) {
   /* Only the exports: the module and the imports must outlive the C instance. */
   Py_CLEAR(((wpy_Instance *)o)->exports);
+  Py_CLEAR(((wpy_Instance *)o)->coredump);
   return 0;
 }
 
@@ -561,6 +581,7 @@ static void instance_dealloc(PyObject *o) {
   self->imported = NULL;
   self->nimported = 0;
   Py_CLEAR(self->module);
+  Py_CLEAR(self->coredump);
   Py_TYPE(o)->tp_free(o);
 }
 
@@ -591,7 +612,28 @@ static PyObject *instance_repr(PyObject *o) {
                                   : (Py_ssize_t)0);
 }
 
+static PyObject *instance_get_coredump(PyObject *o, void *closure) {
+  (void)closure;
+  PyObject *v = ((wpy_Instance *)o)->coredump;
+  v = v ? v : Py_None;
+  Py_INCREF(v);
+  return v;
+}
+
+static int instance_set_coredump(PyObject *o, PyObject *v, void *closure) {
+  (void)closure;
+  if (!v) v = Py_None;
+  if (coredump_setting_check(v) < 0) return -1;
+  Py_INCREF(v);
+  Py_XSETREF(((wpy_Instance *)o)->coredump, v);
+  return 0;
+}
+
 static PyGetSetDef instance_getset[] = {
+    {"coredump", instance_get_coredump, instance_set_coredump,
+     "Where a trapping export call writes a WebAssembly coredump: a path or directory, None (the default: "
+     "the WASMPROF_COREDUMP environment variable decides) or False (never).",
+     NULL},
     {"exports", instance_get_exports, NULL, "The exports namespace (attribute and item access by name).",
      NULL},
     {"module", instance_get_module, NULL, "The Module this instance was made from.", NULL},
@@ -601,11 +643,11 @@ static PyGetSetDef instance_getset[] = {
 PyTypeObject wpy_InstanceType = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "wasmprof.Instance",
-    .tp_doc = "Instance(module, imports=None)\n\n"
+    .tp_doc = "Instance(module, imports=None, *, coredump=None)\n\n"
               "Instantiate a Module. imports maps module names to mappings of field names to\n"
               "Func, Memory, Table or Global objects (or plain callables for function imports).\n"
               "Raises LinkError for a missing or mismatched import, Trap when segment\n"
-              "initialisation or the start function traps.",
+              "initialisation or the start function traps. coredump: see Instance.coredump.",
     .tp_basicsize = sizeof(wpy_Instance),
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
     .tp_weaklistoffset = offsetof(wpy_Instance, weakrefs),

@@ -39,6 +39,7 @@ from .types import (
     MemoryType,
     TableType,
 )
+from . import coredump  # wasmprof.coredump.load(...): reading WebAssembly coredumps
 
 __version__ = "0.1.0"
 
@@ -65,6 +66,7 @@ __all__ = [
     "TableType",
     "Trap",
     "ValidationError",
+    "coredump",
     "func",
 ]
 

@@ -8,6 +8,9 @@ Subcommands:
         result on its own line.  Without --invoke, call ``_start`` if it is
         exported, else only instantiate (running the start function).
 
+    coredump show CORE [--module K.wasm] | coredump mem CORE ADDR LEN
+        Read a WebAssembly coredump (see coredump_cmd.py).
+
 Each subcommand is a ``_Command``: a name, a function that adds its
 arguments to an argparse subparser, and a function that runs it and
 returns the exit status.  To add one (``profile``, ``coredump``, ...),
@@ -142,8 +145,29 @@ def _run(ns: argparse.Namespace) -> int:
     return 0
 
 
+# ---- coredump (python/wasmprof/coredump_cmd.py) ---------------------------------------
+
+
+def _run_coredump(ns: argparse.Namespace) -> int:
+    from . import coredump_cmd
+
+    try:
+        return coredump_cmd.run(ns)
+    except coredump_cmd.CoredumpUsageError as e:
+        raise UsageError(str(e)) from None
+    except OSError as e:
+        raise Error(f"cannot read {e.filename}: {e.strerror or e}") from None
+
+
+def _configure_coredump(p: argparse.ArgumentParser) -> None:
+    from . import coredump_cmd
+
+    coredump_cmd.configure(p)
+
+
 COMMANDS: List[_Command] = [
     _Command("run", "instantiate a module and call an export", _configure_run, _run),
+    _Command("coredump", "read a WebAssembly coredump (show, mem)", _configure_coredump, _run_coredump),
 ]
 
 
