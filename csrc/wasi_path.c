@@ -23,8 +23,9 @@
 #include <linux/openat2.h>
 #endif
 
-/* What wasmtime answers for a path leaving its preopen. */
-#define WASI_ESCAPE WASI_ENOTCAPABLE
+/* What wasmtime answers for a path leaving its preopen (wasi-libc itself
+ * answers `notcapable` for an absolute path outside every preopen). */
+#define WASI_ESCAPE WASI_EPERM
 #define WASI_MAX_LINKS 40
 #define WASI_MAX_DEPTH 512
 
@@ -264,10 +265,6 @@ WASI_FN(path_open) {
   int rc = resolve_arg(ex, w, fd, path, path_len, lookup & WASI_LOOKUP_SYMLINK_FOLLOW, &r);
   if (rc) goto done;
   int hfd = openat(r.dir, r.last, flags, 0666);
-  if (hfd < 0 && errno == EISDIR && wr && !(flags & (O_CREAT | O_TRUNC))) {
-    /* a directory asked for with write rights it will never use: open it for reading */
-    hfd = openat(r.dir, r.last, (flags & ~O_ACCMODE) | O_RDONLY, 0);
-  }
   if (hfd < 0) {
     rc = wasi_errno(errno);
     goto done;

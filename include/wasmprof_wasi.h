@@ -21,7 +21,7 @@
  *
  * Sandbox: paths are resolved only beneath a preopened directory.  Absolute
  * paths, `..` above the preopen and symlinks leading outside it fail with
- * errno `notcapable` (76) without touching anything outside.  On Linux the
+ * errno `perm` (63, as in wasmtime) without touching anything outside.  On Linux the
  * kernel enforces this (openat2 with RESOLVE_BENEATH); elsewhere, or when
  * the environment variable WASMPROF_WASI_NO_OPENAT2=1 is set at
  * wp_wasi_new, a component-by-component walk with O_NOFOLLOW does.

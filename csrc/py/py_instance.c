@@ -446,10 +446,22 @@ static void keep_escaped_host_funcs(wpy_Instance *self) {
 }
 
 static PyObject *instance_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
-  static char *kwlist[] = {"module", "imports", NULL};
-  PyObject *module, *imports = Py_None;
-  if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!|O:Instance", kwlist, &wpy_ModuleType, &module, &imports))
+  static char *kwlist[] = {"module", "imports", "wasi", NULL};
+  PyObject *module, *imports = Py_None, *wasi = Py_None;
+  if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!|O$O:Instance", kwlist, &wpy_ModuleType, &module, &imports,
+                                   &wasi))
     return NULL;
+  if (wasi != Py_None) {
+    /* WASI (python/wasmprof/wasi.py): its functions for the module's WASI imports, merged with imports. */
+    PyObject *merged = PyObject_CallMethod(wasi, "_imports_for", "OO", module, imports);
+    if (!merged) return NULL;
+    PyObject *plain_args = Py_BuildValue("(OO)", module, merged);
+    Py_DECREF(merged);
+    if (!plain_args) return NULL;
+    PyObject *self = instance_new(type, plain_args, NULL);
+    Py_DECREF(plain_args);
+    return self;
+  }
   if (imports != Py_None && !PyMapping_Check(imports)) {
     PyErr_Format(PyExc_TypeError, "imports must be a mapping of module names to mappings, not %.100s",
                  Py_TYPE(imports)->tp_name);

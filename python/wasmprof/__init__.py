@@ -26,6 +26,8 @@ from ._core import (
     Trap,
     ValidationError,
 )
+from ._core import Exit  # WASI proc_exit
+from .wasi import Wasi, run
 from .types import (
     ExportType,
     ExternType,
@@ -43,6 +45,7 @@ __all__ = [
     "Error",
     "Exports",
     "ExportType",
+    "Exit",
     "ExternType",
     "Func",
     "FuncType",
@@ -59,7 +62,9 @@ __all__ = [
     "TableType",
     "Trap",
     "ValidationError",
+    "Wasi",
     "func",
+    "run",
 ]
 
 
