@@ -61,3 +61,14 @@ def test_every_program_has_a_case():
 def test_same_as_wasmtime(tools: Toolchains, case: Case, tmp_path: Path):
     ref, got = run_both(tools, case, tmp_path)
     assert_same(ref, got)
+
+
+PATH_CASES = [c for c in CASES if c.program in ("sandbox.c", "files.c", "dirlist.c", "rs_files.rs")]
+
+
+@pytest.mark.parametrize("case", PATH_CASES, ids=[c.id for c in PATH_CASES])
+def test_same_as_wasmtime_with_portable_walk(tools: Toolchains, case: Case, tmp_path: Path, monkeypatch):
+    """The same programs with path resolution by the component walk instead of openat2."""
+    monkeypatch.setenv("WASMPROF_WASI_NO_OPENAT2", "1")
+    ref, got = run_both(tools, case, tmp_path)
+    assert_same(ref, got)
