@@ -386,3 +386,30 @@ def test_stream_callback_errors_are_io_errors(module, monkeypatch):
     g.put(16, struct.pack("<II", 100, 4))
     assert g.f.fd_write(1, 16, 1, 32) == 29  # io
     assert len(reported) == 1 and "disk on fire" in str(reported[0].exc_value)
+
+
+def test_explicit_wasi_functions_win(module):
+    g = Guest(module, wasmprof.Wasi())
+    # random_get given explicitly: deterministic bytes written through the caller's memory
+    text = f"""(module (import "{WASI}" "random_get" (func $r (param i32 i32) (result i32)))
+                 (import "{WASI}" "sched_yield" (func $y (result i32)))
+                 (memory (export "memory") 1)
+                 (func (export "go") (result i32) (drop (call $y)) (call $r (i32.const 8) (i32.const 4))))"""
+    calls = []
+
+    def fake_random(ptr: int, n: int) -> int:
+        calls.append((ptr, n))
+        return 0
+
+    inst = wasmprof.Instance(wasmprof.Module(wat2wasm(text)), {WASI: {"random_get": fake_random}},
+                             wasi=wasmprof.Wasi())
+    assert inst.exports.go() == 0 and calls == [(8, 4)]
+    del g
+
+
+def test_exit_during_start_function():
+    text = f"""(module (import "{WASI}" "proc_exit" (func $exit (param i32)))
+                 (func $s (call $exit (i32.const 12))) (start $s))"""
+    with pytest.raises(wasmprof.Exit) as info:
+        wasmprof.Instance(wasmprof.Module(wat2wasm(text)), wasi=wasmprof.Wasi())
+    assert info.value.code == 12

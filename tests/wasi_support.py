@@ -16,6 +16,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import pytest
 
 import wasmprof
+from conftest import native_env
 
 PROGRAMS = Path(__file__).parent / "wasi_programs"
 GUEST_DIR = "/sandbox"
@@ -30,7 +31,7 @@ def _missing(what: str) -> None:
 
 def _works(cmd: List[str], cwd: Path) -> bool:
     try:
-        return subprocess.run(cmd, cwd=cwd, capture_output=True, timeout=300).returncode == 0
+        return subprocess.run(cmd, cwd=cwd, env=native_env(), capture_output=True, timeout=300).returncode == 0
     except (OSError, subprocess.TimeoutExpired):
         return False
 
@@ -87,7 +88,7 @@ class Toolchains:
         else:
             cmd = [self.rustc(), "--target", "wasm32-wasi", "-O", "-C", "debuginfo=0", "--edition", "2021",
                    str(src), "-o", str(out) + ".tmp"]
-        proc = subprocess.run(cmd, cwd=self.cache, capture_output=True, text=True, timeout=600)
+        proc = subprocess.run(cmd, cwd=self.cache, env=native_env(), capture_output=True, text=True, timeout=600)
         assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{proc.stdout}\n{proc.stderr}"
         os.replace(str(out) + ".tmp", out)
         return out

@@ -507,7 +507,7 @@ static PyObject *instance_new(PyTypeObject *type, PyObject *args, PyObject *kwds
   wp_instance *inst = wp_instance_new(m, values, n, ex, &err);
   Py_LeaveRecursiveCall();
   if (!inst) {
-    if (err.kind == WP_ERR_TRAP || err.kind == WP_ERR_HOST) {
+    if (err.kind == WP_ERR_TRAP || err.kind == WP_ERR_HOST || err.kind == WP_ERR_EXIT) {
       /* segments may have been written into imported tables: keep what
        * they point to */
       keep_imports_forever(module, kept, n);

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import io
 import os
+import sys
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from ._core import Exit, Func, Instance, Module, WasiCtx
@@ -131,9 +132,10 @@ class Wasi:
             if imp.module == WASI_MODULE and imp.name not in funcs:
                 funcs[imp.name] = self.func(imp.name)
         if funcs:
-            others = merged.get(WASI_MODULE)
-            if others is not None:
-                funcs = {**{k: others[k] for k in others}, **funcs} if isinstance(others, Mapping) else funcs
+            # functions given explicitly under wasi_snapshot_preview1 win (e.g. a deterministic random_get)
+            given = merged.get(WASI_MODULE)
+            if isinstance(given, Mapping):
+                funcs.update({k: given[k] for k in given})
             merged[WASI_MODULE] = funcs
         return merged
 
@@ -164,6 +166,10 @@ def run(
         argv0 = "main.wasm"
     if wasi is None:
         wasi = Wasi(args=[argv0, *args])
+    # The guest may write straight to descriptors 1 and 2: what Python buffered goes first.
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:
+            stream.flush()
     try:
         instance = Instance(module, imports, wasi=wasi)
         name = invoke or "_start"
