@@ -154,7 +154,7 @@ WASI_FN(fd_fdstat_get) {
   wasi_mem m = wasi_mem_of(ex);
   uint32_t p = WASI_I32(1);
   if (!wasi_range(&m, p, 24)) WASI_RETURN(WASI_EFAULT);
-  uint8_t type = WASI_FILETYPE_CHARACTER_DEVICE;
+  uint8_t type = WASI_FILETYPE_UNKNOWN; /* a stream: not a terminal (as wasmtime says of pipes) */
   uint16_t flags = 0;
   uint64_t base = e->rights_base;
   if (!e->is_stream) {
@@ -174,7 +174,6 @@ WASI_FN(fd_fdstat_get) {
     if (type == WASI_FILETYPE_CHARACTER_DEVICE && isatty(e->host_fd))
       base &= ~(WASI_RIGHT_FD_SEEK | WASI_RIGHT_FD_TELL);
   } else {
-    /* A stream is a character device that cannot seek (libc: not a tty, no seek). */
     base &= ~(WASI_RIGHT_FD_SEEK | WASI_RIGHT_FD_TELL);
     if (!e->stream.read) base &= ~WASI_RIGHT_FD_READ;
     if (!e->stream.write) base &= ~WASI_RIGHTS_WRITE;
@@ -221,8 +220,7 @@ WASI_FN(fd_filestat_get) {
   if (!wasi_range(&m, p, 64)) WASI_RETURN(WASI_EFAULT);
   struct stat st;
   if (e->is_stream) {
-    memset(&st, 0, sizeof st);
-    st.st_mode = S_IFCHR;
+    memset(&st, 0, sizeof st); /* filetype unknown, like fd_fdstat_get */
   } else if (fstat(e->host_fd, &st) != 0) {
     WASI_RETURN(wasi_errno(errno));
   }

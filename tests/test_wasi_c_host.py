@@ -34,7 +34,7 @@ def host(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def tools(tmp_path_factory) -> Toolchains:
-    return Toolchains(tmp_path_factory.mktemp("wasi_build_c_host"))
+    return Toolchains.shared(tmp_path_factory)
 
 
 @pytest.mark.parametrize(

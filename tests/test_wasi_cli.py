@@ -20,7 +20,7 @@ def wasmprof_run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def tools(tmp_path_factory) -> Toolchains:
-    return Toolchains(tmp_path_factory.mktemp("wasi_build_cli"))
+    return Toolchains.shared(tmp_path_factory)
 
 
 def test_cli_runs_command_like_wasmtime(tools: Toolchains, tmp_path: Path):

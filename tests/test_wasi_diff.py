@@ -19,6 +19,7 @@ CASES = [
     Case("stdio.c", stdin=STDIN),
     Case("stdio.c", stdin=b""),
     Case("files.c", files=INPUT),
+    Case("more_fs.c"),
     Case("dirlist.c", files=INPUT + (("docs/readme.md", b"# hi\n"), ("docs/sub/x.bin", b"\0\1\2"))),
     Case("args_env.c", args=("one", "two words", ""), env=(("HOME", "/home/guest"), ("LANG", "C"), ("EMPTY", ""))),
     Case("args_env.c"),
@@ -50,7 +51,7 @@ CASES = [
 
 @pytest.fixture(scope="module")
 def tools(tmp_path_factory) -> Toolchains:
-    return Toolchains(tmp_path_factory.mktemp("wasi_build"))
+    return Toolchains.shared(tmp_path_factory)
 
 
 def test_every_program_has_a_case():
@@ -63,7 +64,7 @@ def test_same_as_wasmtime(tools: Toolchains, case: Case, tmp_path: Path):
     assert_same(ref, got)
 
 
-PATH_CASES = [c for c in CASES if c.program in ("sandbox.c", "files.c", "dirlist.c", "rs_files.rs")]
+PATH_CASES = [c for c in CASES if c.program in ("sandbox.c", "files.c", "more_fs.c", "dirlist.c", "rs_files.rs")]
 
 
 @pytest.mark.parametrize("case", PATH_CASES, ids=[c.id for c in PATH_CASES])

@@ -45,6 +45,13 @@ class Toolchains:
         self._rustc: Optional[str] = None
         self._probed: Dict[str, bool] = {}
 
+    @classmethod
+    def shared(cls, tmp_path_factory) -> "Toolchains":
+        """One build cache for the whole session (each program is compiled once)."""
+        cache = tmp_path_factory.getbasetemp() / "wasi_build"
+        cache.mkdir(exist_ok=True)
+        return cls(cache)
+
     def clang(self) -> str:
         if "clang" not in self._probed:
             probe = self.cache / "probe.c"
