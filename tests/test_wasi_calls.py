@@ -413,3 +413,22 @@ def test_exit_during_start_function():
     with pytest.raises(wasmprof.Exit) as info:
         wasmprof.Instance(wasmprof.Module(wat2wasm(text)), wasi=wasmprof.Wasi())
     assert info.value.code == 12
+
+
+def test_exit_through_a_python_host_function():
+    """guest -> Python import -> guest export -> proc_exit: Exit reaches the outermost caller."""
+    text = f"""(module (import "{WASI}" "proc_exit" (func $exit (param i32)))
+                 (import "env" "callback" (func $cb))
+                 (func (export "outer") (call $cb) unreachable)
+                 (func (export "inner") (call $exit (i32.const 33))))"""
+    box = {}
+
+    def callback() -> None:
+        box["instance"].exports.inner()
+
+    inst = wasmprof.Instance(wasmprof.Module(wat2wasm(text)), {"env": {"callback": callback}}, wasi=wasmprof.Wasi())
+    box["instance"] = inst
+    with pytest.raises(wasmprof.Exit) as info:
+        inst.exports.outer()
+    assert info.value.code == 33
+    assert wasmprof.run(inst.module, invoke="outer", imports={"env": {"callback": callback}}) == 33
