@@ -87,6 +87,13 @@ void wp_exec_free(wp_exec *ex) {
   free(ex);
 }
 
+wp_memory *wp_exec_caller_memory(const wp_exec *ex) {
+  if (!ex || ex->nframes < 2) return NULL;
+  const wp_func *caller = ex->frames[ex->nframes - 2].func;
+  if (!caller || !caller->inst || caller->inst->module->nmems == 0) return NULL;
+  return caller->inst->mems[0];
+}
+
 uint32_t wp_exec_frame_count(const wp_exec *ex) { return ex->nframes; }
 
 const wp_frame *wp_exec_frame(const wp_exec *ex, uint32_t i) {

@@ -66,6 +66,7 @@ typedef enum wp_error_kind {
   WP_ERR_HOST,       /* a host function failed (its own error is kept by the host) */
   WP_ERR_NOMEM,      /* the host ran out of memory */
   WP_ERR_ARG,        /* bad argument to an API call */
+  WP_ERR_EXIT,       /* the guest asked to exit (WASI proc_exit); see exit_code */
 } wp_error_kind;
 
 typedef enum wp_trap_kind {
@@ -95,6 +96,7 @@ typedef struct wp_error {
   uint32_t offset;
   uint32_t func;
   char message[256];
+  int exit_code;     /* WP_ERR_EXIT: the guest's exit status */
 } wp_error;
 
 /* wp_trap_message: the spec's wording for a trap kind ("unreachable", ...). */
@@ -181,6 +183,10 @@ typedef struct wp_exec_limits {
 } wp_exec_limits;
 
 wp_exec *wp_exec_new(const wp_exec_limits *limits, wp_error *err);
+/* wp_exec_caller_memory: for a host function running on ex, memory 0 of the
+ * guest function that called it (the frame just below the host frame), or
+ * NULL when the caller is not a guest function or has no memory. */
+wp_memory *wp_exec_caller_memory(const wp_exec *ex);
 void wp_exec_free(wp_exec *ex);
 
 /* The frame stack: frames[0 .. count-1], innermost last. */

@@ -36,6 +36,7 @@ extern PyObject *wpy_ValidationError; /* .offset, .reason */
 extern PyObject *wpy_LinkError;
 extern PyObject *wpy_Trap;            /* .kind, .message, .func_index, .offset */
 extern PyObject *wpy_LimitError;
+extern PyObject *wpy_Exit;            /* .code (py_wasi.c) */
 
 /* ---- types ------------------------------------------------------------------ */
 
@@ -168,6 +169,14 @@ PyObject *wpy_func_new_host(PyObject *callable, const wp_functype *t);
 int wpy_func_to_slot(wpy_Func *f, wp_slot *out);
 /* wpy_funcref_valid: whether s is null or a funcref handed out by wpy_func_to_slot. */
 bool wpy_funcref_valid(wp_slot s);
+
+/* ---- py_wasi.c ------------------------------------------------------------------ */
+
+extern PyTypeObject wpy_WasiCtxType;
+/* wpy_wasi_init: create wasmprof.Exit and WasiCtx and add them to the module. */
+int wpy_wasi_init(PyObject *m);
+/* wpy_raise_exit: raise Exit for a WP_ERR_EXIT error; returns NULL. */
+PyObject *wpy_raise_exit(const wp_error *err);
 
 /* ---- py_instance.c ------------------------------------------------------------------ */
 

@@ -254,6 +254,7 @@ PyMODINIT_FUNC PyInit__core(void) {
     goto fail;
   }
   if (PyModule_AddIntConstant(m, "PAGE_SIZE", WP_PAGE_SIZE) < 0) goto fail;
+  if (wpy_wasi_init(m) < 0) goto fail; /* WASI: Exit, WasiCtx */
   return m;
 
 fail:

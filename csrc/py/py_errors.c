@@ -110,6 +110,8 @@ PyObject *wpy_raise(const wp_error *err) {
     Py_XDECREF(m);
     return NULL;
   }
+  case WP_ERR_EXIT:
+    return wpy_raise_exit(err);
   case WP_OK:
     break;
   }

@@ -460,12 +460,24 @@ static int coredump_setting_check(PyObject *v) {
 }
 
 static PyObject *instance_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
-  static char *kwlist[] = {"module", "imports", "coredump", NULL};
-  PyObject *module, *imports = Py_None, *coredump = Py_None;
-  if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!|O$O:Instance", kwlist, &wpy_ModuleType, &module, &imports,
-                                   &coredump))
+  static char *kwlist[] = {"module", "imports", "wasi", "coredump", NULL};
+  PyObject *module, *imports = Py_None, *wasi = Py_None, *coredump = Py_None;
+  if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!|O$OO:Instance", kwlist, &wpy_ModuleType, &module, &imports,
+                                   &wasi, &coredump))
     return NULL;
   if (coredump_setting_check(coredump) < 0) return NULL;
+  if (wasi != Py_None) {
+    /* WASI (python/wasmprof/wasi.py): its functions for the module's WASI imports, merged with imports. */
+    PyObject *merged = PyObject_CallMethod(wasi, "_imports_for", "OO", module, imports);
+    if (!merged) return NULL;
+    PyObject *plain_args = Py_BuildValue("(OO)", module, merged);
+    Py_DECREF(merged);
+    PyObject *plain_kwds = plain_args ? Py_BuildValue("{sO}", "coredump", coredump) : NULL;
+    PyObject *self = plain_kwds ? instance_new(type, plain_args, plain_kwds) : NULL;
+    Py_XDECREF(plain_args);
+    Py_XDECREF(plain_kwds);
+    return self;
+  }
   if (imports != Py_None && !PyMapping_Check(imports)) {
     PyErr_Format(PyExc_TypeError, "imports must be a mapping of module names to mappings, not %.100s",
                  Py_TYPE(imports)->tp_name);
@@ -511,7 +523,7 @@ static PyObject *instance_new(PyTypeObject *type, PyObject *args, PyObject *kwds
   wp_instance *inst = wp_instance_new(m, values, n, ex, &err);
   Py_LeaveRecursiveCall();
   if (!inst) {
-    if (err.kind == WP_ERR_TRAP || err.kind == WP_ERR_HOST) {
+    if (err.kind == WP_ERR_TRAP || err.kind == WP_ERR_HOST || err.kind == WP_ERR_EXIT) {
       /* segments may have been written into imported tables: keep what
        * they point to */
       keep_imports_forever(module, kept, n);

@@ -30,6 +30,8 @@ from ._core import (
 # `profile`, so that a later `def profile(...)`/import of the profiling function wins over the
 # submodule attribute that `import wasmprof.profile` would otherwise leave on the package.
 from .profile import Profile, ProfileDiff
+from ._core import Exit  # WASI proc_exit
+from .wasi import Wasi, run
 from .types import (
     ExportType,
     ExternType,
@@ -48,6 +50,7 @@ __all__ = [
     "Error",
     "Exports",
     "ExportType",
+    "Exit",
     "ExternType",
     "Func",
     "FuncType",
@@ -67,7 +70,9 @@ __all__ = [
     "Trap",
     "ValidationError",
     "coredump",
+    "Wasi",
     "func",
+    "run",
 ]
 
 

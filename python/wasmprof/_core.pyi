@@ -29,6 +29,14 @@ class Trap(Error):
 
 class LimitError(Error): ...
 
+class Exit(Error):
+    code: int
+
+class WasiCtx:
+    def __init__(self, args: Any, env: Any, preopens: Any) -> None: ...
+    def set_stdio(self, which: int, spec: Any) -> None: ...
+    def func(self, name: str) -> Func: ...
+
 _Buffer = Union[bytes, bytearray, memoryview]
 _Extern = Union["Func", "Memory", "Table", "Global"]
 
@@ -60,6 +68,7 @@ class Instance:
         module: Module,
         imports: Optional[Any] = ...,
         *,
+        wasi: Optional[Any] = ...,
         coredump: Union[None, bool, str, os.PathLike[str]] = ...,
     ) -> None: ...
     coredump: Union[None, bool, str, os.PathLike[str]]
