@@ -187,4 +187,15 @@ int wpy_parse_limits(PyObject *min_o, PyObject *max_o, uint32_t ceiling, const c
 int wpy_u32_arg(PyObject *v, const char *what, uint32_t *out);
 int wpy_u64_arg(PyObject *v, const char *what, uint64_t *out);
 
+/* ---- native imports, limits and interrupts (py_native.c, py_interrupt.c) ---- */
+
+/* wpy_native_register, wpy_interrupt_register: add their module functions. */
+int wpy_native_register(PyObject *module);
+int wpy_interrupt_register(PyObject *module);
+/* wpy_guest_enter/leave: bracket every entry into guest code (wp_call,
+ * wp_instance_new): Ctrl-C, other threads and wasmprof.interrupt() reach the
+ * guest through its context's interrupt checks. */
+void wpy_guest_enter(wp_exec *ex);
+void wpy_guest_leave(wp_exec *ex);
+
 #endif

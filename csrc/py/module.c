@@ -251,6 +251,7 @@ PyMODINIT_FUNC PyInit__core(void) {
     goto fail;
   }
   if (PyModule_AddIntConstant(m, "PAGE_SIZE", WP_PAGE_SIZE) < 0) goto fail;
+  if (wpy_native_register(m) < 0 || wpy_interrupt_register(m) < 0) goto fail;
   return m;
 
 fail:

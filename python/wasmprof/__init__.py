@@ -26,6 +26,9 @@ from ._core import (
     Trap,
     ValidationError,
 )
+from ._core import interrupt
+from .limits import Limits
+from .native import NativeLibrary, NativeSymbol, native, native_library
 from .types import (
     ExportType,
     ExternType,
@@ -51,15 +54,21 @@ __all__ = [
     "ImportType",
     "Instance",
     "LimitError",
+    "Limits",
     "LinkError",
     "Memory",
     "MemoryType",
     "Module",
+    "NativeLibrary",
+    "NativeSymbol",
     "Table",
     "TableType",
     "Trap",
     "ValidationError",
     "func",
+    "interrupt",
+    "native",
+    "native_library",
 ]
 
 
