@@ -76,10 +76,17 @@ int LOOP_FN(wp_exec *ex, uint32_t base, wp_error *err, wp_handler_table *labels)
     goto do_trap;    \
   } while (0)
 /* CHECKPOINT: at back-edges and calls only, never per instruction.  On a
- * request, do_checkpoint saves pc/sp and re-dispatches this instruction. */
-#define CHECKPOINT()                                                                          \
-  do {                                                                                        \
-    if (WP_UNLIKELY(atomic_load_explicit(&ex->interrupt, memory_order_relaxed))) goto do_checkpoint; \
+ * request, do_checkpoint saves pc/sp and re-dispatches this instruction.
+ * -DWP_NO_INTERRUPT_CHECKS removes the checks (bench/interrupt_cost.py
+ * measures what they cost; interrupts then never take effect). */
+#ifdef WP_NO_INTERRUPT_CHECKS
+#define INTERRUPT_PENDING() 0
+#else
+#define INTERRUPT_PENDING() WP_UNLIKELY(atomic_load_explicit(&ex->interrupt, memory_order_relaxed))
+#endif
+#define CHECKPOINT()                             \
+  do {                                           \
+    if (INTERRUPT_PENDING()) goto do_checkpoint; \
   } while (0)
 #define IMM(i) (pc[i].u64)
 #define TOP sp[-1]
@@ -687,7 +694,7 @@ do_call : {
   wp_slot *args = sp - ft->nparams;
   frame->pc = pc;
   frame->sp = args;
-  if (WP_UNLIKELY(atomic_load_explicit(&ex->interrupt, memory_order_relaxed))) {
+  if (INTERRUPT_PENDING()) {
     /* call_indirect has popped its index already: resume after the check, not before */
     if (wp_exec_checkpoint(ex, err)) return -1;
     LOAD_MEMORY(); /* the host may have let other code grow it */
@@ -761,6 +768,7 @@ do_trap:
 #undef TRAP
 #undef IMM
 #undef CHECKPOINT
+#undef INTERRUPT_PENDING
 #undef TOP
 #undef I32
 #undef S32
