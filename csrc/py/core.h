@@ -197,5 +197,7 @@ int wpy_interrupt_register(PyObject *module);
  * guest through its context's interrupt checks. */
 void wpy_guest_enter(wp_exec *ex);
 void wpy_guest_leave(wp_exec *ex);
+/* wpy_guest_forget: ex is about to be freed (module.c). */
+void wpy_guest_forget(wp_exec *ex);
 
 #endif

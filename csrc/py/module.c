@@ -26,6 +26,7 @@ static void exec_capsule_free(PyObject *capsule) {
     return;
   }
   if (tls_exec == ex) tls_exec = NULL;
+  wpy_guest_forget(ex);
   wp_exec_free(ex);
 }
 
