@@ -60,6 +60,9 @@ def main() -> None:
         ("spin", "thread", ()),
         ("rec", "thread", (0,)),
     ]
+    # an endless start function: instantiation itself is interrupted
+    start_module = wasmprof.Module(bytes(wasmtime.wat2wasm("(module (func $s (loop $l (br $l))) (start $s))")))
+    cases.append(("start", "sigint", ()))
     for name, how, args in cases:
         sent = [0.0]
         if how == "sigint":
@@ -76,7 +79,10 @@ def main() -> None:
         outcome = "returned"
         detail = ""
         try:
-            getattr(ex, name)(*args)
+            if name == "start":
+                wasmprof.Instance(start_module)
+            else:
+                getattr(ex, name)(*args)
         except KeyboardInterrupt as e:
             outcome = "KeyboardInterrupt"
             detail = str(e)

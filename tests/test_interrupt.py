@@ -2,7 +2,8 @@
 
 The guests run in a child process (tests/interrupt_child.py): an endless
 `loop br 0 end`, loops with br_if and br_table back-edges, a recursion whose
-frames each loop, and a loop calling a Python import.  A threading.Timer
+frames each loop, a loop calling a Python import, and an endless start
+function (instantiation is interrupted).  A threading.Timer
 sends SIGINT to the process (or calls wasmprof.interrupt()) after 0.2 s;
 each call must end in KeyboardInterrupt and the instance must work
 afterwards.  Latencies are printed (run pytest -s to see them) and
@@ -32,7 +33,7 @@ def test_guests_are_interrupted_by_sigint_and_by_interrupt(record_property):
     rows = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
     cases = {row["case"] for row in rows}
     assert {"spin/sigint", "spin_if/sigint", "spin_table/sigint", "rec/sigint", "spin_host/sigint",
-            "spin/thread", "rec/thread"} <= cases
+            "spin/thread", "rec/thread", "start/sigint"} <= cases
     for row in rows:
         print(f"interrupt latency {row['case']}: {row['latency'] * 1000:.2f} ms")
         record_property(f"latency_ms[{row['case']}]", round(row["latency"] * 1000, 3))
