@@ -129,7 +129,10 @@ int wp_exec_invoke(wp_exec *ex, wp_func *f, wp_error *err) {
 
 /* ---- interrupts and per-instance call depth ---- */
 
-void wp_exec_interrupt(wp_exec *ex) { atomic_fetch_or_explicit(&ex->interrupt, WP_INTERRUPT_STOP, memory_order_relaxed); }
+/* Lock-free atomics, so safe in signal handlers (C11 7.14.1.1). */
+void wp_exec_interrupt(wp_exec *ex) {
+  atomic_fetch_or_explicit(&ex->interrupt, WP_INTERRUPT_STOP, memory_order_relaxed);
+}
 
 void wp_exec_clear_interrupt(wp_exec *ex) {
   atomic_fetch_and_explicit(&ex->interrupt, ~WP_INTERRUPT_STOP, memory_order_relaxed);
@@ -140,7 +143,9 @@ void wp_exec_set_poll(wp_exec *ex, wp_poll_fn fn, void *ctx) {
   ex->poll_ctx = ctx;
 }
 
-void wp_exec_request_poll(wp_exec *ex) { atomic_fetch_or_explicit(&ex->interrupt, WP_INTERRUPT_POLL, memory_order_relaxed); }
+void wp_exec_request_poll(wp_exec *ex) {
+  atomic_fetch_or_explicit(&ex->interrupt, WP_INTERRUPT_POLL, memory_order_relaxed);
+}
 
 /* wp_exec_checkpoint: called by the loop when ex->interrupt is non-zero, with
  * the top frame's pc and sp saved.  A poll request runs the host's hook

@@ -287,7 +287,8 @@ static PyObject *resolve(PyObject *obj, const wp_extern_type *ty, PyObject *mod,
   case WP_EXTERN_FUNC: {
     /* An import value that needs the import's type to become a Func
      * (wasmprof.native() without a signature) says so with this method. */
-    PyObject *bind = PyObject_TypeCheck(obj, &wpy_FuncType) ? NULL : PyObject_GetAttrString(obj, "__wasmprof_import__");
+    PyObject *bind =
+        PyObject_TypeCheck(obj, &wpy_FuncType) ? NULL : PyObject_GetAttrString(obj, "__wasmprof_import__");
     if (bind) {
       PyObject *ft = wpy_functype_to_py(ty->func);
       PyObject *bound = ft ? PyObject_CallOneArg(bind, ft) : NULL;
