@@ -17,7 +17,9 @@
  * reach of Python's reference counting; see py_values.c and py_func.c for
  * the registries that keep them alive.
  *
- * The GIL is held during guest execution.
+ * The GIL is held during guest execution, except that the poll hook of
+ * py_interrupt.c releases and retakes it at a loop back-edge or call about
+ * every 5 ms, so other Python threads run while a guest loops.
  */
 #ifndef WPY_CORE_H
 #define WPY_CORE_H
