@@ -37,7 +37,7 @@ def _extension() -> Extension:
         + _rel_glob("csrc/py/*.h"),
         extra_compile_args=compile_args,
         extra_link_args=link_args,
-        libraries=[] if sys.platform == "win32" else ["m"],
+        libraries=[] if sys.platform == "win32" else ["ffi", "m"],  # libffi: native imports (csrc/native.c)
     )
 
 

@@ -198,6 +198,11 @@ static void emit_branch(body_ctx *c, ctl_frame *f, bool conditional) {
   bool unwind = needs_unwind(c, f);
   unsigned iop = conditional ? (unwind ? WP_XOP_jump_if_unwind : WP_XOP_jump_if)
                              : (unwind ? WP_XOP_jump_unwind : WP_XOP_jump);
+  /* A branch to a loop header is a back-edge: its variant checks for
+   * interrupts, so that only loops (and calls) pay for that check. */
+  if (f->kind == WP_OP_loop)
+    iop = conditional ? (unwind ? WP_XOP_jump_if_back_unwind : WP_XOP_jump_if_back)
+                      : (unwind ? WP_XOP_jump_back_unwind : WP_XOP_jump_back);
   uint32_t op_cell = wp_emit_op(c->em, iop, c->op_offset);
   emit_target(c, f, op_cell, unwind);
 }

@@ -17,7 +17,9 @@
  * reach of Python's reference counting; see py_values.c and py_func.c for
  * the registries that keep them alive.
  *
- * The GIL is held during guest execution.
+ * The GIL is held during guest execution, except that the poll hook of
+ * py_interrupt.c releases and retakes it at a loop back-edge or call about
+ * every 5 ms, so other Python threads run while a guest loops.
  */
 #ifndef WPY_CORE_H
 #define WPY_CORE_H
@@ -207,5 +209,18 @@ int wpy_parse_limits(PyObject *min_o, PyObject *max_o, uint32_t ceiling, const c
 /* Index arguments: a Python int in [0, limit]; sets an exception otherwise. */
 int wpy_u32_arg(PyObject *v, const char *what, uint32_t *out);
 int wpy_u64_arg(PyObject *v, const char *what, uint64_t *out);
+
+/* ---- native imports, limits and interrupts (py_native.c, py_interrupt.c) ---- */
+
+/* wpy_native_register, wpy_interrupt_register: add their module functions. */
+int wpy_native_register(PyObject *module);
+int wpy_interrupt_register(PyObject *module);
+/* wpy_guest_enter/leave: bracket every entry into guest code (wp_call,
+ * wp_instance_new): Ctrl-C, other threads and wasmprof.interrupt() reach the
+ * guest through its context's interrupt checks. */
+void wpy_guest_enter(wp_exec *ex);
+void wpy_guest_leave(wp_exec *ex);
+/* wpy_guest_forget: ex is about to be freed (module.c). */
+void wpy_guest_forget(wp_exec *ex);
 
 #endif

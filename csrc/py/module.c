@@ -26,6 +26,7 @@ static void exec_capsule_free(PyObject *capsule) {
     return;
   }
   if (tls_exec == ex) tls_exec = NULL;
+  wpy_guest_forget(ex);
   wp_exec_free(ex);
 }
 
@@ -255,6 +256,7 @@ PyMODINIT_FUNC PyInit__core(void) {
   }
   if (PyModule_AddIntConstant(m, "PAGE_SIZE", WP_PAGE_SIZE) < 0) goto fail;
   if (wpy_wasi_init(m) < 0) goto fail; /* WASI: Exit, WasiCtx */
+  if (wpy_native_register(m) < 0 || wpy_interrupt_register(m) < 0) goto fail;
   return m;
 
 fail:

@@ -255,7 +255,9 @@ static PyObject *func_invoke(wpy_Func *self, PyObject *const *args, Py_ssize_t n
   wp_error err;
   memset(&err, 0, sizeof err);
   Py_INCREF(self);
+  wpy_guest_enter(ex);
   int rc = wp_call(ex, self->func, in, out, &err);
+  wpy_guest_leave(ex);
   Py_DECREF(self);
   Py_LeaveRecursiveCall();
   if (rc != 0) {

@@ -285,6 +285,27 @@ static PyObject *resolve(PyObject *obj, const wp_extern_type *ty, PyObject *mod,
   out->kind = ty->kind;
   switch (ty->kind) {
   case WP_EXTERN_FUNC: {
+    /* An import value that needs the import's type to become a Func
+     * (wasmprof.native() without a signature) says so with this method. */
+    PyObject *bind =
+        PyObject_TypeCheck(obj, &wpy_FuncType) ? NULL : PyObject_GetAttrString(obj, "__wasmprof_import__");
+    if (bind) {
+      PyObject *ft = wpy_functype_to_py(ty->func);
+      PyObject *bound = ft ? PyObject_CallOneArg(bind, ft) : NULL;
+      Py_DECREF(bind);
+      Py_XDECREF(ft);
+      if (!bound) return NULL;
+      PyObject *kept = PyObject_TypeCheck(bound, &wpy_FuncType)
+                           ? resolve(bound, ty, mod, field, out)
+                           : incompatible(mod, field, "__wasmprof_import__ returned %.100s, not a Func",
+                                          Py_TYPE(bound)->tp_name);
+      Py_DECREF(bound);
+      return kept;
+    }
+    if (PyErr_Occurred()) {
+      if (!PyErr_ExceptionMatches(PyExc_AttributeError)) return NULL;
+      PyErr_Clear();
+    }
     if (PyObject_TypeCheck(obj, &wpy_FuncType)) {
       wpy_Func *f = (wpy_Func *)obj;
       if (!f->func) return incompatible(mod, field, "uninitialised Func");
@@ -459,18 +480,50 @@ static int coredump_setting_check(PyObject *v) {
   return -1;
 }
 
+/* limit_attr: limits.<name> as a positive u32, 0 when None or absent. */
+static int limit_attr(PyObject *limits, const char *name, uint32_t *out) {
+  *out = 0;
+  PyObject *v = PyObject_GetAttrString(limits, name);
+  if (!v) {
+    if (!PyErr_ExceptionMatches(PyExc_AttributeError)) return -1;
+    PyErr_Clear();
+    return 0;
+  }
+  int rc = 0;
+  if (v != Py_None) {
+    unsigned long long n = PyLong_Check(v) ? PyLong_AsUnsignedLongLong(v) : (unsigned long long)-1;
+    if (PyErr_Occurred() || !PyLong_Check(v) || n == 0 || n > UINT32_MAX) {
+      PyErr_Clear();
+      PyErr_Format(PyExc_ValueError, "limits.%s must be None or an int in [1, 2**32), not %R", name, v);
+      rc = -1;
+    } else {
+      *out = (uint32_t)n;
+    }
+  }
+  Py_DECREF(v);
+  return rc;
+}
+
+/* parse_limits: a wasmprof.Limits (or any object with those attributes). */
+static int parse_limits(PyObject *limits, wp_instance_config *config) {
+  memset(config, 0, sizeof *config);
+  if (limits == Py_None) return 0;
+  if (limit_attr(limits, "max_memory_pages", &config->max_memory_pages) < 0) return -1;
+  return limit_attr(limits, "max_call_depth", &config->max_call_depth);
+}
+
 static PyObject *instance_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
-  static char *kwlist[] = {"module", "imports", "wasi", "coredump", NULL};
-  PyObject *module, *imports = Py_None, *wasi = Py_None, *coredump = Py_None;
-  if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!|O$OO:Instance", kwlist, &wpy_ModuleType, &module, &imports,
-                                   &wasi, &coredump))
+  static char *kwlist[] = {"module", "imports", "limits", "wasi", "coredump", NULL};
+  PyObject *module, *imports = Py_None, *limits = Py_None, *wasi = Py_None, *coredump = Py_None;
+  if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!|OO$OO:Instance", kwlist, &wpy_ModuleType, &module, &imports,
+                                   &limits, &wasi, &coredump))
     return NULL;
   if (coredump_setting_check(coredump) < 0) return NULL;
   if (wasi != Py_None) {
     /* WASI (python/wasmprof/wasi.py): its functions for the module's WASI imports, merged with imports. */
     PyObject *merged = PyObject_CallMethod(wasi, "_imports_for", "OO", module, imports);
     if (!merged) return NULL;
-    PyObject *plain_args = Py_BuildValue("(OO)", module, merged);
+    PyObject *plain_args = Py_BuildValue("(OOO)", module, merged, limits);
     Py_DECREF(merged);
     PyObject *plain_kwds = plain_args ? Py_BuildValue("{sO}", "coredump", coredump) : NULL;
     PyObject *self = plain_kwds ? instance_new(type, plain_args, plain_kwds) : NULL;
@@ -478,6 +531,8 @@ static PyObject *instance_new(PyTypeObject *type, PyObject *args, PyObject *kwds
     Py_XDECREF(plain_kwds);
     return self;
   }
+  wp_instance_config config;
+  if (parse_limits(limits, &config) < 0) return NULL;
   if (imports != Py_None && !PyMapping_Check(imports)) {
     PyErr_Format(PyExc_TypeError, "imports must be a mapping of module names to mappings, not %.100s",
                  Py_TYPE(imports)->tp_name);
@@ -520,7 +575,9 @@ static PyObject *instance_new(PyTypeObject *type, PyObject *args, PyObject *kwds
   wp_error err;
   memset(&err, 0, sizeof err);
   if (Py_EnterRecursiveCall(" while instantiating a WebAssembly module")) goto fail;
-  wp_instance *inst = wp_instance_new(m, values, n, ex, &err);
+  wpy_guest_enter(ex);
+  wp_instance *inst = wp_instance_new_config(m, values, n, &config, ex, &err);
+  wpy_guest_leave(ex);
   Py_LeaveRecursiveCall();
   if (!inst) {
     if (err.kind == WP_ERR_TRAP || err.kind == WP_ERR_HOST || err.kind == WP_ERR_EXIT) {

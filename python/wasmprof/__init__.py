@@ -32,6 +32,9 @@ from ._core import (
 from .profile import Profile, ProfileDiff
 from ._core import Exit  # WASI proc_exit
 from .wasi import Wasi, run
+from ._core import interrupt
+from .limits import Limits
+from .native import NativeLibrary, NativeSymbol, native, native_library
 from .types import (
     ExportType,
     ExternType,
@@ -59,12 +62,15 @@ __all__ = [
     "ImportType",
     "Instance",
     "LimitError",
+    "Limits",
     "LinkError",
     "Memory",
     "MemoryType",
     "Profile",
     "ProfileDiff",
     "Module",
+    "NativeLibrary",
+    "NativeSymbol",
     "Table",
     "TableType",
     "Trap",
@@ -73,6 +79,9 @@ __all__ = [
     "Wasi",
     "func",
     "run",
+    "interrupt",
+    "native",
+    "native_library",
 ]
 
 
