@@ -11,7 +11,7 @@
 
 CC ?= cc
 CFLAGS = -std=c11 -Wall -Wextra -Werror -O2 -Iinclude -Icsrc $(CFLAGS_EXTRA)
-LDLIBS = -lm -liberty
+LDLIBS = -lffi -lm -liberty  # libiberty: the demangler (names.c)
 
 BUILD = build
 OBJDIR = $(BUILD)/c

@@ -37,8 +37,8 @@ def _extension() -> Extension:
         + _rel_glob("csrc/py/*.h"),
         extra_compile_args=compile_args,
         extra_link_args=link_args,
-        # iberty: libiberty's demangler (Debian libiberty-dev), for names.c
-        libraries=[] if sys.platform == "win32" else ["m", "iberty"],
+        # ffi: native imports (csrc/native.c); iberty: libiberty's demangler (names.c)
+        libraries=[] if sys.platform == "win32" else ["ffi", "m", "iberty"],
     )
 
 

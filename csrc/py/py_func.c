@@ -257,17 +257,24 @@ static PyObject *func_invoke(wpy_Func *self, PyObject *const *args, Py_ssize_t n
   wp_error err;
   memset(&err, 0, sizeof err);
   Py_INCREF(self);
+  wpy_guest_enter(ex);
   int rc = wp_call(ex, self->func, in, out, &err);
+  wpy_guest_leave(ex);
   Py_DECREF(self);
   Py_LeaveRecursiveCall();
   if (rc != 0) {
     /* The failing frames are readable until the next guest call: take the
-     * backtrace now (names and lines are looked up here, never in the loop). */
-    PyObject *frames = (err.kind == WP_ERR_TRAP || err.kind == WP_ERR_HOST) ? wpy_backtrace(ex, ex->trap_nframes)
-                                                                          : NULL;
+     * backtrace now (names and lines are looked up here, never in the loop),
+     * then the coredump, before anything else can enter the guest. */
+    PyObject *frames = err.kind == WP_ERR_TRAP || err.kind == WP_ERR_HOST || err.kind == WP_ERR_INTERRUPT
+                           ? wpy_backtrace(ex, ex->trap_nframes)
+                           : NULL;
     if (!frames) PyErr_Clear();
+    PyObject *coredump = err.kind == WP_ERR_TRAP ? wpy_coredump_on_trap(self) : NULL;
     wpy_raise(&err);
     wpy_attach_backtrace(frames);
+    wpy_coredump_note(coredump);
+    Py_XDECREF(coredump);
     Py_XDECREF(frames);
     goto done;
   }

@@ -32,6 +32,11 @@ from .backtraces import Frame, SourceLocation
 # `profile`, so that a later `def profile(...)`/import of the profiling function wins over the
 # submodule attribute that `import wasmprof.profile` would otherwise leave on the package.
 from .profile import Profile, ProfileDiff
+from ._core import Exit  # WASI proc_exit
+from .wasi import Wasi, run
+from ._core import interrupt
+from .limits import Limits
+from .native import NativeLibrary, NativeSymbol, native, native_library
 from .types import (
     ExportType,
     ExternType,
@@ -41,6 +46,7 @@ from .types import (
     MemoryType,
     TableType,
 )
+from . import coredump  # wasmprof.coredump.load(...): reading WebAssembly coredumps
 
 __version__ = "0.1.0"
 
@@ -49,6 +55,7 @@ __all__ = [
     "Error",
     "Exports",
     "ExportType",
+    "Exit",
     "ExternType",
     "Frame",
     "Func",
@@ -58,6 +65,7 @@ __all__ = [
     "ImportType",
     "Instance",
     "LimitError",
+    "Limits",
     "LinkError",
     "Memory",
     "MemoryType",
@@ -65,12 +73,20 @@ __all__ = [
     "ProfileDiff",
     "Module",
     "SourceLocation",
+    "NativeLibrary",
+    "NativeSymbol",
     "Table",
     "TableType",
     "Trap",
     "ValidationError",
     "backtrace",
+    "coredump",
+    "Wasi",
     "func",
+    "run",
+    "interrupt",
+    "native",
+    "native_library",
 ]
 
 

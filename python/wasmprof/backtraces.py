@@ -142,7 +142,8 @@ def _trap_str(self: BaseException) -> str:
 
 
 def _attach_to_host_exception(exc: BaseException, frames: Sequence[Frame]) -> None:
-    """Give a Python exception raised inside a host import the guest backtrace.
+    """Give a Python exception raised inside a host import (or the
+    KeyboardInterrupt of an interrupted guest) the guest backtrace.
 
     Called by the extension once per exception, at the innermost guest entry
     it passed through (outer entries see ``wasm_frames`` and leave it).  The
@@ -160,7 +161,7 @@ def _attach_to_host_exception(exc: BaseException, frames: Sequence[Frame]) -> No
     except AttributeError:  # an exception type with __slots__
         pass
     if sys.version_info >= (3, 11):
-        exc.add_note(render_frames(frames, "wasm backtrace (the guest called this host function):"))
+        exc.add_note(render_frames(frames))
 
 
 def _install() -> None:
