@@ -101,7 +101,17 @@ struct wp_exec {
   size_t stack_bytes;
   uint32_t depth;               /* nesting of wp_call entries */
   uint32_t trap_nframes;        /* after a failed wp_call: frames[0..trap_nframes) as they were */
+  /* Metering and profiling (meter.c, profile.c): the variant entries run
+   * with, the tick counter the counted and profiled loops advance, the
+   * limit (UINT64_MAX: none) and its size for the message, the prices. */
+  uint8_t variant;              /* wp_variant */
+  uint64_t ticks, tick_limit, tick_budget;
+  wp_cost_model cost;
+  struct wp_profile *prof;
 };
+
+/* meter.c: choose ex->variant from the limit and the profile. */
+void wp_exec_update_variant(wp_exec *ex);
 
 /* exec.c: run guest function f whose arguments are at ex->sp[0..nparams);
  * on success the results are at the same place. */

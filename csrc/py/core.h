@@ -174,6 +174,9 @@ bool wpy_funcref_valid(wp_slot s);
 /* wpy_instance_lookup: the live Python Instance of inst, borrowed, or NULL. */
 PyObject *wpy_instance_lookup(const wp_instance *inst);
 
+/* ---- py_profile.c: _profile_start, _profile_stop, _ticks (added to _core by module.c) ---- */
+extern PyMethodDef wpy_profile_methods[];
+
 /* ---- wrappers (py_memory.c, py_table.c, py_global.c) ------------------------------- */
 
 PyObject *wpy_memory_wrap(wp_memory *m, PyObject *owner);
