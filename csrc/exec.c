@@ -47,14 +47,14 @@ static const wp_code *wp_func_code_compile(wp_func *f, wp_variant v, const wp_co
 
 /* Ticked loops: XOP_tick advances ex->ticks and enforces the limit; a trap
  * takes back the cost of its block's instructions that did not run. */
-int wp_tick_limit_reached(wp_exec *ex, wp_func *func, const void *pc, wp_error *err);
 #define HOOK_TICK(n)                                               \
   do {                                                             \
     uint64_t ticks_ = ex->ticks + (n);                             \
-    if (WP_UNLIKELY(ticks_ > ex->tick_limit)) {                    \
+    if (WP_UNLIKELY(ticks_ > ex->tick_stop)) {                     \
       frame->pc = pc;                                              \
       frame->sp = sp;                                              \
-      return wp_tick_limit_reached(ex, func, pc, err);             \
+      if (wp_tick_stop_reached(ex, func, pc, ticks_, err)) return -1; \
+      LOAD_MEMORY(); /* the callback may have grown it */          \
     }                                                              \
     ex->ticks = ticks_;                                            \
   } while (0)
@@ -76,10 +76,11 @@ int wp_tick_limit_reached(wp_exec *ex, wp_func *func, const void *pc, wp_error *
 #define HOOK_TICK(n)                                               \
   do {                                                             \
     uint64_t ticks_ = ex->ticks + (n);                             \
-    if (WP_UNLIKELY(ticks_ > ex->tick_limit)) {                    \
+    if (WP_UNLIKELY(ticks_ > ex->tick_stop)) {                     \
       frame->pc = pc;                                              \
       frame->sp = sp;                                              \
-      return wp_tick_limit_reached(ex, func, pc, err);             \
+      if (wp_tick_stop_reached(ex, func, pc, ticks_, err)) return -1; \
+      LOAD_MEMORY(); /* the callback may have grown it */          \
     }                                                              \
     ex->ticks = ticks_;                                            \
   } while (0)
@@ -100,12 +101,6 @@ int wp_tick_limit_reached(wp_exec *ex, wp_func *func, const void *pc, wp_error *
 typedef int (*wp_loop_fn)(wp_exec *ex, uint32_t base, wp_error *err, wp_handler_table *labels);
 static const wp_loop_fn loops[WP_VARIANT_COUNT] = {wp_loop_plain, wp_loop_counted, wp_loop_profiled};
 
-int wp_tick_limit_reached(wp_exec *ex, wp_func *func, const void *pc, wp_error *err) {
-  wp_error_set(err, WP_ERR_LIMIT, wp_code_offset(func->body->code[ex->variant], pc), "tick limit %llu reached",
-               (unsigned long long)ex->tick_budget);
-  if (err) err->func = func->index;
-  return -1;
-}
 
 /* wp_func_code_compile: translate a guest function for a loop variant on
  * its first call there; ticked variants price it with cost. */

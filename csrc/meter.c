@@ -47,9 +47,33 @@ void wp_cost_model_set_per_call(wp_cost_model *m, uint32_t cost) {
 void wp_cost_model_free(wp_cost_model *m) { free(m); }
 
 void wp_exec_update_variant(wp_exec *ex) {
+  ex->tick_stop = ex->tick_limit;
+  if (ex->tick_cb && ex->tick_next < ex->tick_stop) ex->tick_stop = ex->tick_next;
   if (ex->prof) ex->variant = WP_VARIANT_PROFILED;
-  else if (ex->tick_limit != UINT64_MAX) ex->variant = WP_VARIANT_COUNTED;
+  else if (ex->tick_stop != UINT64_MAX) ex->variant = WP_VARIANT_COUNTED;
   else ex->variant = WP_VARIANT_PLAIN;
+}
+
+int wp_tick_stop_reached(wp_exec *ex, wp_func *func, const void *pc, uint64_t ticks_after, wp_error *err) {
+  if (ticks_after > ex->tick_limit) {
+    wp_error_set(err, WP_ERR_LIMIT, wp_code_offset(func->body->code[ex->variant], pc), "tick limit %llu reached",
+                 (unsigned long long)ex->tick_budget);
+    if (err) err->func = func->index;
+    return -1;
+  }
+  ex->tick_next = ticks_after + ex->tick_every;
+  wp_exec_update_variant(ex);
+  if (ex->tick_cb && ex->tick_cb(ex, ex->tick_ctx, ex->ticks, err)) return -1;
+  return 0;
+}
+
+void wp_exec_set_tick_callback(wp_exec *ex, uint64_t every, wp_tick_callback cb, void *ctx) {
+  if (!ex) return;
+  ex->tick_cb = every ? cb : NULL;
+  ex->tick_ctx = ctx;
+  ex->tick_every = every;
+  ex->tick_next = ex->ticks + every;
+  wp_exec_update_variant(ex);
 }
 
 void wp_exec_set_tick_limit(wp_exec *ex, uint64_t max_ticks, const wp_cost_model *cost) {

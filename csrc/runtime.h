@@ -106,12 +106,21 @@ struct wp_exec {
    * limit (UINT64_MAX: none) and its size for the message, the prices. */
   uint8_t variant;              /* wp_variant */
   uint64_t ticks, tick_limit, tick_budget;
+  uint64_t tick_stop;           /* where ticked loops stop: min(limit, next callback) */
+  uint64_t tick_next, tick_every; /* the periodic tick callback (wp_exec_set_tick_callback) */
+  wp_tick_callback tick_cb;
+  void *tick_ctx;
   wp_cost_model cost;
   struct wp_profile *prof;
 };
 
-/* meter.c: choose ex->variant from the limit and the profile. */
+/* meter.c: choose ex->variant and tick_stop from the limit, the callback
+ * and the profile. */
 void wp_exec_update_variant(wp_exec *ex);
+/* meter.c: a ticked loop is about to pass tick_stop with ticks_after: the
+ * limit (-1, err filled) or a callback checkpoint (0: go on, or -1 when
+ * the callback stops the guest). */
+int wp_tick_stop_reached(wp_exec *ex, wp_func *func, const void *pc, uint64_t ticks_after, wp_error *err);
 
 /* exec.c: run guest function f whose arguments are at ex->sp[0..nparams);
  * on success the results are at the same place. */

@@ -308,6 +308,15 @@ void wp_exec_set_tick_limit(wp_exec *ex, uint64_t max_ticks, const wp_cost_model
 /* wp_exec_ticks: ticks counted on ex so far (by limited or profiled runs). */
 uint64_t wp_exec_ticks(const wp_exec *ex);
 
+/* wp_tick_callback: called about every `every` ticks of limited or profiled
+ * runs (and of runs the callback itself makes counted), with the frame
+ * stack readable, e.g. to show progress or to let the host interrupt the
+ * guest.  Return 0 to go on; non-zero stops the guest with err (fill it,
+ * kind WP_ERR_HOST for the host's own error). */
+typedef int (*wp_tick_callback)(wp_exec *ex, void *ctx, uint64_t ticks, wp_error *err);
+/* wp_exec_set_tick_callback: install (cb non-NULL, every > 0) or remove it. */
+void wp_exec_set_tick_callback(wp_exec *ex, uint64_t every, wp_tick_callback cb, void *ctx);
+
 /* A profile: the call tree of everything run on one wp_exec between
  * wp_profile_start and wp_profile_stop.  Node 0 is the root (func NULL);
  * each other node is a distinct path of calls from it, with a child's id

@@ -7,6 +7,9 @@
  *              calls, self_ticks, self_time_ns), index = node id
  *       events: tuples (kind 0=call 1=return, node, ticks, time_ns)
  *   _ticks() -> ticks counted on this thread's context
+ *   _set_tick_callback(every, callable or None): callable(ticks) about every
+ *       `every` ticks of ticked runs (progress, Ctrl-C: pending signals are
+ *       checked first, so KeyboardInterrupt stops the guest)
  * costs is a dict {instruction text name: cost} or None. */
 #include "core.h"
 
@@ -59,7 +62,7 @@ static PyObject *core_profile_start(PyObject *self, PyObject *args, PyObject *kw
   unsigned long default_cost = 1, per_call = 0, max_events = 0, max_depth = 0;
   unsigned long long max_ticks = 0;
   int timed = 0, events = 0;
-  if (!PyArg_ParseTupleAndKeywords(args, kwds, "|Okkppkk K:_profile_start", kwlist, &costs, &default_cost,
+  if (!PyArg_ParseTupleAndKeywords(args, kwds, "|OkkppkkK:_profile_start", kwlist, &costs, &default_cost,
                                    &per_call, &timed, &events, &max_events, &max_depth, &max_ticks))
     return NULL;
   if (default_cost > UINT32_MAX || per_call > UINT32_MAX || max_events > UINT32_MAX || max_depth > UINT32_MAX) {
@@ -163,7 +166,59 @@ static PyObject *core_ticks(PyObject *self, PyObject *unused) {
   return PyLong_FromUnsignedLongLong(wp_exec_ticks(ex));
 }
 
+static PyObject *tick_callable; /* the Python side of the tick callback */
+
+static int tick_trampoline(wp_exec *ex, void *ctx, uint64_t ticks, wp_error *err) {
+  (void)ex;
+  (void)ctx;
+  PyObject *r = NULL;
+  if (PyErr_CheckSignals() == 0 && tick_callable) {
+    PyObject *cb = tick_callable;
+    Py_INCREF(cb);
+    r = PyObject_CallFunction(cb, "K", (unsigned long long)ticks);
+    Py_DECREF(cb);
+  } else if (!PyErr_Occurred()) {
+    return 0;
+  }
+  if (r) {
+    Py_DECREF(r);
+    return 0;
+  }
+  /* Raised (KeyboardInterrupt included): the caller re-raises it (WP_ERR_HOST). */
+  wpy_stash_exception();
+  memset(err, 0, sizeof *err);
+  err->kind = WP_ERR_HOST;
+  err->offset = WP_NO_OFFSET;
+  err->func = WP_NO_FUNC;
+  snprintf(err->message, sizeof err->message, "the tick callback raised a Python exception");
+  return -1;
+}
+
+static PyObject *core_set_tick_callback(PyObject *self, PyObject *args) {
+  (void)self;
+  unsigned long long every;
+  PyObject *cb;
+  if (!PyArg_ParseTuple(args, "KO:_set_tick_callback", &every, &cb)) return NULL;
+  wp_exec *ex = wpy_exec();
+  if (!ex) return NULL;
+  if (cb == Py_None || every == 0) {
+    wp_exec_set_tick_callback(ex, 0, NULL, NULL);
+    Py_CLEAR(tick_callable);
+    Py_RETURN_NONE;
+  }
+  if (!PyCallable_Check(cb)) {
+    PyErr_SetString(PyExc_TypeError, "the tick callback must be callable");
+    return NULL;
+  }
+  Py_INCREF(cb);
+  Py_XSETREF(tick_callable, cb);
+  wp_exec_set_tick_callback(ex, every, tick_trampoline, NULL);
+  Py_RETURN_NONE;
+}
+
 PyMethodDef wpy_profile_methods[] = {
+    {"_set_tick_callback", core_set_tick_callback, METH_VARARGS,
+     "_set_tick_callback(every, callable or None): call callable(ticks) about every `every` ticks."},
     {"_profile_start", (PyCFunction)(void (*)(void))core_profile_start, METH_VARARGS | METH_KEYWORDS,
      "Start profiling this thread's guest calls (see wasmprof.profiler)."},
     {"_profile_stop", core_profile_stop, METH_O, "Stop profiling; return (nodes, events, events_truncated)."},
