@@ -197,6 +197,8 @@ def _profile(ns: argparse.Namespace) -> int:
         prof = profile(module, invoke=name, args=values, cost=ns.cost, time=ns.time, flamechart=ns.flamechart,
                        max_events=ns.max_events, max_depth=ns.max_depth, max_ticks=ns.max_ticks,
                        progress=progress)
+    except (ValueError, OSError) as e:  # bad cost table, option or file
+        raise UsageError(str(e)) from None
     finally:
         if progress is not None:
             progress.close()
