@@ -1,14 +1,16 @@
 """zero_cost.py: instruction counts of PLAIN (unprofiled) runs under callgrind.
 
-    python bench/zero_cost.py [--fib N] [--loop N] [--kernel N]
+    python bench/zero_cost.py [--fib N] [--loop N] [--kernel N] [--compare DIR]
 
 Runs each kernel once in a fresh interpreter under
-`valgrind --tool=callgrind` and prints the total instructions executed
-("Collected" Ir), plus the same for an empty driver (import + instantiate,
-no call) so that the cost of the guest run itself can be read off as the
-difference.  Run it on two builds (before/after a change to the core) and
-compare: the profiler must not change the plain loop, so the figures must
-agree within 1%.  Instruction counts are deterministic, unlike timings.
+`valgrind --tool=callgrind --toggle-collect=wp_call` and prints the
+instructions executed inside wp_call (the guest call: translation and the
+plain loop; none of Python's own start-up, so the figure is deterministic).
+With --compare DIR, the same runs are made with the wasmprof found in
+DIR/python (another checkout built with `setup.py build_ext --inplace`,
+e.g. the commit before a change to the core) and the ratio is printed: the
+profiler must leave the plain loop alone, so the ratios must be within 1%
+of 1.  Instruction counts are deterministic, unlike timings.
 """
 from __future__ import annotations
 
@@ -31,13 +33,15 @@ if {export!r}:
 """
 
 
-def instructions(path: Path, export: str, arg: int) -> int:
+def instructions(path: Path, export: str, arg: int, tree: Path) -> int:
     code = DRIVER.format(path=str(path), export=export, arg=arg)
+    env = dict(os.environ, PYTHONHASHSEED="0", PYTHONPATH=str(tree / "python"))
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "callgrind.out")
         proc = subprocess.run(
-            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable, "-c", code],
-            capture_output=True, text=True,
+            ["valgrind", "--tool=callgrind", "--toggle-collect=wp_call", f"--callgrind-out-file={out}",
+             sys.executable, "-c", code],
+            capture_output=True, text=True, env=env,
         )
         if proc.returncode != 0:
             raise SystemExit(proc.stderr)
@@ -52,19 +56,28 @@ def main() -> int:
     ap.add_argument("--fib", type=int, default=20)
     ap.add_argument("--loop", type=int, default=200000)
     ap.add_argument("--kernel", type=int, default=3000)
+    ap.add_argument("--compare", type=Path, metavar="DIR", help="another checkout (built in place) to compare with")
     ns = ap.parse_args()
     fib = ROOT / "examples" / "fib.wasm"
     kernel = ROOT / "examples" / "kernel.wasm"
-    base = instructions(fib, "", 0)
-    rows = [
-        ("baseline (no call)", base),
-        (f"fib({ns.fib})", instructions(fib, "fib", ns.fib)),
-        (f"loop_sum({ns.loop})", instructions(fib, "loop_sum", ns.loop)),
-        (f"kernel run({ns.kernel})", instructions(kernel, "run", ns.kernel)),
-    ]
-    print(f"{'run':24} {'Ir total':>14} {'Ir - baseline':>14}")
-    for name, ir in rows:
-        print(f"{name:24} {ir:>14} {ir - base if name != rows[0][0] else 0:>14}")
+    runs = [(f"fib({ns.fib})", fib, "fib", ns.fib), (f"loop_sum({ns.loop})", fib, "loop_sum", ns.loop),
+            (f"kernel run({ns.kernel})", kernel, "run", ns.kernel)]
+    header = f"{'run':24} {'Ir in wp_call':>15}"
+    if ns.compare:
+        header += f" {'Ir (compared)':>15} {'ratio':>8}"
+    print(header)
+    worst = 0.0
+    for name, path, export, arg in runs:
+        ir = instructions(path, export, arg, ROOT)
+        line = f"{name:24} {ir:>15,}"
+        if ns.compare:
+            other = instructions(path, export, arg, ns.compare.resolve())
+            ratio = ir / other
+            worst = max(worst, abs(ratio - 1))
+            line += f" {other:>15,} {ratio:>8.4f}"
+        print(line)
+    if ns.compare:
+        print(f"largest difference: {100 * worst:.2f}%")
     return 0
 
 
