@@ -74,6 +74,49 @@ found:;
   return id;
 }
 
+static void event_at(wp_profile *p, wp_profile_event_kind kind, uint32_t node, uint64_t ticks) {
+  if (p->truncated) return;
+  if (p->nev >= p->max_events || !wp_grow((void **)&p->ev, &p->cap_ev, p->nev + 1, sizeof *p->ev)) {
+    p->truncated = true;
+    return;
+  }
+  p->ev[p->nev++] = (wp_profile_event){.kind = kind, .node = node, .ticks = ticks,
+                                       .time_ns = p->timed ? p->last_time - p->t0 : 0};
+}
+
+/* path_diff: record the move from node `from` to node `to` (returns up to
+ * their common ancestor, then calls down), stamped with ticks. */
+static void path_diff(wp_profile *p, uint32_t from, uint32_t to, uint64_t ticks) {
+  uint32_t a = from, b = to;
+  while (p->nodes[a].depth > p->nodes[b].depth) a = p->nodes[a].parent;
+  while (p->nodes[b].depth > p->nodes[a].depth) b = p->nodes[b].parent;
+  while (a != b) {
+    a = p->nodes[a].parent;
+    b = p->nodes[b].parent;
+  }
+  for (uint32_t n = from; n != a; n = p->nodes[n].parent) event_at(p, WP_EVENT_RETURN, n, ticks);
+  uint32_t down = p->nodes[to].depth - p->nodes[a].depth;
+  if (!down) return;
+  uint32_t *path = malloc((size_t)down * sizeof *path);
+  if (!path) {
+    p->truncated = true;
+    return;
+  }
+  uint32_t k = down;
+  for (uint32_t n = to; n != a; n = p->nodes[n].parent) path[--k] = n;
+  for (k = 0; k < down; k++) event_at(p, WP_EVENT_CALL, path[k], ticks);
+  free(path);
+}
+
+void wp_prof_sample(wp_exec *ex, wp_profile *p) {
+  uint64_t t = ex->ticks - p->tick_base;
+  if (t < p->next_sample) return;
+  uint64_t stamp = t - t % p->sample_every;
+  path_diff(p, p->sampled, p->cur, stamp);
+  p->sampled = p->cur;
+  p->next_sample = stamp + p->sample_every;
+}
+
 void wp_prof_event(wp_exec *ex, wp_profile *p, wp_profile_event_kind kind, uint32_t node) {
   if (p->truncated) return;
   if (p->nev >= p->max_events) {
@@ -91,7 +134,7 @@ void wp_prof_event(wp_exec *ex, wp_profile *p, wp_profile_event_kind kind, uint3
 void wp_prof_unwind(wp_exec *ex, uint32_t node, uint32_t folded) {
   wp_profile *p = ex->prof;
   wp_prof_credit(ex, p);
-  if (p->events) {
+  if (p->events && !p->sample_every) {
     for (uint32_t n = p->cur; n != node && n != WP_PROF_NONE && n != 0; n = p->nodes[n].parent)
       wp_prof_event(ex, p, WP_EVENT_RETURN, n);
   }
@@ -115,6 +158,8 @@ int wp_profile_start(wp_exec *ex, const wp_profile_options *options, wp_error *e
   p->timed = o.time;
   p->events = o.events;
   p->max_events = o.max_events ? o.max_events : DEFAULT_MAX_EVENTS;
+  p->sample_every = o.events ? o.sample_every : 0;
+  p->next_sample = 0; /* the first call or return takes the first sample */
   p->tick_base = p->last_ticks = ex->ticks;
   if (p->timed) p->t0 = p->last_time = wp_prof_now();
   if (o.cost) ex->cost = *o.cost;
@@ -128,6 +173,7 @@ wp_profile *wp_profile_stop(wp_exec *ex) {
   if (!ex || !ex->prof || ex->depth) return NULL;
   wp_profile *p = ex->prof;
   wp_prof_credit(ex, p);
+  if (p->sample_every) path_diff(p, p->sampled, 0, ex->ticks - p->tick_base); /* close the sampled path */
   ex->prof = NULL;
   wp_exec_update_variant(ex);
   free(p->slots);

@@ -39,6 +39,8 @@ struct wp_profile {
   bool timed;
   uint64_t t0, last_time;
   bool events, truncated;
+  uint64_t sample_every, next_sample; /* sampled flamechart (wasmprof.h) */
+  uint32_t sampled;     /* the node the last sample recorded */
   wp_profile_event *ev;
   uint32_t nev, cap_ev, max_events;
   bool oom;             /* a node could not be allocated: deeper calls were folded */
@@ -65,11 +67,14 @@ static inline void wp_prof_credit(wp_exec *ex, wp_profile *p) {
 /* profile.c: the child of parent for f, created if new; WP_PROF_NONE on OOM. */
 uint32_t wp_prof_child_slow(wp_profile *p, uint32_t parent, wp_func *f);
 void wp_prof_event(wp_exec *ex, wp_profile *p, wp_profile_event_kind kind, uint32_t node);
+/* wp_prof_sample: a sampled flamechart's check, before cur changes. */
+void wp_prof_sample(wp_exec *ex, wp_profile *p);
 
 /* wp_prof_enter: f's frame (guest or host) was just pushed. */
 static inline void wp_prof_enter(wp_exec *ex, wp_func *f) {
   wp_profile *p = ex->prof;
   wp_prof_credit(ex, p);
+  if (WP_UNLIKELY(p->sample_every)) wp_prof_sample(ex, p);
   ex->ticks += ex->cost.per_call; /* credited to the callee at the next move */
   if (WP_UNLIKELY(p->folded || (p->max_depth && p->nodes[p->cur].depth >= p->max_depth))) {
     p->folded++;
@@ -83,18 +88,19 @@ static inline void wp_prof_enter(wp_exec *ex, wp_func *f) {
   }
   p->cur = child;
   p->nodes[child].calls++;
-  if (WP_UNLIKELY(p->events)) wp_prof_event(ex, p, WP_EVENT_CALL, child);
+  if (WP_UNLIKELY(p->events) && !p->sample_every) wp_prof_event(ex, p, WP_EVENT_CALL, child);
 }
 
 /* wp_prof_leave: the top frame is about to be popped. */
 static inline void wp_prof_leave(wp_exec *ex) {
   wp_profile *p = ex->prof;
   wp_prof_credit(ex, p);
+  if (WP_UNLIKELY(p->sample_every)) wp_prof_sample(ex, p);
   if (WP_UNLIKELY(p->folded)) {
     p->folded--;
     return;
   }
-  if (WP_UNLIKELY(p->events)) wp_prof_event(ex, p, WP_EVENT_RETURN, p->cur);
+  if (WP_UNLIKELY(p->events) && !p->sample_every) wp_prof_event(ex, p, WP_EVENT_RETURN, p->cur);
   if (p->nodes[p->cur].parent != WP_PROF_NONE) p->cur = p->nodes[p->cur].parent;
 }
 

@@ -331,6 +331,10 @@ typedef struct wp_profile_options {
   bool time;                 /* wall-clock time per node (CLOCK_MONOTONIC at each enter and leave) */
   bool events;               /* record the flamechart (call and return events) */
   uint32_t max_events;       /* events kept at most (0: 1,000,000); then events_truncated */
+  uint64_t sample_every;     /* 0: every call and return.  N: a sampled flamechart: at the first call or
+                              * return after each multiple of N ticks, the path running then is compared
+                              * with the last one recorded and the difference is recorded as returns and
+                              * calls stamped with that multiple (well nested, far fewer events) */
 } wp_profile_options;
 
 typedef struct wp_profile_node {

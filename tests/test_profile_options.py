@@ -203,3 +203,18 @@ def test_profile_accepts_module_and_bytes():
     a = profile(data, invoke="fib", args=(6,))
     b = profile(wasmprof.Module(data), invoke="fib", args=(6,))
     assert a.total_ticks == b.total_ticks > 0
+
+
+@pytest.mark.parametrize("every", [1, 50, 1000])
+def test_sampled_flamechart(every):
+    full = profile(EXAMPLES / "kernel.wasm", invoke="run", args=(100,), flamechart=True)
+    prof = profile(EXAMPLES / "kernel.wasm", invoke="run", args=(100,), flamechart=True, sample_every=every)
+    assert prof.events_sample_every == every
+    assert tree_of(prof) == tree_of(full)  # sampling only thins the events
+    _nesting_ok(prof)
+    # stamps are sample points, except the final returns closing the path at the end of the run
+    assert all(e.ticks % every == 0 or e.ticks == prof.total_ticks for e in prof.events)
+    assert len(prof.events) <= len(full.events)
+    if every == 1000:
+        assert len(prof.events) < len(full.events) // 4
+    assert prof.events[-1].kind == "return" and prof.events[-1].ticks == prof.total_ticks

@@ -1,7 +1,8 @@
 /* py_profile.c: the profiler's and tick limit's entry points in _core.
  *
  * Thin: wasmprof/profiler.py drives them and builds the Profile object.
- *   _profile_start(costs, default_cost, per_call, time, events, max_events, max_depth, max_ticks)
+ *   _profile_start(costs, default_cost, per_call, time, events, max_events, max_depth, max_ticks,
+ *                  sample_every)
  *   _profile_stop(instance) -> (nodes, events, events_truncated)
  *       nodes: tuples (parent, func_index or None, host, import_name or None,
  *              calls, self_ticks, self_time_ns), index = node id
@@ -57,13 +58,14 @@ fail:
 static PyObject *core_profile_start(PyObject *self, PyObject *args, PyObject *kwds) {
   (void)self;
   static char *kwlist[] = {"costs", "default_cost", "per_call", "time", "events", "max_events", "max_depth",
-                           "max_ticks", NULL};
+                           "max_ticks", "sample_every", NULL};
   PyObject *costs = Py_None;
   unsigned long default_cost = 1, per_call = 0, max_events = 0, max_depth = 0;
-  unsigned long long max_ticks = 0;
+  unsigned long long max_ticks = 0, sample_every = 0;
   int timed = 0, events = 0;
-  if (!PyArg_ParseTupleAndKeywords(args, kwds, "|OkkppkkK:_profile_start", kwlist, &costs, &default_cost,
-                                   &per_call, &timed, &events, &max_events, &max_depth, &max_ticks))
+  if (!PyArg_ParseTupleAndKeywords(args, kwds, "|OkkppkkKK:_profile_start", kwlist, &costs, &default_cost,
+                                   &per_call, &timed, &events, &max_events, &max_depth, &max_ticks,
+                                   &sample_every))
     return NULL;
   if (default_cost > UINT32_MAX || per_call > UINT32_MAX || max_events > UINT32_MAX || max_depth > UINT32_MAX) {
     PyErr_SetString(PyExc_ValueError, "profile option out of range");
@@ -74,7 +76,7 @@ static PyObject *core_profile_start(PyObject *self, PyObject *args, PyObject *kw
   wp_cost_model *m = cost_model_from(costs, default_cost, per_call);
   if (!m) return NULL;
   wp_profile_options o = {.cost = m, .max_depth = (uint32_t)max_depth, .time = timed, .events = events,
-                          .max_events = (uint32_t)max_events};
+                          .max_events = (uint32_t)max_events, .sample_every = sample_every};
   wp_error err;
   memset(&err, 0, sizeof err);
   int rc = wp_profile_start(ex, &o, &err);

@@ -159,6 +159,7 @@ def _configure_profile(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cost", metavar="FILE", help="cost table: JSON or TOML of instruction name -> ticks")
     p.add_argument("--flamechart", action="store_true", help="record the call/return events (flamechart order)")
     p.add_argument("--max-events", type=int, default=1_000_000, metavar="N", help="flamechart events kept at most")
+    p.add_argument("--sample-every", type=int, metavar="N", help="sample the flamechart every N ticks")
     p.add_argument("--max-depth", type=int, metavar="N", help="fold calls deeper than N into the node at depth N")
     p.add_argument("--max-ticks", type=int, metavar="N", help="stop the guest after N ticks (LimitError)")
     p.add_argument("--time", action="store_true", help="also measure wall-clock time per node")
@@ -195,7 +196,7 @@ def _profile(ns: argparse.Namespace) -> int:
     progress = TerminalProgress() if sys.stderr.isatty() else None
     try:
         prof = profile(module, invoke=name, args=values, cost=ns.cost, time=ns.time, flamechart=ns.flamechart,
-                       max_events=ns.max_events, max_depth=ns.max_depth, max_ticks=ns.max_ticks,
+                       max_events=ns.max_events, sample_every=ns.sample_every, max_depth=ns.max_depth, max_ticks=ns.max_ticks,
                        progress=progress)
     except (ValueError, OSError) as e:  # bad cost table, option or file
         raise UsageError(str(e)) from None

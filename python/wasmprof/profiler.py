@@ -159,7 +159,7 @@ class _Names:
 
 
 def _build_profile(raw: Tuple[list, list, bool], names: _Names, *, root_name: str, module_name: str,
-                   cost_model: str, timed: bool, flamechart: bool) -> Profile:
+                   cost_model: str, timed: bool, flamechart: bool, sample_every: Optional[int] = None) -> Profile:
     raw_nodes, raw_events, truncated = raw
     n = len(raw_nodes)
     total = [0] * n
@@ -198,7 +198,7 @@ def _build_profile(raw: Tuple[list, list, bool], names: _Names, *, root_name: st
                   for k, node, t, tn in raw_events]
     metrics = ("calls", "ticks", "time") if timed else ("calls", "ticks")
     return Profile(nodes, module_name=module_name, cost_model=cost_model, metrics=metrics, events=events,
-                   events_truncated=truncated)
+                   events_truncated=truncated, events_sample_every=sample_every)
 
 
 def _exit_code(exc: BaseException) -> Optional[int]:
@@ -224,6 +224,7 @@ def profile(
     flamechart: bool = False,
     max_depth: Optional[int] = None,
     max_events: int = DEFAULT_MAX_EVENTS,
+    sample_every: Optional[int] = None,
     max_ticks: Optional[int] = None,
     progress: Optional[ProgressFn] = None,
 ) -> Profile:
@@ -237,7 +238,10 @@ def profile(
     ``profile.trap`` is None and ``profile.result`` holds the call's result.
     ``time=True`` adds wall-clock time per node (two clock reads per call).
     ``flamechart=True`` records call/return events, at most ``max_events``
-    (then ``profile.events_truncated``).  ``max_depth`` folds calls deeper
+    (then ``profile.events_truncated``); with ``sample_every=N`` the flamechart
+    is sampled instead: at the first call or return after each multiple of N
+    ticks, the change of call path since the last sample is recorded as
+    returns and calls stamped with that multiple.  ``max_depth`` folds calls deeper
     than that many levels below the root into the node at the cap: their
     ticks and time count as that node's self cost, and they are not counted
     as calls.  ``progress(ticks)`` is called about every 4M ticks (it may
@@ -247,6 +251,8 @@ def profile(
     table = load_cost_table(cost)
     if max_depth is not None and max_depth < 1:
         raise ValueError("max_depth must be at least 1")
+    if sample_every is not None and sample_every < 1:
+        raise ValueError("sample_every must be at least 1")
     if max_ticks is not None and max_ticks < 1:
         raise ValueError("max_ticks must be at least 1")
     names = _Names(module)
@@ -258,9 +264,11 @@ def profile(
 
     _core._profile_start(table.costs, default_cost=table.default, per_call=table.per_call, time=bool(time),
                          events=bool(flamechart), max_events=max_events, max_depth=max_depth or 0,
-                         max_ticks=max_ticks or 0)
+                         max_ticks=max_ticks or 0, sample_every=sample_every or 0)
     if progress is not None:
-        _core._set_tick_callback(PROGRESS_EVERY, progress)
+        base = _core._ticks()  # the context's counter runs on across runs: report this run's ticks
+        report = progress
+        _core._set_tick_callback(PROGRESS_EVERY, lambda ticks: report(ticks - base))
     instance: Optional[Instance] = None
     outcome: Optional[BaseException] = None
     result: Any = None
@@ -292,7 +300,8 @@ def profile(
     if pending is not None:
         raise pending
     prof = _build_profile(raw, names, root_name=root_name, module_name=module_name,
-                          cost_model=table.describe(), timed=bool(time), flamechart=bool(flamechart))
+                          cost_model=table.describe(), timed=bool(time), flamechart=bool(flamechart),
+                          sample_every=sample_every if flamechart else None)
     prof.trap = outcome  # type: ignore[attr-defined]
     prof.result = result  # type: ignore[attr-defined]
     prof.exit_code = exit_code  # type: ignore[attr-defined]
