@@ -265,10 +265,6 @@ def profile(
     _core._profile_start(table.costs, default_cost=table.default, per_call=table.per_call, time=bool(time),
                          events=bool(flamechart), max_events=max_events, max_depth=max_depth or 0,
                          max_ticks=max_ticks or 0, sample_every=sample_every or 0)
-    if progress is not None:
-        base = _core._ticks()  # the context's counter runs on across runs: report this run's ticks
-        report = progress
-        _core._set_tick_callback(PROGRESS_EVERY, lambda ticks: report(ticks - base))
     instance: Optional[Instance] = None
     outcome: Optional[BaseException] = None
     result: Any = None
@@ -276,6 +272,10 @@ def profile(
     pending: Optional[BaseException] = None
     root_name = invoke or "<module>"
     try:
+        if progress is not None:
+            base = _core._ticks()  # the context's counter runs on across runs: report this run's ticks
+            report = progress
+            _core._set_tick_callback(PROGRESS_EVERY, lambda ticks: report(ticks - base))
         instance = Instance(module, **inst_kwargs)
         names.add_exports(instance)
         name = invoke
