@@ -37,7 +37,7 @@ def _extension() -> Extension:
         + _rel_glob("csrc/py/*.h"),
         extra_compile_args=compile_args,
         extra_link_args=link_args,
-        libraries=[] if sys.platform == "win32" else ["m"],
+        libraries=[] if sys.platform == "win32" else ["ffi", "m"],  # libffi: native imports (csrc/native.c)
     )
 
 
@@ -50,7 +50,8 @@ setup(
     packages=find_packages(where="python"),
     package_data={"wasmprof": ["py.typed", "*.pyi"]},
     ext_modules=[_extension()],
-    extras_require={"test": ["pytest", "wasmtime"]},
+    extras_require={"test": ["pytest", "wasmtime", "pandas", "matplotlib", "nbclient", "nbformat", "ipykernel",
+                             "jsonschema"]},
     entry_points={"console_scripts": ["wasmprof = wasmprof.cli:main"]},
     zip_safe=False,
 )

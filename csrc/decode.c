@@ -73,21 +73,11 @@ static void *extend(void *arr, uint32_t have, uint32_t add, size_t elem) {
   return p;
 }
 
-static bool is_valtype(uint8_t b) {
-  switch (b) {
-  case WP_I32: case WP_I64: case WP_F32: case WP_F64: case WP_V128:
-  case WP_FUNCREF: case WP_EXTERNREF:
-    return true;
-  default:
-    return false;
-  }
-}
-
 static bool read_valtype(decoder *d, wp_reader *r, uint8_t *out) {
   uint32_t at = wp_reader_offset(r);
   if (!wp_read_u8(r, out, d->err))
     return false;
-  return is_valtype(*out) || fail(d, at, "malformed value type");
+  return wp_valtype_valid(*out) || fail(d, at, "malformed value type");
 }
 
 static bool read_reftype(decoder *d, wp_reader *r, uint8_t *out) {

@@ -151,19 +151,6 @@ static bool extern_matches(const wp_extern_type *given, const wp_extern_type *de
   return false;
 }
 
-static const char *valtype_name(uint8_t t) {
-  switch (t) {
-    case WP_I32: return "i32";
-    case WP_I64: return "i64";
-    case WP_F32: return "f32";
-    case WP_F64: return "f64";
-    case WP_V128: return "v128";
-    case WP_FUNCREF: return "funcref";
-    case WP_EXTERNREF: return "externref";
-  }
-  return "?";
-}
-
 /* Append printf output to buf[*len..n), silently truncating. */
 static void append(char *buf, size_t n, size_t *len, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -178,7 +165,7 @@ static void append(char *buf, size_t n, size_t *len, const char *fmt, ...) {
 
 static void describe_types(char *buf, size_t n, size_t *len, const uint8_t *types, uint32_t count) {
   append(buf, n, len, "[");
-  for (uint32_t i = 0; i < count; i++) append(buf, n, len, "%s%s", i ? " " : "", valtype_name(types[i]));
+  for (uint32_t i = 0; i < count; i++) append(buf, n, len, "%s%s", i ? " " : "", wp_valtype_name(types[i]));
   append(buf, n, len, "]");
 }
 
@@ -204,14 +191,14 @@ static void describe(char *buf, size_t n, const wp_extern_type *t) {
     case WP_EXTERN_TABLE:
       append(buf, n, &len, "table ");
       describe_limits(buf, n, &len, t->limits);
-      append(buf, n, &len, " %s", valtype_name(t->valtype));
+      append(buf, n, &len, " %s", wp_valtype_name(t->valtype));
       break;
     case WP_EXTERN_MEMORY:
       append(buf, n, &len, "memory ");
       describe_limits(buf, n, &len, t->limits);
       break;
     case WP_EXTERN_GLOBAL:
-      append(buf, n, &len, t->mutable_ ? "global (mut %s)" : "global %s", valtype_name(t->valtype));
+      append(buf, n, &len, t->mutable_ ? "global (mut %s)" : "global %s", wp_valtype_name(t->valtype));
       break;
   }
 }
@@ -331,7 +318,13 @@ static int init_memories(wp_instance *inst, wp_error *err) {
   const wp_module *m = inst->module;
   for (uint32_t idx = m->nmems_imported; idx < m->nmems; idx++) {
     wp_memory *mem = &inst->own_mems[idx - m->nmems_imported];
+    uint32_t cap = inst->max_memory_pages;
+    if (cap && m->mems[idx].min > cap)
+      return wp_error_set(err, WP_ERR_LIMIT, WP_NO_OFFSET,
+                          "memory %u needs %u pages at instantiation, more than the limit max_memory_pages=%u",
+                          idx, m->mems[idx].min, cap);
     if (wp_memory_init_reserve(mem, m->mems[idx], err) != 0) return -1;
+    mem->host_max_pages = cap;
     inst->mems[idx] = mem;
   }
   return 0;
@@ -437,6 +430,11 @@ static int run_start(wp_instance *inst, wp_exec *ex, wp_error *err) {
 
 wp_instance *wp_instance_new(const wp_module *module, const wp_import_value *imports,
                              uint32_t nimports, wp_exec *ex, wp_error *err) {
+  return wp_instance_new_config(module, imports, nimports, NULL, ex, err);
+}
+
+wp_instance *wp_instance_new_config(const wp_module *module, const wp_import_value *imports, uint32_t nimports,
+                                    const wp_instance_config *config, wp_exec *ex, wp_error *err) {
   if (!module) {
     wp_error_set(err, WP_ERR_ARG, WP_NO_OFFSET, "module must not be NULL");
     return NULL;
@@ -446,6 +444,10 @@ wp_instance *wp_instance_new(const wp_module *module, const wp_import_value *imp
   if (!inst) {
     wp_error_set(err, WP_ERR_NOMEM, WP_NO_OFFSET, "out of memory");
     return NULL;
+  }
+  if (config) {
+    inst->max_memory_pages = config->max_memory_pages;
+    inst->max_call_depth = config->max_call_depth;
   }
   link_imports(inst, imports);
   init_funcs(inst);

@@ -251,3 +251,16 @@ bool wp_functype_equal(const wp_functype *a, const wp_functype *b) {
   uint32_t n = a->nparams + a->nresults;
   return n == 0 || memcmp(a->types, b->types, n) == 0;
 }
+
+const char *wp_valtype_name(wp_valtype t) {
+  switch (t) {
+  case WP_I32: return "i32";
+  case WP_I64: return "i64";
+  case WP_F32: return "f32";
+  case WP_F64: return "f64";
+  case WP_V128: return "v128";
+  case WP_FUNCREF: return "funcref";
+  case WP_EXTERNREF: return "externref";
+  }
+  return "?";
+}

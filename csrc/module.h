@@ -8,6 +8,12 @@
 
 struct wp_code; /* code.h */
 
+/* wp_valtype_valid: whether byte b encodes a value type (SIMD's v128 included). */
+static inline bool wp_valtype_valid(uint8_t b) {
+  return b == WP_I32 || b == WP_I64 || b == WP_F32 || b == WP_F64 || b == WP_V128 || b == WP_FUNCREF ||
+         b == WP_EXTERNREF;
+}
+
 /* wp_functype: params then results in one array. */
 struct wp_functype {
   uint32_t nparams, nresults;

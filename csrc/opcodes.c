@@ -56,16 +56,6 @@ bool wp_read_opcode(wp_reader *r, wp_opcode *op, wp_error *err) {
 
 /* ---- immediates ---------------------------------------------------------- */
 
-static bool is_valtype(uint8_t b) {
-  switch (b) {
-  case WP_I32: case WP_I64: case WP_F32: case WP_F64: case WP_V128:
-  case WP_FUNCREF: case WP_EXTERNREF:
-    return true;
-  default:
-    return false;
-  }
-}
-
 static bool fail(uint32_t at, wp_error *err, const char *msg) {
   wp_error_set(err, WP_ERR_DECODE, at, "%s", msg);
   return false;
@@ -91,7 +81,7 @@ static bool read_blocktype(wp_reader *r, int64_t *bt, wp_error *err) {
     return true;
   bool one_byte = wp_reader_offset(r) == at + 1;
   uint8_t b = (uint8_t)(*bt & 0x7f);
-  if (one_byte && (b == 0x40 || is_valtype(b)))
+  if (one_byte && (b == 0x40 || wp_valtype_valid(b)))
     return true;
   return fail(at, err, one_byte ? "malformed value type" : "malformed block type");
 }
@@ -116,7 +106,7 @@ static bool read_select_types(wp_reader *r, wp_imm *imm, wp_error *err) {
   if (!wp_read_u32(r, &imm->n, err) || !wp_read_bytes(r, imm->n, &imm->vec, err))
     return false;
   for (uint32_t i = 0; i < imm->n; i++)
-    if (!is_valtype(imm->vec[i]))
+    if (!wp_valtype_valid(imm->vec[i]))
       return fail((uint32_t)(imm->vec + i - r->base), err, "malformed value type");
   return true;
 }

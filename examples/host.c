@@ -68,21 +68,10 @@ static const char *error_kind_name(wp_error_kind kind) {
   case WP_ERR_HOST: return "host error";
   case WP_ERR_NOMEM: return "out of memory";
   case WP_ERR_ARG: return "bad argument";
+  case WP_ERR_EXIT: return "guest exit (WASI proc_exit)";
+  case WP_ERR_INTERRUPT: return "interrupted";
   }
   return "error";
-}
-
-static const char *valtype_name(wp_valtype t) {
-  switch (t) {
-  case WP_I32: return "i32";
-  case WP_I64: return "i64";
-  case WP_F32: return "f32";
-  case WP_F64: return "f64";
-  case WP_V128: return "v128";
-  case WP_FUNCREF: return "funcref";
-  case WP_EXTERNREF: return "externref";
-  }
-  return "?";
 }
 
 /* report: print a wp_error as "host: <what>: <kind> [<trap name>]: <message>
@@ -163,9 +152,9 @@ static void print_result(wp_slot v, wp_valtype t) {
     if (v == 0)
       printf("null\n");
     else
-      printf("%s:0x%" PRIx64 "\n", valtype_name(t), v);
+      printf("%s:0x%" PRIx64 "\n", wp_valtype_name(t), v);
     break;
-  default: printf("<%s>\n", valtype_name(t)); break;
+  default: printf("<%s>\n", wp_valtype_name(t)); break;
   }
 }
 
@@ -230,7 +219,7 @@ int main(int argc, char **argv) {
   if ((uint32_t)(argc - 3) != nparams) {
     fprintf(stderr, "host: %s takes %" PRIu32 " argument(s) (", export_name, nparams);
     for (uint32_t i = 0; i < nparams; i++)
-      fprintf(stderr, "%s%s", i ? ", " : "", valtype_name(wp_functype_param(type, i)));
+      fprintf(stderr, "%s%s", i ? ", " : "", wp_valtype_name(wp_functype_param(type, i)));
     fprintf(stderr, "), got %d\n", argc - 3);
     goto done;
   }
@@ -244,7 +233,7 @@ int main(int argc, char **argv) {
     wp_valtype t = wp_functype_param(type, i);
     if (!parse_arg(argv[3 + i], t, &args[i])) {
       fprintf(stderr, "host: argument %" PRIu32 " (\"%s\") is not a valid %s\n", i + 1,
-              argv[3 + i], valtype_name(t));
+              argv[3 + i], wp_valtype_name(t));
       goto done;
     }
   }

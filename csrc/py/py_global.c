@@ -103,10 +103,10 @@ static PyObject *global_repr(PyObject *o) {
   if (!v) {
     PyErr_Clear();
     return PyUnicode_FromFormat("<wasmprof.Global %s%s>", wp_global_mutable(g) ? "mut " : "",
-                                wpy_valtype_name(wp_global_type(g)));
+                                wp_valtype_name((wp_valtype)wp_global_type(g)));
   }
   PyObject *r = PyUnicode_FromFormat("<wasmprof.Global %s%s = %R>", wp_global_mutable(g) ? "mut " : "",
-                                     wpy_valtype_name(wp_global_type(g)), v);
+                                     wp_valtype_name((wp_valtype)wp_global_type(g)), v);
   Py_DECREF(v);
   return r;
 }

@@ -160,7 +160,7 @@ static PyObject *table_get_type(PyObject *o, void *closure) {
 static PyObject *table_repr(PyObject *o) {
   wp_table *t = ((wpy_Table *)o)->table;
   if (!t) return PyUnicode_FromString("<wasmprof.Table (uninitialised)>");
-  return PyUnicode_FromFormat("<wasmprof.Table %s size=%u>", wpy_valtype_name(wp_table_elemtype(t)),
+  return PyUnicode_FromFormat("<wasmprof.Table %s size=%u>", wp_valtype_name((wp_valtype)wp_table_elemtype(t)),
                               (unsigned)wp_table_size(t));
 }
 

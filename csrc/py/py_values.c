@@ -32,12 +32,6 @@ static const struct {
     {"externref", WP_EXTERNREF},
 };
 
-const char *wpy_valtype_name(wp_valtype t) {
-  for (size_t i = 0; i < sizeof valtypes / sizeof valtypes[0]; i++)
-    if (valtypes[i].type == t) return valtypes[i].name;
-  return "unknown";
-}
-
 const char *wpy_extern_kind_name(wp_extern_kind k) {
   switch (k) {
   case WP_EXTERN_FUNC:
@@ -252,7 +246,7 @@ static double f32_value(uint32_t bits) {
 /* ---- conversions ------------------------------------------------------------------------------ */
 
 static int unsupported(wp_valtype t) {
-  PyErr_Format(PyExc_TypeError, "%s values are not supported", wpy_valtype_name(t));
+  PyErr_Format(PyExc_TypeError, "%s values are not supported", wp_valtype_name((wp_valtype)t));
   return -1;
 }
 
@@ -326,17 +320,17 @@ int wpy_bits_to_slot(PyObject *v, wp_valtype t, wp_slot *out) {
   switch (t) {
   case WP_I32:
   case WP_F32:
-    return int_bits(v, 32, wpy_valtype_name(t), out);
+    return int_bits(v, 32, wp_valtype_name((wp_valtype)t), out);
   case WP_I64:
   case WP_F64:
-    return int_bits(v, 64, wpy_valtype_name(t), out);
+    return int_bits(v, 64, wp_valtype_name((wp_valtype)t), out);
   case WP_FUNCREF:
   case WP_EXTERNREF: {
     uint64_t s;
-    if (int_bits(v, 64, wpy_valtype_name(t), &s) < 0) return -1;
+    if (int_bits(v, 64, wp_valtype_name((wp_valtype)t), &s) < 0) return -1;
     if (t == WP_FUNCREF ? !wpy_funcref_valid(s) : !wpy_extern_token_valid(s)) {
       PyErr_Format(PyExc_ValueError, "%llu is not a %s handed out by wasmprof",
-                   (unsigned long long)s, wpy_valtype_name(t));
+                   (unsigned long long)s, wp_valtype_name((wp_valtype)t));
       return -1;
     }
     *out = s;
@@ -370,7 +364,7 @@ static PyObject *valtype_tuple(uint32_t n, const wp_functype *t, bool results) {
   if (!tup) return NULL;
   for (uint32_t i = 0; i < n; i++) {
     wp_valtype v = results ? wp_functype_result(t, i) : wp_functype_param(t, i);
-    PyObject *s = PyUnicode_FromString(wpy_valtype_name(v));
+    PyObject *s = PyUnicode_FromString(wp_valtype_name((wp_valtype)v));
     if (!s) {
       Py_DECREF(tup);
       return NULL;
@@ -400,13 +394,13 @@ PyObject *wpy_extern_type_to_py(const wp_extern_type *t) {
   case WP_EXTERN_FUNC:
     return wpy_functype_to_py(t->func);
   case WP_EXTERN_TABLE:
-    return wpy_types_new("TableType", Py_BuildValue("(skN)", wpy_valtype_name(t->valtype),
+    return wpy_types_new("TableType", Py_BuildValue("(skN)", wp_valtype_name((wp_valtype)t->valtype),
                                                     (unsigned long)t->limits.min, max_obj(t->limits)));
   case WP_EXTERN_MEMORY:
     return wpy_types_new("MemoryType",
                          Py_BuildValue("(kN)", (unsigned long)t->limits.min, max_obj(t->limits)));
   case WP_EXTERN_GLOBAL:
-    return wpy_types_new("GlobalType", Py_BuildValue("(sO)", wpy_valtype_name(t->valtype),
+    return wpy_types_new("GlobalType", Py_BuildValue("(sO)", wp_valtype_name((wp_valtype)t->valtype),
                                                      t->mutable_ ? Py_True : Py_False));
   }
   PyErr_SetString(PyExc_SystemError, "unknown extern kind");

@@ -33,10 +33,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 from . import _core
 from ._core import Error, Func, Instance, LimitError, Module, Trap
 
-try:  # the renderers' branch provides the real model; the stub stands in until it is merged
-    from .profile import Event, Node, Profile
-except ImportError:  # pragma: no cover - depends on the merge state
-    from ._profile_stub import Event, Node, Profile  # type: ignore[assignment]
+from .profile import Event, Node, Profile
 
 __all__ = ["profile", "CostTable", "load_cost_table"]
 
