@@ -45,6 +45,8 @@
  *                                               they check ex->interrupt first
  *   XOP_return                                  c0, nresults
  *   XOP_global_set_ref (global.set of a funcref) c0, global index
+ *   XOP_tick (counted and profiled code only)   c0, cost (u64), first|end
+ *                                               record of its block (pair)
  * Unwinding keeps the top `keep` slots and removes the `drop` slots below them.
  * Calls are always WP_CALL_CELLS long, so a return resumes at the caller's
  * saved pc + WP_CALL_CELLS.
@@ -75,6 +77,7 @@ typedef union wp_cell {
   X(jump_table)    \
   X(return)        \
   X(global_set_ref) \
+  X(tick)            \
   X(jump_back)     \
   X(jump_back_unwind) \
   X(jump_if_back)  \
@@ -90,7 +93,31 @@ typedef enum wp_xop {
 
 #define WP_CALL_CELLS 3
 
-/* wp_code: one translated function. */
+/* wp_cost_model: what each instruction costs in ticks (opcode-indexed), and
+ * what entering a function costs (added to the callee).  hash identifies
+ * the prices, so that code translated under other prices is repriced. */
+struct wp_cost_model {
+  uint32_t op[WP_OP_COUNT];
+  uint32_t per_call;
+  uint64_t hash;
+};
+
+/* wp_cost_model_rehash: recompute hash after changing prices. */
+void wp_cost_model_rehash(wp_cost_model *m);
+/* wp_cost_model_init_default: one tick per instruction, nothing per call. */
+void wp_cost_model_init_default(wp_cost_model *m);
+
+/* wp_code: one translated function.
+ *
+ * Ticks (counted and profiled variants): the translator starts every
+ * straight-line block with an XOP_tick whose immediate is the summed cost
+ * of the wasm instructions of the block.  A block starts at the first
+ * counted instruction after a branch target, a branch, a call or a return,
+ * so calls are always the last instruction of their block.  Each counted
+ * wasm instruction has a record: its opcode (rec_op) and rec_pos, the index
+ * in the offset map of the first internal instruction at or after it.  An
+ * instruction traps at map index t: the records of its block with
+ * rec_pos > t did not run, and their cost is taken back (exact totals). */
 typedef struct wp_code {
   wp_cell *cells;
   uint32_t ncells;
@@ -101,6 +128,11 @@ typedef struct wp_code {
   uint32_t nmap;
   uint32_t nparams, nlocals, nresults; /* nlocals counts params too */
   uint32_t max_height;                 /* nlocals + deepest operand stack */
+  uint16_t *rec_op;                    /* counted instructions (NULL in plain code) */
+  uint32_t *rec_pos;
+  uint32_t nrec;
+  uint64_t cost_hash;                  /* the prices the tick immediates hold */
+  const void *tick_handler;            /* XOP_tick's handler in this code's variant */
 } wp_code;
 
 /* wp_handler_table: the label (or opcode number) for each internal opcode
@@ -111,6 +143,14 @@ typedef const void *const *wp_handler_table;
  * module's defined functions) for a loop variant. The body has been
  * validated at load, so this cannot fail but for memory. */
 wp_code *wp_compile(const wp_module *m, uint32_t defined_index, wp_handler_table handlers, wp_error *err);
+/* wp_compile_ticked: the same with XOP_tick blocks priced by costs. */
+wp_code *wp_compile_ticked(const wp_module *m, uint32_t defined_index, wp_handler_table handlers,
+                           const wp_cost_model *costs, wp_error *err);
+/* wp_code_reprice: rewrite the tick immediates for other prices. */
+void wp_code_reprice(wp_code *code, const wp_cost_model *costs);
+/* wp_code_unexecuted_cost: the cost of the instructions of pc's block after
+ * the instruction at pc (which trapped). */
+uint64_t wp_code_unexecuted_cost(const wp_code *code, const wp_cell *pc, const wp_cost_model *costs);
 void wp_code_free(wp_code *code);
 
 /* wp_code_offset: the module offset of the instruction at or before pc. */

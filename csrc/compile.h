@@ -14,6 +14,12 @@ typedef struct wp_emitter {
   uint32_t *map_cell, *map_offset;
   uint32_t nmap, cap_map;
   bool oom;
+  /* Ticked translation (counted and profiled variants; code.h): */
+  bool ticks;            /* insert XOP_tick blocks and keep records */
+  bool block_open;       /* a tick heads the instructions being emitted */
+  uint16_t *rec_op;
+  uint32_t *rec_pos;
+  uint32_t nrec, cap_rec;
 } wp_emitter;
 
 /* No pending fixup. Fixup lists thread through the placeholder cells. */
@@ -30,6 +36,15 @@ void wp_emit_rel(wp_emitter *em, uint32_t op_cell, uint32_t target_cell);
  * by wp_patch_fixups once the target is known. */
 void wp_emit_fixup(wp_emitter *em, uint32_t op_cell, uint32_t *list);
 void wp_patch_fixups(wp_emitter *em, uint32_t list, uint32_t target_cell);
+
+/* wp_emit_count: a wasm instruction `op` runs here (live code only): in
+ * ticked code, open a block with an XOP_tick if none is open and record
+ * the instruction.  Nothing in plain code. */
+void wp_emit_count(wp_emitter *em, unsigned op, uint32_t wasm_offset);
+/* wp_emit_block_end: the current straight-line block ends (after a branch,
+ * call or return, or at a branch target): the next counted instruction
+ * starts a new one, so a branch target is always a tick. */
+static inline void wp_emit_block_end(wp_emitter *em) { em->block_open = false; }
 
 static inline uint32_t wp_emit_pos(const wp_emitter *em) { return em->ncells; }
 

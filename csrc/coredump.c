@@ -296,10 +296,9 @@ static int stack_types(const dump *d, const wp_func *fn, uint32_t offset, const 
 static void put_frame(sink *s, const dump *d, const dump_frame *df) {
   const wp_frame *f = df->frame;
   const wp_func *fn = f->func;
-  const wp_code *code = fn->body->code;
   uint32_t nparams = fn->type->nparams;
   uint32_t nlocals = nparams + fn->body->nlocals;
-  uint32_t offset = code && f->pc ? wp_code_offset(code, f->pc) : WP_NO_OFFSET;
+  uint32_t offset = f->pc ? wp_frame_offset(f) : WP_NO_OFFSET; /* whichever loop variant ran it */
   put_byte(s, 0);
   put_u32(s, df->instance);
   put_u32(s, fn->index);

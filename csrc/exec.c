@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 
 #include "numeric.h"
+#include "profile.h"
 #include "runtime.h"
 
 #ifndef WP_COMPUTED_GOTO
@@ -36,21 +37,81 @@ static const void *const wp_opcode_numbers[WP_IOP_COUNT] = {
 };
 #endif
 
-static const wp_code *wp_func_code_compile(wp_func *f, wp_error *err);
-#define WP_FUNC_CODE(f) ((const wp_code *)(f)->body->code)
+static const wp_code *wp_func_code_compile(wp_func *f, wp_variant v, const wp_cost_model *cost, wp_error *err);
+#define WP_FUNC_CODE(f) ((const wp_code *)(f)->body->code[LOOP_VARIANT])
 
 /* The plain loop: no observation at all. */
 #define LOOP_FN wp_loop_plain
-#define LOOP_VARIANT plain
+#define LOOP_VARIANT WP_VARIANT_PLAIN
 #include "exec_loop.h"
 
-/* wp_func_code_compile: translate a guest function on its first call. */
-static const wp_code *wp_func_code_compile(wp_func *f, wp_error *err) {
-  static wp_handler_table plain_handlers;
-  if (!plain_handlers) wp_loop_plain(NULL, 0, NULL, &plain_handlers);
+/* Ticked loops: XOP_tick advances ex->ticks and enforces the limit; a trap
+ * takes back the cost of its block's instructions that did not run. */
+#define HOOK_TICK(n)                                               \
+  do {                                                             \
+    uint64_t ticks_ = ex->ticks + (n);                             \
+    if (WP_UNLIKELY(ticks_ > ex->tick_stop)) {                     \
+      frame->pc = pc;                                              \
+      frame->sp = sp;                                              \
+      if (wp_tick_stop_reached(ex, func, pc, ticks_, err)) return -1; \
+      LOAD_MEMORY(); /* the callback may have grown it */          \
+    }                                                              \
+    ex->ticks = ticks_;                                            \
+  } while (0)
+#define HOOK_CODE(code)                                            \
+  do {                                                             \
+    if (WP_UNLIKELY((code)->cost_hash != ex->cost.hash))          \
+      wp_code_reprice((wp_code *)(code), &ex->cost);               \
+  } while (0)
+#define HOOK_TRAP() (ex->ticks -= wp_code_unexecuted_cost(WP_FUNC_CODE(func), pc, &ex->cost))
+
+/* The counted loop: ticks only (a tick limit without a profile). */
+#define LOOP_FN wp_loop_counted
+#define LOOP_VARIANT WP_VARIANT_COUNTED
+#define HOOK_ENTER(f) (ex->ticks += ex->cost.per_call)
+#define HOOK_HOST_ENTER(f) (ex->ticks += ex->cost.per_call)
+#include "exec_loop.h"
+
+/* The profiled loop: ticks and the call tree (profile.h). */
+#define HOOK_TICK(n)                                               \
+  do {                                                             \
+    uint64_t ticks_ = ex->ticks + (n);                             \
+    if (WP_UNLIKELY(ticks_ > ex->tick_stop)) {                     \
+      frame->pc = pc;                                              \
+      frame->sp = sp;                                              \
+      if (wp_tick_stop_reached(ex, func, pc, ticks_, err)) return -1; \
+      LOAD_MEMORY(); /* the callback may have grown it */          \
+    }                                                              \
+    ex->ticks = ticks_;                                            \
+  } while (0)
+#define HOOK_CODE(code)                                            \
+  do {                                                             \
+    if (WP_UNLIKELY((code)->cost_hash != ex->cost.hash))          \
+      wp_code_reprice((wp_code *)(code), &ex->cost);               \
+  } while (0)
+#define HOOK_TRAP() (ex->ticks -= wp_code_unexecuted_cost(WP_FUNC_CODE(func), pc, &ex->cost))
+#define LOOP_FN wp_loop_profiled
+#define LOOP_VARIANT WP_VARIANT_PROFILED
+#define HOOK_ENTER(f) wp_prof_enter(ex, (f))
+#define HOOK_LEAVE() wp_prof_leave(ex)
+#define HOOK_HOST_ENTER(f) wp_prof_enter(ex, (f))
+#define HOOK_HOST_LEAVE() wp_prof_leave(ex)
+#include "exec_loop.h"
+
+typedef int (*wp_loop_fn)(wp_exec *ex, uint32_t base, wp_error *err, wp_handler_table *labels);
+static const wp_loop_fn loops[WP_VARIANT_COUNT] = {wp_loop_plain, wp_loop_counted, wp_loop_profiled};
+
+
+/* wp_func_code_compile: translate a guest function for a loop variant on
+ * its first call there; ticked variants price it with cost. */
+static const wp_code *wp_func_code_compile(wp_func *f, wp_variant v, const wp_cost_model *cost, wp_error *err) {
+  static wp_handler_table handlers[WP_VARIANT_COUNT];
+  if (!handlers[v]) loops[v](NULL, 0, NULL, &handlers[v]);
   const wp_module *m = f->inst->module;
-  wp_code *code = wp_compile(m, f->index - m->nfuncs_imported, plain_handlers, err);
-  if (code) f->body->code = code;
+  uint32_t defined = f->index - m->nfuncs_imported;
+  wp_code *code = v == WP_VARIANT_PLAIN ? wp_compile(m, defined, handlers[v], err)
+                                        : wp_compile_ticked(m, defined, handlers[v], cost, err);
+  if (code) f->body->code[v] = code;
   else if (err) err->func = f->index;
   return code;
 }
@@ -73,6 +134,9 @@ wp_exec *wp_exec_new(const wp_exec_limits *limits, wp_error *err) {
   ex->stack = p;
   ex->stack_end = ex->stack + slots;
   ex->sp = ex->stack;
+  ex->tick_limit = UINT64_MAX;
+  wp_cost_model_init_default(&ex->cost);
+  wp_exec_update_variant(ex);
   return ex;
 oom:
   if (ex) free(ex->frames);
@@ -84,6 +148,7 @@ oom:
 void wp_exec_free(wp_exec *ex) {
   if (!ex) return;
   if (ex->stack) munmap(ex->stack, ex->stack_bytes);
+  wp_profile_free(ex->prof);
   free(ex->frames);
   free(ex);
 }
@@ -104,7 +169,13 @@ const wp_frame *wp_exec_frame(const wp_exec *ex, uint32_t i) {
 
 uint32_t wp_frame_offset(const wp_frame *frame) {
   if (!frame->func || !frame->func->body || !frame->pc) return WP_NO_OFFSET;
-  return wp_code_offset(frame->func->body->code, frame->pc);
+  /* The frame ran in one of the variants: the code whose cells hold pc. */
+  for (int v = 0; v < WP_VARIANT_COUNT; v++) {
+    const wp_code *code = frame->func->body->code[v];
+    if (code && (const wp_cell *)frame->pc >= code->cells && (const wp_cell *)frame->pc < code->cells + code->ncells)
+      return wp_code_offset(code, frame->pc);
+  }
+  return WP_NO_OFFSET;
 }
 
 uint32_t wp_frame_func_index(const wp_frame *frame) {
@@ -121,17 +192,29 @@ int wp_exec_invoke(wp_exec *ex, wp_func *f, wp_error *err) {
   uint32_t base = ex->nframes;
   wp_frame *frame = &ex->frames[ex->nframes++];
   *frame = (wp_frame){.func = f, .pc = NULL, .fp = args, .sp = args + room};
+  wp_variant v = (wp_variant)ex->variant;
+  /* A profile returns to the node this entry started from, even after a trap. */
+  uint32_t prof_node = ex->prof ? ex->prof->cur : 0, prof_folded = ex->prof ? ex->prof->folded : 0;
+  int rc;
   if (f->host) {
     ex->sp = args + room;
-    int rc = f->host(ex, f->host_ctx, args, err);
+    if (v == WP_VARIANT_PROFILED) wp_prof_enter(ex, f);
+    else if (v == WP_VARIANT_COUNTED) ex->ticks += ex->cost.per_call;
+    rc = f->host(ex, f->host_ctx, args, err) ? -1 : 0;
     ex->sp = args;
-    if (rc == 0) ex->nframes--;
-    return rc ? -1 : 0;
+    if (rc == 0) {
+      ex->nframes--;
+      if (v == WP_VARIANT_PROFILED) wp_prof_leave(ex);
+    }
+  } else {
+    const wp_code *code = f->body->code[v];
+    if (!code && !(code = wp_func_code_compile(f, v, &ex->cost, err))) return -1;
+    if (args + code->max_height > ex->stack_end) return wp_trap(err, WP_TRAP_STACK_EXHAUSTED);
+    if (v != WP_VARIANT_PLAIN && code->cost_hash != ex->cost.hash) wp_code_reprice((wp_code *)code, &ex->cost);
+    rc = loops[v](ex, base, err, NULL);
   }
-  const wp_code *code = WP_FUNC_CODE(f);
-  if (!code && !(code = wp_func_code_compile(f, err))) return -1;
-  if (args + code->max_height > ex->stack_end) return wp_trap(err, WP_TRAP_STACK_EXHAUSTED);
-  return wp_loop_plain(ex, base, err, NULL);
+  if (rc && v == WP_VARIANT_PROFILED && ex->prof) wp_prof_unwind(ex, prof_node, prof_folded);
+  return rc;
 }
 
 /* ---- interrupts and per-instance call depth ---- */

@@ -5,6 +5,10 @@
  * and, for observing variants, the hook macros (default: nothing):
  *   HOOK_ENTER(f)  after a guest frame is pushed
  *   HOOK_LEAVE()   before a guest frame is popped
+ *   HOOK_HOST_ENTER(f), HOOK_HOST_LEAVE()  around a host function's call
+ *   HOOK_TICK(n)   at an XOP_tick (only in ticked code) with its cost
+ *   HOOK_CODE(code) once a callee's code is known (before its frame)
+ *   HOOK_TRAP()    when the loop traps, pc at the trapping instruction
  *
  * int LOOP_FN(wp_exec *ex, uint32_t base, wp_error *err, wp_handler_table *labels)
  * runs the frame on top of ex's frame stack until it returns to frame
@@ -19,6 +23,21 @@
 #endif
 #ifndef HOOK_LEAVE
 #define HOOK_LEAVE() ((void)0)
+#endif
+#ifndef HOOK_HOST_ENTER
+#define HOOK_HOST_ENTER(f) ((void)0)
+#endif
+#ifndef HOOK_HOST_LEAVE
+#define HOOK_HOST_LEAVE() ((void)0)
+#endif
+#ifndef HOOK_TICK
+#define HOOK_TICK(n) ((void)0)
+#endif
+#ifndef HOOK_CODE
+#define HOOK_CODE(code) ((void)0)
+#endif
+#ifndef HOOK_TRAP
+#define HOOK_TRAP() ((void)0)
 #endif
 
 int LOOP_FN(wp_exec *ex, uint32_t base, wp_error *err, wp_handler_table *labels) {
@@ -329,6 +348,11 @@ dispatch:
     XCASE(global_set_ref) : {
       wp_global_store(inst->globals[IMM(1)], *--sp);
       NEXT(2);
+    }
+
+    XCASE(tick) : {
+      HOOK_TICK(IMM(1));
+      NEXT(3);
     }
 
     /* ---- tables ---- */
@@ -707,6 +731,7 @@ do_call : {
     *hf = (wp_frame){.func = callee, .pc = NULL, .fp = args, .sp = args + room};
     wp_slot *saved_sp = ex->sp;
     ex->sp = args + room;
+    HOOK_HOST_ENTER(callee);
     int rc = callee->host(ex, callee->host_ctx, args, err);
     ex->sp = saved_sp;
     ex->nframes--;
@@ -715,15 +740,17 @@ do_call : {
       ex->nframes++;
       return -1;
     }
+    HOOK_HOST_LEAVE();
     sp = args + ft->nresults;
     LOAD_MEMORY();
     NEXT(WP_CALL_CELLS);
   }
   const wp_code *code = WP_FUNC_CODE(callee);
   if (WP_UNLIKELY(!code)) {
-    code = wp_func_code_compile(callee, err);
+    code = wp_func_code_compile(callee, LOOP_VARIANT, &ex->cost, err);
     if (!code) return -1;
   }
+  HOOK_CODE(code);
   if (args + code->max_height > ex->stack_end) TRAP(WP_TRAP_STACK_EXHAUSTED);
   frame = &ex->frames[ex->nframes++];
   frame->func = callee;
@@ -746,13 +773,17 @@ do_call : {
 do_checkpoint:
   frame->pc = pc;
   frame->sp = sp;
-  if (wp_exec_checkpoint(ex, err)) return -1;
+  if (wp_exec_checkpoint(ex, err)) {
+    HOOK_TRAP(); /* stopped before this instruction's successors: take their ticks back */
+    return -1;
+  }
   LOAD_MEMORY(); /* the host may have let other code grow it */
   DISPATCH();
 
 do_trap:
   frame->pc = pc;
   frame->sp = sp;
+  HOOK_TRAP();
   wp_trap(err, trap);
   if (err) {
     err->func = func->index;
@@ -789,5 +820,10 @@ do_trap:
 
 #undef HOOK_ENTER
 #undef HOOK_LEAVE
+#undef HOOK_HOST_ENTER
+#undef HOOK_HOST_LEAVE
+#undef HOOK_TICK
+#undef HOOK_CODE
+#undef HOOK_TRAP
 #undef LOOP_FN
 #undef LOOP_VARIANT

@@ -45,8 +45,9 @@ void wp_module_release(wp_module *m) {
   if (m->bodies != NULL) {
     for (uint32_t i = 0; i < m->nfuncs - m->nfuncs_imported; i++) {
       free(m->bodies[i].local_types);
-      if (m->bodies[i].code != NULL)
-        wp_code_free(m->bodies[i].code);
+      for (int v = 0; v < WP_VARIANT_COUNT; v++)
+        if (m->bodies[i].code[v] != NULL)
+          wp_code_free(m->bodies[i].code[v]);
     }
     free(m->bodies);
   }

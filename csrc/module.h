@@ -124,6 +124,15 @@ typedef struct wp_export_desc {
   uint32_t index;
 } wp_export_desc;
 
+/* wp_variant: the interpreter loop variants (exec.c).  Each translates a
+ * body for itself (its handler addresses differ), so each has a cache slot. */
+typedef enum wp_variant {
+  WP_VARIANT_PLAIN,    /* no observation at all */
+  WP_VARIANT_COUNTED,  /* ticks only (a tick limit without a profile) */
+  WP_VARIANT_PROFILED, /* ticks and the call tree (profile.c) */
+  WP_VARIANT_COUNT
+} wp_variant;
+
 /* wp_func_body: a defined function's code entry. */
 typedef struct wp_func_body {
   uint32_t body_start;     /* module offset of the first byte after the body size */
@@ -131,7 +140,7 @@ typedef struct wp_func_body {
   uint32_t body_end;       /* one past the final `end` */
   uint32_t nlocals;        /* declared locals, not counting params */
   uint8_t *local_types;    /* params then declared locals: nparams + nlocals types */
-  struct wp_code *code;    /* internal code, translated on first call (compile.c) */
+  struct wp_code *code[WP_VARIANT_COUNT]; /* internal code per loop variant, translated on first call */
 } wp_func_body;
 
 typedef struct wp_global_desc {

@@ -109,6 +109,17 @@ struct wp_exec {
                                  * Reset at every wp_call entry, and by a host function that
                                  * returns normally after catching a nested failure (the
                                  * Python trampoline does), so no stale frame outlives it. */
+  /* Metering and profiling (meter.c, profile.c): the variant entries run
+   * with, the tick counter the counted and profiled loops advance, the
+   * limit (UINT64_MAX: none) and its size for the message, the prices. */
+  uint8_t variant;              /* wp_variant */
+  uint64_t ticks, tick_limit, tick_budget;
+  uint64_t tick_stop;           /* where ticked loops stop: min(limit, next callback) */
+  uint64_t tick_next, tick_every; /* the periodic tick callback (wp_exec_set_tick_callback) */
+  wp_tick_callback tick_cb;
+  void *tick_ctx;
+  wp_cost_model cost;
+  struct wp_profile *prof;
   /* Interrupts (wasmprof.h): WP_INTERRUPT_* bits, set from any thread or a
    * signal handler, read by the loop only at back-edges and calls. */
   atomic_uint interrupt;
@@ -116,6 +127,14 @@ struct wp_exec {
   void *poll_ctx;
   uint32_t frames_cap;          /* frames allocated; max_frames is the ceiling in force */
 };
+
+/* meter.c: choose ex->variant and tick_stop from the limit, the callback
+ * and the profile. */
+void wp_exec_update_variant(wp_exec *ex);
+/* meter.c: a ticked loop is about to pass tick_stop with ticks_after: the
+ * limit (-1, err filled) or a callback checkpoint (0: go on, or -1 when
+ * the callback stops the guest). */
+int wp_tick_stop_reached(wp_exec *ex, wp_func *func, const void *pc, uint64_t ticks_after, wp_error *err);
 
 #define WP_INTERRUPT_STOP 1u /* wp_exec_interrupt */
 #define WP_INTERRUPT_POLL 2u /* wp_exec_request_poll */

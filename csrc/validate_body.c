@@ -252,10 +252,13 @@ static int op_block(body_ctx *c, wp_opcode op, const wp_imm *imm) {
       ctl_frame *f = top_ctl(c);
       uint32_t op_cell = wp_emit_op(c->em, WP_XOP_jump_unless, c->op_offset);
       wp_emit_fixup(c->em, op_cell, &f->else_fixup);
+      wp_emit_block_end(c->em);
     }
     return 0;
   }
   TRY(pop_list(c, params, np));
+  /* A loop's head is a branch target: its body starts a block at loop_cell. */
+  if (op == WP_OP_loop && c->em) wp_emit_block_end(c->em);
   return push_ctl(c, (uint8_t)op, params, np, results, nr);
 }
 
@@ -268,6 +271,7 @@ static int op_else(body_ctx *c) {
     uint32_t op_cell = wp_emit_op(c->em, WP_XOP_jump, c->op_offset);
     wp_emit_fixup(c->em, op_cell, &f->fixups);
   }
+  if (c->em) wp_emit_block_end(c->em);
   if (c->em && !f->dead) {
     wp_patch_fixups(c->em, f->else_fixup, wp_emit_pos(c->em));
     f->else_fixup = WP_NO_FIXUP;
@@ -287,6 +291,7 @@ static int op_end(body_ctx *c) {
   }
   TRY(check_block_end(c));
   if (c->em && !f->dead) {
+    if (f->fixups != WP_NO_FIXUP || f->else_fixup != WP_NO_FIXUP) wp_emit_block_end(c->em);
     uint32_t here = wp_emit_pos(c->em);
     wp_patch_fixups(c->em, f->else_fixup, here);
     wp_patch_fixups(c->em, f->fixups, here);
@@ -315,6 +320,7 @@ static int op_br(body_ctx *c, wp_opcode op, const wp_imm *imm) {
     c->nvals += arity; /* the values are still there for the jump */
     emit_branch(c, f, op == WP_OP_br_if);
     c->nvals -= arity;
+    wp_emit_block_end(c->em);
   }
   if (op == WP_OP_br) {
     set_unreachable(c);
@@ -355,6 +361,7 @@ static int op_br_table(body_ctx *c, const wp_imm *imm) {
     if (emit) emit_target(c, f, op_cell, true);
   }
   TRY(pop_list(c, label_types(def), arity));
+  if (emit) wp_emit_block_end(c->em);
   set_unreachable(c);
   return 0;
 }
@@ -378,6 +385,7 @@ static int op_call(body_ctx *c, wp_opcode op, const wp_imm *imm) {
     wp_emit_op(c->em, op, c->op_offset);
     wp_emit_u64(c->em, imm->a);
     wp_emit_u64(c->em, imm->b);
+    wp_emit_block_end(c->em); /* the callee's ticks come between */
   }
   return push_list(c, wp_functype_results(ft), ft->nresults);
 }
@@ -386,7 +394,10 @@ static int op_return(body_ctx *c) {
   ctl_frame *fn = &c->ctls[0];
   bool emit = emitting(c);
   TRY(pop_list(c, fn->results, fn->nresults));
-  if (emit) emit_op_u64(c, WP_XOP_return, fn->nresults);
+  if (emit) {
+    emit_op_u64(c, WP_XOP_return, fn->nresults);
+    wp_emit_block_end(c->em);
+  }
   set_unreachable(c);
   return 0;
 }
@@ -589,10 +600,15 @@ static int step(body_ctx *c) {
     if (c->err) c->err->func = c->func_index;
     return -1;
   }
+  /* Every instruction read in live code counts (ticked code only; code.h). */
+  if (emitting(c)) wp_emit_count(c->em, op, c->op_offset);
   switch (op) {
   case WP_OP_nop: return 0;
   case WP_OP_unreachable:
-    if (emitting(c)) emit_op(c, op);
+    if (emitting(c)) {
+      emit_op(c, op);
+      wp_emit_block_end(c->em);
+    }
     set_unreachable(c);
     return 0;
   case WP_OP_block:

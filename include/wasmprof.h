@@ -285,6 +285,100 @@ const wp_module *wp_instance_module(const wp_instance *inst);
 bool wp_instance_export(const wp_instance *inst, const char *name, uint32_t name_len,
                         wp_import_value *out);
 
+/* ---- ticks, tick limits and profiles (meter.c, profile.c) ------------------------ */
+
+/* A tick is one executed wasm instruction by default; a cost model gives
+ * each instruction (by its text name, "i32.add") its own price and can add
+ * a price per function entry (charged to the callee).  Which instructions
+ * count: every instruction of the body that runs, including nop, block,
+ * loop, if, br, br_if, br_table, return, call and unreachable; `end` and
+ * `else` count when reached by falling through (a branch lands after them);
+ * `loop` counts when entered from above, not on each iteration; an
+ * instruction that traps counts, the ones after it do not.
+ *
+ * Running with a tick limit or a profile uses other loop variants than the
+ * plain one (which never counts), so they cost nothing when off. */
+typedef struct wp_cost_model wp_cost_model;
+
+/* wp_cost_model_new: every instruction costs default_cost, entries cost 0. */
+wp_cost_model *wp_cost_model_new(uint32_t default_cost);
+/* wp_cost_model_set: price every instruction with this text name; -1 when no
+ * instruction has that name. */
+int wp_cost_model_set(wp_cost_model *m, const char *name, uint32_t cost);
+void wp_cost_model_set_per_call(wp_cost_model *m, uint32_t cost);
+void wp_cost_model_free(wp_cost_model *m);
+
+/* wp_exec_set_tick_limit: from now on, calls on ex may run at most max_ticks
+ * more ticks (priced by cost, or one per instruction when NULL; a running
+ * profile's prices win); 0 removes the limit.  Reaching it stops the guest
+ * with WP_ERR_LIMIT "tick limit N reached" (checked at the start of each
+ * straight-line block: the count never passes the limit); the instance
+ * stays usable. */
+void wp_exec_set_tick_limit(wp_exec *ex, uint64_t max_ticks, const wp_cost_model *cost);
+/* wp_exec_ticks: ticks counted on ex so far (by limited or profiled runs). */
+uint64_t wp_exec_ticks(const wp_exec *ex);
+
+/* wp_tick_callback: called about every `every` ticks of limited or profiled
+ * runs (and of runs the callback itself makes counted), with the frame
+ * stack readable, e.g. to show progress or to let the host interrupt the
+ * guest.  Return 0 to go on; non-zero stops the guest with err (fill it,
+ * kind WP_ERR_HOST for the host's own error). */
+typedef int (*wp_tick_callback)(wp_exec *ex, void *ctx, uint64_t ticks, wp_error *err);
+/* wp_exec_set_tick_callback: install (cb non-NULL, every > 0) or remove it. */
+void wp_exec_set_tick_callback(wp_exec *ex, uint64_t every, wp_tick_callback cb, void *ctx);
+
+/* A profile: the call tree of everything run on one wp_exec between
+ * wp_profile_start and wp_profile_stop.  Node 0 is the root (func NULL);
+ * each other node is a distinct path of calls from it, with a child's id
+ * greater than its parent's.  Memory grows with the number of distinct
+ * paths, not with the number of calls. */
+typedef struct wp_profile wp_profile;
+
+typedef struct wp_profile_options {
+  const wp_cost_model *cost; /* NULL: one tick per instruction (copied) */
+  uint32_t max_depth;        /* 0: no cap; else calls deeper than this fold into the node at the cap
+                              * (their ticks and time become its self cost; they are not counted as calls) */
+  bool time;                 /* wall-clock time per node (CLOCK_MONOTONIC at each enter and leave) */
+  bool events;               /* record the flamechart (call and return events) */
+  uint32_t max_events;       /* events kept at most (0: 1,000,000); then events_truncated */
+  uint64_t sample_every;     /* 0: every call and return.  N: a sampled flamechart: at the first call or
+                              * return after each multiple of N ticks, the path running then is compared
+                              * with the last one recorded and the difference is recorded as returns and
+                              * calls stamped with that multiple (well nested, far fewer events) */
+} wp_profile_options;
+
+typedef struct wp_profile_node {
+  uint32_t parent;           /* UINT32_MAX for the root */
+  uint32_t depth;            /* root 0 */
+  wp_func *func;             /* NULL for the root */
+  uint64_t calls;            /* times entered */
+  uint64_t self_ticks;       /* ticks run in this node's function (and folded deeper calls) */
+  uint64_t self_time_ns;     /* with options.time */
+  uint32_t first_child, next_sibling; /* UINT32_MAX: none; children in order of first call */
+} wp_profile_node;
+
+typedef enum wp_profile_event_kind { WP_EVENT_CALL = 0, WP_EVENT_RETURN = 1 } wp_profile_event_kind;
+
+typedef struct wp_profile_event {
+  uint32_t kind;             /* wp_profile_event_kind */
+  uint32_t node;
+  uint64_t ticks;            /* ticks run since the start of the profile */
+  uint64_t time_ns;          /* since the start, with options.time */
+} wp_profile_event;
+
+/* wp_profile_start: start collecting on ex (one profile per context at a
+ * time: WP_ERR_ARG otherwise). */
+int wp_profile_start(wp_exec *ex, const wp_profile_options *options, wp_error *err);
+/* wp_profile_stop: stop and hand the profile to the caller (NULL if none). */
+wp_profile *wp_profile_stop(wp_exec *ex);
+void wp_profile_free(wp_profile *p);
+uint32_t wp_profile_node_count(const wp_profile *p);
+const wp_profile_node *wp_profile_node_at(const wp_profile *p, uint32_t i);
+uint32_t wp_profile_event_count(const wp_profile *p);
+const wp_profile_event *wp_profile_event_at(const wp_profile *p, uint32_t i);
+bool wp_profile_events_truncated(const wp_profile *p);
+uint64_t wp_profile_total_ticks(const wp_profile *p);
+
 /* ---- coredumps (coredump.c) ---------------------------------------------------- */
 
 /* wp_coredump_write: after a wp_call on ex failed, write the guest frames it

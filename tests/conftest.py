@@ -67,6 +67,31 @@ def native_env() -> dict[str, str]:
 
 PYTHON = sys.executable
 
+# What a C host linking build/libwasmprof.a needs (the Makefile's LDLIBS).
+C_HOST_LIBS = ["-lffi", "-liberty", "-lm", "-lpthread"]
+
+
+def build_c_host(source: str, exe: Path) -> Path:
+    """Build the core library (make lib) and link the C host `source`
+    (relative to the project root) against it as `exe`.  Skips when make or
+    cc is missing, except under CI (env CI set), where that fails."""
+    import shutil
+    import subprocess
+
+    missing = [tool for tool in ("make", "cc") if shutil.which(tool) is None]
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"{' and '.join(missing)} not found (required under CI)")
+        pytest.skip(f"{' and '.join(missing)} not found")
+    env = native_env()
+    make = subprocess.run(["make", "lib"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert make.returncode == 0, make.stdout + make.stderr
+    cc = subprocess.run(["cc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-O1", "-Iinclude", source,
+                         "build/libwasmprof.a", *C_HOST_LIBS, "-o", str(exe)],
+                        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert cc.returncode == 0, cc.stderr
+    return exe
+
 
 # ---- a little binary reader: offsets of function bodies and instructions ----
 

@@ -4,13 +4,10 @@ build/libwasmprof.a (make lib), run on a module assembled here."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 
-import pytest
 
-from conftest import ROOT, native_env, wat2wasm
+from conftest import build_c_host, native_env, wat2wasm
 
 WAT = """
 (module
@@ -26,21 +23,8 @@ WAT = """
 
 
 def test_c_native_host_limits_interrupts(tmp_path):
-    missing = [tool for tool in ("make", "cc") if shutil.which(tool) is None]
-    if missing:
-        if os.environ.get("CI"):
-            pytest.fail(f"{missing} not found (required under CI)")
-        pytest.skip(f"{missing} not found")
+    exe = build_c_host("tests/c/native_interrupt.c", tmp_path / "native_interrupt")
     env = native_env()
-    make = subprocess.run(["make", "lib"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
-    assert make.returncode == 0, make.stdout + make.stderr
-    exe = tmp_path / "native_interrupt"
-    cc = subprocess.run(
-        ["cc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-O1", "-Iinclude", "tests/c/native_interrupt.c",
-         "build/libwasmprof.a", "-lffi", "-liberty", "-lm", "-lpthread", "-o", str(exe)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
-    )
-    assert cc.returncode == 0, cc.stderr
     wasm = tmp_path / "m.wasm"
     wasm.write_bytes(wat2wasm(WAT))
     run = subprocess.run([str(exe), str(wasm)], env=env, capture_output=True, text=True, timeout=60)

@@ -598,23 +598,9 @@ def test_wabt_accepts_the_file(tmp_path, good_dump):
 
 
 def test_c_host_writes_coredumps(tmp_path):
-    import shutil
+    from conftest import build_c_host, native_env
 
-    from conftest import native_env
-
-    missing = [tool for tool in ("make", "cc") if shutil.which(tool) is None]
-    if missing:
-        if os.environ.get("CI"):
-            pytest.fail(f"{missing} not found (required under CI)")
-        pytest.skip(f"{missing} not found")
-    proc = subprocess.run(["make", "lib"], cwd=ROOT, env=native_env(), capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    host = tmp_path / "coredump_host"
-    proc = subprocess.run(
-        ["cc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-I", str(ROOT / "include"),
-         str(ROOT / "tests" / "c" / "coredump_host.c"), str(ROOT / "build" / "libwasmprof.a"), "-lffi", "-liberty", "-lm", "-o", str(host)],
-        env=native_env(), capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr
+    host = build_c_host("tests/c/coredump_host.c", tmp_path / "coredump_host")
     module = tmp_path / "m.wasm"
     module.write_bytes(wat2wasm("""
       (module $calc

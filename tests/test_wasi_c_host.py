@@ -4,32 +4,18 @@ preopened directory, and its exit status comes back, the same as under
 wasmtime."""
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, native_env
+from conftest import build_c_host, native_env
 from wasi_support import Case, Toolchains, prepare_dir, run_wasmtime, snapshot
 
 
 @pytest.fixture(scope="module")
 def host(tmp_path_factory) -> Path:
-    missing = [tool for tool in ("make", "cc") if shutil.which(tool) is None]
-    if missing:
-        if os.environ.get("CI"):
-            pytest.fail(f"{missing} not found (required under CI)")
-        pytest.skip(f"{missing} not found")
-    proc = subprocess.run(["make", "lib"], cwd=ROOT, env=native_env(), capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    exe = tmp_path_factory.mktemp("wasi_host") / "wasi_host"
-    cmd = ["cc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-Iinclude", "tests/c/wasi_host.c",
-           "build/libwasmprof.a", "-lffi", "-liberty", "-lm", "-o", str(exe)]
-    proc = subprocess.run(cmd, cwd=ROOT, env=native_env(), capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return exe
+    return build_c_host("tests/c/wasi_host.c", tmp_path_factory.mktemp("wasi_host") / "wasi_host")
 
 
 @pytest.fixture(scope="module")

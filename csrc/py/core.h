@@ -186,6 +186,9 @@ PyObject *wpy_raise_exit(const wp_error *err);
 /* wpy_instance_lookup: the live Python Instance of inst, borrowed, or NULL. */
 PyObject *wpy_instance_lookup(const wp_instance *inst);
 
+/* ---- py_profile.c: _profile_start, _profile_stop, _ticks (added to _core by module.c) ---- */
+extern PyMethodDef wpy_profile_methods[];
+
 /* ---- py_coredump.c ------------------------------------------------------------------ */
 
 /* wpy_coredump_on_trap: after a call of f trapped (frames still on this

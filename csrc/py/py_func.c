@@ -323,10 +323,22 @@ static PyObject *func_vectorcall(PyObject *callable, PyObject *const *args, size
 
 static PyObject *func_call_method(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames) {
   enum call_mode mode = CALL_SIGNED;
+  unsigned long long max_ticks = 0;
   if (kwnames) {
     Py_ssize_t nk = PyTuple_GET_SIZE(kwnames);
     for (Py_ssize_t i = 0; i < nk; i++) {
       PyObject *k = PyTuple_GET_ITEM(kwnames, i);
+      if (PyUnicode_Check(k) && PyUnicode_CompareWithASCIIString(k, "max_ticks") == 0) {
+        /* max_ticks (issue 6 limits): run counted, stop with LimitError past it */
+        if (args[nargs + i] == Py_None) continue;
+        max_ticks = PyLong_AsUnsignedLongLong(args[nargs + i]);
+        if (PyErr_Occurred() || max_ticks == 0) {
+          PyErr_Clear();
+          PyErr_SetString(PyExc_ValueError, "max_ticks must be a positive int or None");
+          return NULL;
+        }
+        continue;
+      }
       if (!PyUnicode_Check(k) || PyUnicode_CompareWithASCIIString(k, "unsigned") != 0) {
         PyErr_Format(PyExc_TypeError, "call() got an unexpected keyword argument %R", k);
         return NULL;
@@ -336,7 +348,17 @@ static PyObject *func_call_method(PyObject *self, PyObject *const *args, Py_ssiz
       mode = truth ? CALL_UNSIGNED : CALL_SIGNED;
     }
   }
-  return func_invoke((wpy_Func *)self, args, nargs, mode);
+  if (!max_ticks) return func_invoke((wpy_Func *)self, args, nargs, mode);
+  wp_exec *ex = wpy_exec();
+  if (!ex) return NULL;
+  /* The limit holds for this call only; an enclosing one is restored. */
+  uint64_t saved_limit = ex->tick_limit, saved_budget = ex->tick_budget;
+  wp_exec_set_tick_limit(ex, max_ticks, NULL);
+  PyObject *r = func_invoke((wpy_Func *)self, args, nargs, mode);
+  ex->tick_limit = saved_limit;
+  ex->tick_budget = saved_budget;
+  wp_exec_update_variant(ex);
+  return r;
 }
 
 static PyObject *func_call_bits(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
@@ -491,7 +513,8 @@ static PyGetSetDef func_getset[] = {
 
 static PyMethodDef func_methods[] = {
     {"call", (PyCFunction)(void (*)(void))func_call_method, METH_FASTCALL | METH_KEYWORDS,
-     "call(*args, unsigned=False)\n\nCall the function; with unsigned=True i32/i64 results are unsigned."},
+     "call(*args, unsigned=False, max_ticks=None)\n\nCall the function; with unsigned=True i32/i64 results are unsigned;\n"
+     "with max_ticks, stop with LimitError once that many instructions ran."},
     {"call_bits", (PyCFunction)(void (*)(void))func_call_bits, METH_FASTCALL,
      "call_bits(*bits) -> tuple\n\nCall with raw bit patterns (unsigned ints) and return raw bits."},
     {NULL, NULL, 0, NULL},

@@ -48,6 +48,13 @@ from .types import (
 )
 from . import coredump  # wasmprof.coredump.load(...): reading WebAssembly coredumps
 
+# wasmprof.profile is the function (profiler.py).  Imported last, after the
+# submodule wasmprof.profile (the Profile class) has been loaded by
+# profiler.py, so that the name here is the function: use
+# `from wasmprof.profile import Profile` for the class, not
+# `import wasmprof.profile as m` (which would return this attribute).
+from .profiler import profile
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -87,6 +94,7 @@ __all__ = [
     "interrupt",
     "native",
     "native_library",
+    "profile",
 ]
 
 

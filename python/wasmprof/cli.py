@@ -2,6 +2,13 @@
 
 Subcommands:
 
+    profile FILE.wasm [--invoke NAME] [-o OUT] [--top N] [--cost FILE] [--flamechart]
+            [--max-depth N] [--time] [--format FMT] [ARGS...]
+        Run under the profiler (wasmprof.profile) and write the profile
+        (format from OUT's name, see Profile.save) and/or print the top
+        functions.  A trap still writes the profile up to it (exit 1).
+
+
     run FILE.wasm [--invoke NAME] [--dir HOST[::GUEST]] [--env K[=V]] [-- ARGS...]
         Instantiate a module and call an exported function with ARGS
         (converted to its parameter types); print each result on its own
@@ -185,6 +192,78 @@ def _run(ns: argparse.Namespace) -> int:
     return 0
 
 
+# ---- profile (issue 4; the profiler lives in profiler.py) --------------------------
+
+
+def _configure_profile(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", metavar="FILE.wasm", help="the module to profile")
+    p.add_argument("--invoke", metavar="NAME", help="the exported function to call (default: _start if exported)")
+    p.add_argument("-o", "--output", metavar="PATH", help="write the profile here (format from the name or --format)")
+    p.add_argument("--format", metavar="FMT", help="output format (see Profile.save)")
+    p.add_argument("--cost", metavar="FILE", help="cost table: JSON or TOML of instruction name -> ticks")
+    p.add_argument("--flamechart", action="store_true", help="record the call/return events (flamechart order)")
+    p.add_argument("--max-events", type=int, default=1_000_000, metavar="N", help="flamechart events kept at most")
+    p.add_argument("--sample-every", type=int, metavar="N", help="sample the flamechart every N ticks")
+    p.add_argument("--max-depth", type=int, metavar="N", help="fold calls deeper than N into the node at depth N")
+    p.add_argument("--max-ticks", type=int, metavar="N", help="stop the guest after N ticks (LimitError)")
+    p.add_argument("--time", action="store_true", help="also measure wall-clock time per node")
+    p.add_argument("--top", type=int, metavar="N", help="print the N functions with the most self ticks")
+    p.add_argument("args", nargs="*", metavar="ARGS", help="arguments of the call")
+    p.set_defaults(_extra_args=True)
+
+
+def _print_top(prof: Any, n: int) -> None:
+    total = max(prof.total_ticks, 1)
+    print(f"{'self ticks':>14} {'self %':>7} {'total ticks':>14} {'calls':>10}  function")
+    for f in prof.top(n):
+        print(f"{f.self_ticks:>14,} {100.0 * f.self_ticks / total:>6.2f}% {f.total_ticks:>14,} {f.calls:>10,}  "
+              f"{f.name}{' [host]' if f.host else ''}")
+    print(f"{prof.total_ticks:>14,} total ticks ({prof.cost_model})")
+
+
+def _profile(ns: argparse.Namespace) -> int:
+    from .profiler import TerminalProgress, profile
+
+    module = _load(ns.file)
+    name: Optional[str] = ns.invoke
+    values: List[Any] = []
+    if name is not None:
+        inst_types = {e.name: e.type for e in module.exports if e.kind == "func"}
+        if name not in inst_types:
+            raise UsageError(f"no exported function {name!r} (exported functions: {', '.join(inst_types) or 'none'})")
+        params = inst_types[name].params
+        if len(ns.args) != len(params):
+            raise UsageError(f"{name} takes {len(params)} argument{'s' if len(params) != 1 else ''}, got {len(ns.args)}")
+        values = [parse_value(a, t) for a, t in zip(ns.args, params)]
+    elif ns.args:
+        raise UsageError("arguments given without --invoke")
+    progress = TerminalProgress() if sys.stderr.isatty() else None
+    try:
+        prof = profile(module, invoke=name, args=values, cost=ns.cost, time=ns.time, flamechart=ns.flamechart,
+                       max_events=ns.max_events, sample_every=ns.sample_every, max_depth=ns.max_depth, max_ticks=ns.max_ticks,
+                       progress=progress)
+    except (ValueError, OSError) as e:  # bad cost table, option or file
+        raise UsageError(str(e)) from None
+    finally:
+        if progress is not None:
+            progress.close()
+    import os as _os
+
+    prof.module_name = _os.path.basename(ns.file)
+    if ns.output:
+        prof.save(ns.output, ns.format)
+        print(f"{PROG}: wrote {ns.output}", file=sys.stderr)
+    if ns.top or not ns.output:
+        _print_top(prof, ns.top or 10)
+    if prof.events_truncated:
+        print(f"{PROG}: the flamechart was truncated at {ns.max_events} events (raise --max-events)", file=sys.stderr)
+    if prof.trap is not None:
+        print(f"{PROG}: {'limit' if not isinstance(prof.trap, Trap) else 'trap'}: {prof.trap} "
+              f"(the profile covers the run up to it)", file=sys.stderr)
+        return 1
+    return 0
+
+
 # ---- coredump (python/wasmprof/coredump_cmd.py) ---------------------------------------
 
 
@@ -208,6 +287,7 @@ def _configure_coredump(p: argparse.ArgumentParser) -> None:
 COMMANDS: List[_Command] = [
     _Command("run", "instantiate a module and call an export", _configure_run, _run),
     _Command("coredump", "read a WebAssembly coredump (show, mem)", _configure_coredump, _run_coredump),
+    _Command("profile", "run a module under the exact profiler", _configure_profile, _profile),
 ]
 
 
@@ -251,7 +331,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             parser.error(f"unrecognized arguments: {' '.join(after)}")
         ns.args = list(ns.args) + after
     if extras:
-        unknown = [a for a in extras if a.startswith("-") and not _is_number(a)]
+        unknown = [a for a in extras if a.startswith("-") and a != "--" and not _is_number(a)]
         if unknown or not getattr(ns, "_extra_args", False):
             parser.error(f"unrecognized arguments: {' '.join(unknown or extras)}")
         ns.args = list(ns.args) + [a for a in extras if a != "--"]

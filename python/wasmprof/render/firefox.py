@@ -15,7 +15,7 @@ default), "WebAssembly" and "Host" so guest and imported functions are coloured 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Tuple
 
 from ._common import function_labels, root_value, self_value
 

@@ -1,0 +1,211 @@
+/* profile.c: the call-tree accumulator (profile.h) and the public profile
+ * API (wasmprof.h: wp_profile_start ... wp_profile_free). */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
+#include "profile.h"
+
+#define DEFAULT_MAX_EVENTS 1000000u
+
+static uint32_t slot_of(uint32_t parent, const wp_func *f, uint32_t mask) {
+  uint64_t h = ((uint64_t)(uintptr_t)f >> 4) * 0x9E3779B97F4A7C15ull ^ (uint64_t)parent * 0xC2B2AE3D27D4EB4Full;
+  return (uint32_t)(h >> 32) & mask;
+}
+
+static bool rehash(wp_profile *p, uint32_t nslots) {
+  uint32_t *slots = malloc((size_t)nslots * sizeof *slots);
+  if (!slots) return false;
+  memset(slots, 0xff, (size_t)nslots * sizeof *slots);
+  for (uint32_t id = 1; id < p->nnodes; id++) {
+    uint32_t s = slot_of(p->nodes[id].parent, p->nodes[id].func, nslots - 1);
+    while (slots[s] != WP_PROF_NONE) s = (s + 1) & (nslots - 1);
+    slots[s] = id;
+  }
+  free(p->slots);
+  p->slots = slots;
+  p->nslots = nslots;
+  return true;
+}
+
+/* new_node: append a node; WP_PROF_NONE on OOM. */
+static uint32_t new_node(wp_profile *p, uint32_t parent, wp_func *f) {
+  uint32_t cap = p->cap_nodes;
+  if (!wp_grow((void **)&p->nodes, &cap, p->nnodes + 1, sizeof *p->nodes)) return WP_PROF_NONE;
+  uint32_t cap_x = p->cap_nodes;
+  if (!wp_grow((void **)&p->extra, &cap_x, cap, sizeof *p->extra)) return WP_PROF_NONE;
+  p->cap_nodes = cap;
+  uint32_t id = p->nnodes++;
+  p->nodes[id] = (wp_profile_node){.parent = parent, .func = f, .first_child = WP_PROF_NONE,
+                                   .next_sibling = WP_PROF_NONE,
+                                   .depth = parent == WP_PROF_NONE ? 0 : p->nodes[parent].depth + 1};
+  p->extra[id] = (wp_prof_extra){.cache_func = NULL, .cache_child = WP_PROF_NONE, .last_child = WP_PROF_NONE};
+  if (parent != WP_PROF_NONE) {
+    wp_prof_extra *px = &p->extra[parent];
+    if (px->last_child == WP_PROF_NONE) p->nodes[parent].first_child = id;
+    else p->nodes[px->last_child].next_sibling = id;
+    px->last_child = id;
+  }
+  return id;
+}
+
+uint32_t wp_prof_child_slow(wp_profile *p, uint32_t parent, wp_func *f) {
+  uint32_t mask = p->nslots - 1;
+  uint32_t s = slot_of(parent, f, mask);
+  for (; p->slots[s] != WP_PROF_NONE; s = (s + 1) & mask) {
+    uint32_t id = p->slots[s];
+    if (p->nodes[id].parent == parent && p->nodes[id].func == f) goto found;
+  }
+  {
+    uint32_t id = new_node(p, parent, f);
+    if (id == WP_PROF_NONE) {
+      p->oom = true;
+      return WP_PROF_NONE;
+    }
+    p->slots[s] = id;
+    if (p->nnodes * 2 > p->nslots && !rehash(p, p->nslots * 2)) {
+      /* the table is still valid, only fuller: keep going */
+    }
+    p->extra[parent].cache_func = f;
+    p->extra[parent].cache_child = id;
+    return id;
+  }
+found:;
+  uint32_t id = p->slots[s];
+  p->extra[parent].cache_func = f;
+  p->extra[parent].cache_child = id;
+  return id;
+}
+
+static void event_at(wp_profile *p, wp_profile_event_kind kind, uint32_t node, uint64_t ticks) {
+  if (p->truncated) return;
+  if (p->nev >= p->max_events || !wp_grow((void **)&p->ev, &p->cap_ev, p->nev + 1, sizeof *p->ev)) {
+    p->truncated = true;
+    return;
+  }
+  p->ev[p->nev++] = (wp_profile_event){.kind = kind, .node = node, .ticks = ticks,
+                                       .time_ns = p->timed ? p->last_time - p->t0 : 0};
+}
+
+/* path_diff: record the move from node `from` to node `to` (returns up to
+ * their common ancestor, then calls down), stamped with ticks. */
+static void path_diff(wp_profile *p, uint32_t from, uint32_t to, uint64_t ticks) {
+  uint32_t a = from, b = to;
+  while (p->nodes[a].depth > p->nodes[b].depth) a = p->nodes[a].parent;
+  while (p->nodes[b].depth > p->nodes[a].depth) b = p->nodes[b].parent;
+  while (a != b) {
+    a = p->nodes[a].parent;
+    b = p->nodes[b].parent;
+  }
+  for (uint32_t n = from; n != a; n = p->nodes[n].parent) event_at(p, WP_EVENT_RETURN, n, ticks);
+  uint32_t down = p->nodes[to].depth - p->nodes[a].depth;
+  if (!down) return;
+  uint32_t *path = malloc((size_t)down * sizeof *path);
+  if (!path) {
+    p->truncated = true;
+    return;
+  }
+  uint32_t k = down;
+  for (uint32_t n = to; n != a; n = p->nodes[n].parent) path[--k] = n;
+  for (k = 0; k < down; k++) event_at(p, WP_EVENT_CALL, path[k], ticks);
+  free(path);
+}
+
+void wp_prof_sample(wp_exec *ex, wp_profile *p) {
+  uint64_t t = ex->ticks - p->tick_base;
+  if (t < p->next_sample) return;
+  uint64_t stamp = t - t % p->sample_every;
+  path_diff(p, p->sampled, p->cur, stamp);
+  p->sampled = p->cur;
+  p->next_sample = stamp + p->sample_every;
+}
+
+void wp_prof_event(wp_exec *ex, wp_profile *p, wp_profile_event_kind kind, uint32_t node) {
+  if (p->truncated) return;
+  if (p->nev >= p->max_events) {
+    p->truncated = true;
+    return;
+  }
+  if (!wp_grow((void **)&p->ev, &p->cap_ev, p->nev + 1, sizeof *p->ev)) {
+    p->truncated = true;
+    return;
+  }
+  p->ev[p->nev++] = (wp_profile_event){.kind = kind, .node = node, .ticks = ex->ticks - p->tick_base,
+                                       .time_ns = p->timed ? p->last_time - p->t0 : 0};
+}
+
+void wp_prof_unwind(wp_exec *ex, uint32_t node, uint32_t folded) {
+  wp_profile *p = ex->prof;
+  wp_prof_credit(ex, p);
+  if (p->events && !p->sample_every) {
+    for (uint32_t n = p->cur; n != node && n != WP_PROF_NONE && n != 0; n = p->nodes[n].parent)
+      wp_prof_event(ex, p, WP_EVENT_RETURN, n);
+  }
+  p->cur = node;
+  p->folded = folded;
+}
+
+/* ---- public API ---- */
+
+int wp_profile_start(wp_exec *ex, const wp_profile_options *options, wp_error *err) {
+  if (!ex) return wp_error_set(err, WP_ERR_ARG, WP_NO_OFFSET, "wp_profile_start needs a context");
+  if (ex->prof) return wp_error_set(err, WP_ERR_ARG, WP_NO_OFFSET, "a profile is already running on this context");
+  if (ex->depth) return wp_error_set(err, WP_ERR_ARG, WP_NO_OFFSET, "cannot start a profile while guest code runs");
+  wp_profile_options o = options ? *options : (wp_profile_options){0};
+  wp_profile *p = wp_calloc(1, sizeof *p);
+  if (!p || new_node(p, WP_PROF_NONE, NULL) == WP_PROF_NONE || !rehash(p, 64)) {
+    wp_profile_free(p);
+    return wp_error_set(err, WP_ERR_NOMEM, WP_NO_OFFSET, "out of memory starting a profile");
+  }
+  p->max_depth = o.max_depth;
+  p->timed = o.time;
+  p->events = o.events;
+  p->max_events = o.max_events ? o.max_events : DEFAULT_MAX_EVENTS;
+  p->sample_every = o.events ? o.sample_every : 0;
+  p->next_sample = 0; /* the first call or return takes the first sample */
+  p->tick_base = p->last_ticks = ex->ticks;
+  if (p->timed) p->t0 = p->last_time = wp_prof_now();
+  if (o.cost) ex->cost = *o.cost;
+  else wp_cost_model_init_default(&ex->cost);
+  ex->prof = p;
+  wp_exec_update_variant(ex);
+  return 0;
+}
+
+wp_profile *wp_profile_stop(wp_exec *ex) {
+  if (!ex || !ex->prof || ex->depth) return NULL;
+  wp_profile *p = ex->prof;
+  wp_prof_credit(ex, p);
+  if (p->sample_every) path_diff(p, p->sampled, 0, ex->ticks - p->tick_base); /* close the sampled path */
+  ex->prof = NULL;
+  wp_exec_update_variant(ex);
+  free(p->slots);
+  p->slots = NULL;
+  return p;
+}
+
+void wp_profile_free(wp_profile *p) {
+  if (!p) return;
+  free(p->nodes);
+  free(p->extra);
+  free(p->slots);
+  free(p->ev);
+  free(p);
+}
+
+uint32_t wp_profile_node_count(const wp_profile *p) { return p ? p->nnodes : 0; }
+
+const wp_profile_node *wp_profile_node_at(const wp_profile *p, uint32_t i) {
+  return p && i < p->nnodes ? &p->nodes[i] : NULL;
+}
+
+uint32_t wp_profile_event_count(const wp_profile *p) { return p ? p->nev : 0; }
+
+const wp_profile_event *wp_profile_event_at(const wp_profile *p, uint32_t i) {
+  return p && i < p->nev ? &p->ev[i] : NULL;
+}
+
+bool wp_profile_events_truncated(const wp_profile *p) { return p && p->truncated; }
+
+uint64_t wp_profile_total_ticks(const wp_profile *p) {
+  uint64_t t = 0;
+  for (uint32_t i = 0; p && i < p->nnodes; i++) t += p->nodes[i].self_ticks;
+  return t;
+}
