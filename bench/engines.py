@@ -5,7 +5,7 @@ What each one times:
 
 - native:       the gcc -O2 executable, as a subprocess (process start
                 included: about a millisecond).
-- wasmprof:     in-process `wasmprof.run(path, wasi=Wasi(...))`: decode,
+- wasmprof:     in-process `wasmprof.run(path, wasi=Wasi(args, stdout=bytearray))`: decode,
                 validate, instantiate and run.
 - wasmprof+profile: the same through `wasmprof.profile(...)`.
 - wasm3:        in-process through pywasm3: parse, load and run `_start`
@@ -89,19 +89,16 @@ def _wasmprof():
 
 
 def _run_wasmprof(entry: str, program: Program, size: int) -> Result:
-    """Run the WASI command with wasmprof.<entry> (run or profile), stdout captured in a file."""
+    """Run the WASI command with wasmprof.<entry> (run or profile), stdout captured in a bytearray."""
     wasmprof = _wasmprof()
-    with tempfile.TemporaryFile() as out:
-        wasi = wasmprof.Wasi(args=[program.name, str(size)], stdout=out)
-        start = time.perf_counter()
-        code = getattr(wasmprof, entry)(str(program.wasm), wasi=wasi)
-        seconds = time.perf_counter() - start
-        out.flush()
-        out.seek(0)
-        stdout = out.read()
-    if entry == "run" and code != 0:
+    stdout = bytearray()
+    wasi = wasmprof.Wasi(args=[program.name, str(size)], stdout=stdout)
+    start = time.perf_counter()
+    code = getattr(wasmprof, entry)(str(program.wasm), wasi=wasi)
+    seconds = time.perf_counter() - start
+    if entry == "run" and code != 0:  # profile() returns a Profile, not a status
         raise RuntimeError(f"exit code {code}")
-    return seconds, parse_checksum(program, size, stdout)
+    return seconds, parse_checksum(program, size, bytes(stdout))
 
 
 class Wasmprof(Engine):
