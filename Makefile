@@ -11,7 +11,7 @@
 
 CC ?= cc
 CFLAGS = -std=c11 -Wall -Wextra -Werror -O2 -Iinclude -Icsrc $(CFLAGS_EXTRA)
-LDLIBS = -lm
+LDLIBS = -lffi -lm
 
 BUILD = build
 OBJDIR = $(BUILD)/c

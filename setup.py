@@ -37,7 +37,7 @@ def _extension() -> Extension:
         + _rel_glob("csrc/py/*.h"),
         extra_compile_args=compile_args,
         extra_link_args=link_args,
-        libraries=[] if sys.platform == "win32" else ["m"],
+        libraries=[] if sys.platform == "win32" else ["ffi", "m"],  # libffi: native imports (csrc/native.c)
     )
 
 
@@ -51,7 +51,8 @@ setup(
     package_data={"wasmprof": ["py.typed", "*.pyi"]},
     ext_modules=[_extension()],
     extras_require={
-        "test": ["pytest", "wasmtime"],
+        "test": ["pytest", "wasmtime", "pandas", "matplotlib", "nbclient", "nbformat", "ipykernel",
+                 "jsonschema"],
         # bench/run.py's peers: wasm3 (pywasm3 builds it from source) and wasmtime.
         "bench": ["pywasm3", "wasmtime"],
     },

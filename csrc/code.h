@@ -39,6 +39,10 @@
  *   XOP_jump_table (pop i32 index)              c0, n, then n+1 entries of
  *                                               two cells: rel, drop|keep
  *                                               (the last is the default)
+ *   XOP_jump_back, XOP_jump_back_unwind,        as XOP_jump, XOP_jump_unwind,
+ *   XOP_jump_if_back, XOP_jump_if_back_unwind   XOP_jump_if, XOP_jump_if_unwind, for
+ *                                               branches to a loop header (backward):
+ *                                               they check ex->interrupt first
  *   XOP_return                                  c0, nresults
  *   XOP_global_set_ref (global.set of a funcref) c0, global index
  * Unwinding keeps the top `keep` slots and removes the `drop` slots below them.
@@ -70,7 +74,11 @@ typedef union wp_cell {
   X(jump_unless)   \
   X(jump_table)    \
   X(return)        \
-  X(global_set_ref)
+  X(global_set_ref) \
+  X(jump_back)     \
+  X(jump_back_unwind) \
+  X(jump_if_back)  \
+  X(jump_if_back_unwind)
 
 typedef enum wp_xop {
   WP_XOP_FIRST_ = WP_OP_COUNT - 1,

@@ -46,4 +46,13 @@ int wp_validate_body(const wp_module *m, uint32_t defined_index, wp_emitter *em,
  * order requires, without a second pass over valid modules. */
 int wp_check_body_encoding(const wp_module *m, uint32_t defined_index, wp_error *err);
 
+/* wp_body_stack_types: the operand stack's value types just before the
+ * instruction at module offset `offset` of defined function `defined_index`
+ * (bottom first), found by re-walking the body's validation up to there.
+ * *types is malloc'd (the caller frees it; NULL when empty).  Fails when no
+ * instruction starts at `offset`.  Used by coredump.c, which knows the
+ * slots' values but not their types. */
+int wp_body_stack_types(const wp_module *m, uint32_t defined_index, uint32_t offset, uint8_t **types,
+                        uint32_t *ntypes, wp_error *err);
+
 #endif

@@ -65,6 +65,7 @@ wp_exec *wp_exec_new(const wp_exec_limits *limits, wp_error *err) {
   ex->frames = wp_calloc(max_frames, sizeof(wp_frame));
   if (!ex->frames) goto oom;
   ex->max_frames = max_frames;
+  ex->frames_cap = max_frames;
   /* Reserved, not committed: pages are touched only as deep as guests go. */
   ex->stack_bytes = (size_t)slots * sizeof(wp_slot);
   void *p = mmap(NULL, ex->stack_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -85,6 +86,13 @@ void wp_exec_free(wp_exec *ex) {
   if (ex->stack) munmap(ex->stack, ex->stack_bytes);
   free(ex->frames);
   free(ex);
+}
+
+wp_memory *wp_exec_caller_memory(const wp_exec *ex) {
+  if (!ex || ex->nframes < 2) return NULL;
+  const wp_func *caller = ex->frames[ex->nframes - 2].func;
+  if (!caller || !caller->inst || caller->inst->module->nmems == 0) return NULL;
+  return caller->inst->mems[0];
 }
 
 uint32_t wp_exec_frame_count(const wp_exec *ex) { return ex->nframes; }
@@ -126,9 +134,90 @@ int wp_exec_invoke(wp_exec *ex, wp_func *f, wp_error *err) {
   return wp_loop_plain(ex, base, err, NULL);
 }
 
+/* ---- interrupts and per-instance call depth ---- */
+
+/* Lock-free atomics, so safe in signal handlers (C11 7.14.1.1). */
+void wp_exec_interrupt(wp_exec *ex) {
+  atomic_fetch_or_explicit(&ex->interrupt, WP_INTERRUPT_STOP, memory_order_relaxed);
+}
+
+void wp_exec_clear_interrupt(wp_exec *ex) {
+  atomic_fetch_and_explicit(&ex->interrupt, ~WP_INTERRUPT_STOP, memory_order_relaxed);
+}
+
+void wp_exec_set_poll(wp_exec *ex, wp_poll_fn fn, void *ctx) {
+  ex->poll = fn;
+  ex->poll_ctx = ctx;
+}
+
+void wp_exec_request_poll(wp_exec *ex) {
+  atomic_fetch_or_explicit(&ex->interrupt, WP_INTERRUPT_POLL, memory_order_relaxed);
+}
+
+/* wp_exec_checkpoint: called by the loop when ex->interrupt is non-zero, with
+ * the top frame's pc and sp saved.  A poll request runs the host's hook
+ * first; a stop request (possibly made by the hook's own signal handling)
+ * then ends the guest. */
+int wp_exec_checkpoint(wp_exec *ex, wp_error *err) {
+  unsigned flags = atomic_fetch_and_explicit(&ex->interrupt, ~WP_INTERRUPT_POLL, memory_order_relaxed);
+  if ((flags & WP_INTERRUPT_POLL) && ex->poll) {
+    if (ex->poll(ex, ex->poll_ctx, err) != 0) return -1;
+    flags |= atomic_load_explicit(&ex->interrupt, memory_order_relaxed);
+  }
+  if (!(flags & WP_INTERRUPT_STOP)) return 0;
+  wp_exec_clear_interrupt(ex);
+  const wp_frame *top = &ex->frames[ex->nframes - 1];
+  wp_error_set(err, WP_ERR_INTERRUPT, wp_frame_offset(top), "interrupted");
+  if (err) err->func = wp_frame_func_index(top);
+  return -1;
+}
+
+/* ceiling_for: the frame ceiling for a call of f entered with nframes
+ * frames on ex, given f's instance limit; grows the frame array when no
+ * guest runs (nothing holds pointers into it then). 0 on OOM. */
+static uint32_t ceiling_for(wp_exec *ex, const wp_func *f) {
+  uint32_t limit = f->inst ? f->inst->max_call_depth : 0;
+  if (!limit) return ex->max_frames;
+  uint64_t want = (uint64_t)ex->nframes + limit;
+  if (want > UINT32_MAX) want = UINT32_MAX;
+  if (want > ex->frames_cap && ex->depth == 0) {
+    wp_frame *grown = realloc(ex->frames, (size_t)want * sizeof(wp_frame));
+    if (!grown) return 0;
+    ex->frames = grown;
+    ex->frames_cap = (uint32_t)want;
+  }
+  if (want > ex->frames_cap) want = ex->frames_cap;
+  /* nested (a host function re-entering): the outer ceiling still holds */
+  if (ex->depth > 0 && want > ex->max_frames) want = ex->max_frames;
+  return (uint32_t)want;
+}
+
+/* describe_exhaustion: name the limit a "call stack exhausted" trap hit. */
+static void describe_exhaustion(const wp_exec *ex, uint32_t ceiling, uint32_t depth_limit, wp_error *err) {
+  if (!err || err->kind != WP_ERR_TRAP || err->trap != WP_TRAP_STACK_EXHAUSTED) return;
+  if (strcmp(err->message, wp_trap_message(WP_TRAP_STACK_EXHAUSTED)) != 0) return; /* a deeper call said why */
+  if (ex->nframes >= ceiling && depth_limit)
+    snprintf(err->message, sizeof err->message, "call stack exhausted: max_call_depth=%u frames reached",
+             depth_limit);
+  else if (ex->nframes >= ceiling)
+    snprintf(err->message, sizeof err->message, "call stack exhausted: max_frames=%u frames reached", ceiling);
+  else
+    snprintf(err->message, sizeof err->message, "call stack exhausted: value stack of %zu slots full",
+             ex->stack_bytes / sizeof(wp_slot));
+}
+
 int wp_call(wp_exec *ex, wp_func *f, const wp_slot *args, wp_slot *results, wp_error *err) {
   if (!ex || !f) return wp_error_set(err, WP_ERR_ARG, WP_NO_OFFSET, "wp_call needs a context and a function");
-  if (ex->depth >= WP_MAX_ENTRY_DEPTH) return wp_trap(err, WP_TRAP_STACK_EXHAUSTED);
+  if (ex->depth >= WP_MAX_ENTRY_DEPTH) {
+    wp_trap(err, WP_TRAP_STACK_EXHAUSTED);
+    if (err)
+      snprintf(err->message, sizeof err->message,
+               "call stack exhausted: %u nested host-to-guest entries reached", WP_MAX_ENTRY_DEPTH);
+    return -1;
+  }
+  uint32_t saved_max = ex->max_frames;
+  uint32_t ceiling = ceiling_for(ex, f);
+  if (!ceiling) return wp_error_set(err, WP_ERR_NOMEM, WP_NO_OFFSET, "out of memory growing the frame stack");
   const wp_functype *t = f->type;
   wp_slot *entry_sp = ex->sp;
   uint32_t entry_frames = ex->nframes;
@@ -137,11 +226,15 @@ int wp_call(wp_exec *ex, wp_func *f, const wp_slot *args, wp_slot *results, wp_e
   if (t->nparams) memcpy(entry_sp, args, t->nparams * sizeof(wp_slot));
   if (entry_frames == 0) ex->trap_nframes = 0;
   ex->depth++;
+  ex->max_frames = ceiling;
   int rc = wp_exec_invoke(ex, f, err);
+  ex->max_frames = saved_max;
   ex->depth--;
   if (rc == 0) {
     if (t->nresults) memcpy(results, entry_sp, t->nresults * sizeof(wp_slot));
   } else {
+    uint32_t limit = f->inst ? f->inst->max_call_depth : 0;
+    describe_exhaustion(ex, ceiling, limit && ceiling == entry_frames + limit ? limit : 0, err);
     /* Leave the failing frames readable (wp_exec_frame) until the next call. */
     if (ex->nframes > ex->trap_nframes) ex->trap_nframes = ex->nframes;
     ex->nframes = entry_frames;

@@ -75,6 +75,19 @@ int LOOP_FN(wp_exec *ex, uint32_t base, wp_error *err, wp_handler_table *labels)
     trap = (kind);   \
     goto do_trap;    \
   } while (0)
+/* CHECKPOINT: at back-edges and calls only, never per instruction.  On a
+ * request, do_checkpoint saves pc/sp and re-dispatches this instruction.
+ * -DWP_NO_INTERRUPT_CHECKS removes the checks (bench/interrupt_cost.py
+ * measures what they cost; interrupts then never take effect). */
+#ifdef WP_NO_INTERRUPT_CHECKS
+#define INTERRUPT_PENDING() 0
+#else
+#define INTERRUPT_PENDING() WP_UNLIKELY(atomic_load_explicit(&ex->interrupt, memory_order_relaxed))
+#endif
+#define CHECKPOINT()                             \
+  do {                                           \
+    if (INTERRUPT_PENDING()) goto do_checkpoint; \
+  } while (0)
 #define IMM(i) (pc[i].u64)
 #define TOP sp[-1]
 #define I32 (uint32_t)
@@ -209,7 +222,35 @@ dispatch:
       }
       NEXT(3);
     }
+    /* ---- back-edges: the same jumps after an interrupt check ---- */
+    XCASE(jump_back) : {
+      CHECKPOINT();
+      NEXT(pc[1].i64);
+    }
+    XCASE(jump_if_back) : {
+      CHECKPOINT();
+      if (I32 * --sp) NEXT(pc[1].i64);
+      NEXT(2);
+    }
+    XCASE(jump_back_unwind) : {
+      CHECKPOINT();
+      uint32_t drop = pc[2].pair.a, keep = pc[2].pair.b;
+      memmove(sp - keep - drop, sp - keep, keep * sizeof(wp_slot));
+      sp -= drop;
+      NEXT(pc[1].i64);
+    }
+    XCASE(jump_if_back_unwind) : {
+      CHECKPOINT();
+      if (I32 * --sp) {
+        uint32_t drop = pc[2].pair.a, keep = pc[2].pair.b;
+        memmove(sp - keep - drop, sp - keep, keep * sizeof(wp_slot));
+        sp -= drop;
+        NEXT(pc[1].i64);
+      }
+      NEXT(3);
+    }
     XCASE(jump_table) : {
+      CHECKPOINT(); /* any of its targets may be a loop header */
       uint32_t n = (uint32_t)IMM(1);
       uint32_t i = I32 * --sp;
       const wp_cell *entry = pc + 2 + 2 * (i < n ? i : n);
@@ -653,6 +694,11 @@ do_call : {
   wp_slot *args = sp - ft->nparams;
   frame->pc = pc;
   frame->sp = args;
+  if (INTERRUPT_PENDING()) {
+    /* call_indirect has popped its index already: resume after the check, not before */
+    if (wp_exec_checkpoint(ex, err)) return -1;
+    LOAD_MEMORY(); /* the host may have let other code grow it */
+  }
   if (ex->nframes >= ex->max_frames) TRAP(WP_TRAP_STACK_EXHAUSTED);
   if (callee->host) {
     uint32_t room = ft->nparams > ft->nresults ? ft->nparams : ft->nresults;
@@ -697,6 +743,13 @@ do_call : {
   DISPATCH();
 }
 
+do_checkpoint:
+  frame->pc = pc;
+  frame->sp = sp;
+  if (wp_exec_checkpoint(ex, err)) return -1;
+  LOAD_MEMORY(); /* the host may have let other code grow it */
+  DISPATCH();
+
 do_trap:
   frame->pc = pc;
   frame->sp = sp;
@@ -714,6 +767,8 @@ do_trap:
 #undef NEXT
 #undef TRAP
 #undef IMM
+#undef CHECKPOINT
+#undef INTERRUPT_PENDING
 #undef TOP
 #undef I32
 #undef S32

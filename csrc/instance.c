@@ -318,7 +318,13 @@ static int init_memories(wp_instance *inst, wp_error *err) {
   const wp_module *m = inst->module;
   for (uint32_t idx = m->nmems_imported; idx < m->nmems; idx++) {
     wp_memory *mem = &inst->own_mems[idx - m->nmems_imported];
+    uint32_t cap = inst->max_memory_pages;
+    if (cap && m->mems[idx].min > cap)
+      return wp_error_set(err, WP_ERR_LIMIT, WP_NO_OFFSET,
+                          "memory %u needs %u pages at instantiation, more than the limit max_memory_pages=%u",
+                          idx, m->mems[idx].min, cap);
     if (wp_memory_init_reserve(mem, m->mems[idx], err) != 0) return -1;
+    mem->host_max_pages = cap;
     inst->mems[idx] = mem;
   }
   return 0;
@@ -424,6 +430,11 @@ static int run_start(wp_instance *inst, wp_exec *ex, wp_error *err) {
 
 wp_instance *wp_instance_new(const wp_module *module, const wp_import_value *imports,
                              uint32_t nimports, wp_exec *ex, wp_error *err) {
+  return wp_instance_new_config(module, imports, nimports, NULL, ex, err);
+}
+
+wp_instance *wp_instance_new_config(const wp_module *module, const wp_import_value *imports, uint32_t nimports,
+                                    const wp_instance_config *config, wp_exec *ex, wp_error *err) {
   if (!module) {
     wp_error_set(err, WP_ERR_ARG, WP_NO_OFFSET, "module must not be NULL");
     return NULL;
@@ -433,6 +444,10 @@ wp_instance *wp_instance_new(const wp_module *module, const wp_import_value *imp
   if (!inst) {
     wp_error_set(err, WP_ERR_NOMEM, WP_NO_OFFSET, "out of memory");
     return NULL;
+  }
+  if (config) {
+    inst->max_memory_pages = config->max_memory_pages;
+    inst->max_call_depth = config->max_call_depth;
   }
   link_imports(inst, imports);
   init_funcs(inst);

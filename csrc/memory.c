@@ -82,6 +82,7 @@ int64_t wp_memory_grow_pages(wp_memory *m, uint32_t delta) {
   uint32_t old = m->limits.min;
   uint64_t pages = (uint64_t)old + delta;
   if (pages > memory_max_pages(m->limits)) return -1;
+  if (m->host_max_pages && pages > m->host_max_pages) return -1; /* wp_instance_config limit */
   uint64_t bytes = pages * WP_PAGE_SIZE;
   if (bytes > m->reserved) return -1; /* cannot happen: the reservation covers the max */
   if (delta > 0 && mprotect(m->data + m->size, (size_t)(bytes - m->size), PROT_READ | PROT_WRITE) != 0)

@@ -5,6 +5,8 @@
 
 #include "code.h"
 
+#include <stdatomic.h>
+
 #define WP_PAGE_SIZE 65536u
 #define WP_MAX_PAGES 65536u
 
@@ -30,6 +32,7 @@ struct wp_memory {
   uint64_t size;          /* bytes accessible = pages * 64 KiB */
   uint64_t reserved;      /* bytes reserved */
   wp_limits limits;       /* limits.min is the current page count */
+  uint32_t host_max_pages; /* a host-set ceiling below limits.max (0: none; wp_instance_config) */
 };
 
 /* wp_keepalive: the foreign instances a table or global holds functions of
@@ -83,6 +86,8 @@ struct wp_instance {
   wp_global *own_globals;
   uint8_t *elem_dropped;  /* one flag per element segment */
   uint8_t *data_dropped;  /* one flag per data segment */
+  uint32_t max_memory_pages; /* wp_instance_config: ceiling for the memories it defines (0: none) */
+  uint32_t max_call_depth; /* wp_instance_config: frames a wp_call into it may push (0: no limit) */
 };
 
 void wp_instance_retain(wp_instance *inst);
@@ -101,7 +106,20 @@ struct wp_exec {
   size_t stack_bytes;
   uint32_t depth;               /* nesting of wp_call entries */
   uint32_t trap_nframes;        /* after a failed wp_call: frames[0..trap_nframes) as they were */
+  /* Interrupts (wasmprof.h): WP_INTERRUPT_* bits, set from any thread or a
+   * signal handler, read by the loop only at back-edges and calls. */
+  atomic_uint interrupt;
+  wp_poll_fn poll;
+  void *poll_ctx;
+  uint32_t frames_cap;          /* frames allocated; max_frames is the ceiling in force */
 };
+
+#define WP_INTERRUPT_STOP 1u /* wp_exec_interrupt */
+#define WP_INTERRUPT_POLL 2u /* wp_exec_request_poll */
+
+/* wp_exec_checkpoint (exec.c): act on ex->interrupt at a check in the loop,
+ * whose frame pc/sp are saved.  0: go on; -1: stop with err filled. */
+int wp_exec_checkpoint(wp_exec *ex, wp_error *err);
 
 /* exec.c: run guest function f whose arguments are at ex->sp[0..nparams);
  * on success the results are at the same place. */

@@ -198,6 +198,11 @@ static void emit_branch(body_ctx *c, ctl_frame *f, bool conditional) {
   bool unwind = needs_unwind(c, f);
   unsigned iop = conditional ? (unwind ? WP_XOP_jump_if_unwind : WP_XOP_jump_if)
                              : (unwind ? WP_XOP_jump_unwind : WP_XOP_jump);
+  /* A branch to a loop header is a back-edge: its variant checks for
+   * interrupts, so that only loops (and calls) pay for that check. */
+  if (f->kind == WP_OP_loop)
+    iop = conditional ? (unwind ? WP_XOP_jump_if_back_unwind : WP_XOP_jump_if_back)
+                      : (unwind ? WP_XOP_jump_back_unwind : WP_XOP_jump_back);
   uint32_t op_cell = wp_emit_op(c->em, iop, c->op_offset);
   emit_target(c, f, op_cell, unwind);
 }
@@ -679,4 +684,36 @@ int wp_check_body_encoding(const wp_module *m, uint32_t defined_index, wp_error 
   }
   if (r.pos != r.end) return wp_error_set(err, WP_ERR_DECODE, wp_reader_offset(&r), "section size mismatch: bytes after the function's end");
   return 0;
+}
+
+/* ---- operand stack types at an instruction (coredump.c) ---- */
+
+int wp_body_stack_types(const wp_module *m, uint32_t defined_index, uint32_t offset, uint8_t **types,
+                        uint32_t *ntypes, wp_error *err) {
+  const wp_func_body *body = &m->bodies[defined_index];
+  uint32_t func_index = m->nfuncs_imported + defined_index;
+  body_ctx c = {.m = m, .err = err, .func_index = func_index};
+  c.r = (wp_reader){m->bytes, m->bytes + body->code_start, m->bytes + body->body_end};
+  c.op_offset = body->code_start;
+  *types = NULL;
+  *ntypes = 0;
+  uint32_t typeidx = m->func_types[func_index];
+  if (typeidx >= m->ntypes) return fail(&c, "unknown type %u", typeidx);
+  c.type = &m->types[typeidx];
+  c.locals = body->local_types;
+  c.nlocals = c.type->nparams + body->nlocals;
+  int rc = push_ctl(&c, FUNC_FRAME, NULL, 0, wp_functype_results(c.type), c.type->nresults);
+  /* The same walk as wp_validate_body, stopped before the instruction at
+   * `offset`: the type stack there is what that instruction sees. */
+  while (rc == 0 && c.r.pos < c.r.end && wp_reader_offset(&c.r) != offset) rc = step(&c);
+  if (rc == 0 && c.r.pos < c.r.end) {
+    *types = c.vals; /* the caller frees it */
+    *ntypes = c.nvals;
+    c.vals = NULL;
+  } else if (rc >= 0) {
+    rc = wp_error_set(err, WP_ERR_ARG, offset, "no instruction at offset %u in function %u", offset, func_index);
+  }
+  free(c.vals);
+  free(c.ctls);
+  return rc == 0 ? 0 : -1;
 }

@@ -68,6 +68,8 @@ static const char *error_kind_name(wp_error_kind kind) {
   case WP_ERR_HOST: return "host error";
   case WP_ERR_NOMEM: return "out of memory";
   case WP_ERR_ARG: return "bad argument";
+  case WP_ERR_EXIT: return "guest exit (WASI proc_exit)";
+  case WP_ERR_INTERRUPT: return "interrupted";
   }
   return "error";
 }

@@ -66,6 +66,8 @@ typedef enum wp_error_kind {
   WP_ERR_HOST,       /* a host function failed (its own error is kept by the host) */
   WP_ERR_NOMEM,      /* the host ran out of memory */
   WP_ERR_ARG,        /* bad argument to an API call */
+  WP_ERR_EXIT,       /* the guest asked to exit (WASI proc_exit); see exit_code */
+  WP_ERR_INTERRUPT,  /* wp_exec_interrupt stopped the guest (or a poll hook did) */
 } wp_error_kind;
 
 typedef enum wp_trap_kind {
@@ -95,6 +97,7 @@ typedef struct wp_error {
   uint32_t offset;
   uint32_t func;
   char message[256];
+  int exit_code;     /* WP_ERR_EXIT: the guest's exit status */
 } wp_error;
 
 /* wp_trap_message: the spec's wording for a trap kind ("unreachable", ...). */
@@ -181,6 +184,10 @@ typedef struct wp_exec_limits {
 } wp_exec_limits;
 
 wp_exec *wp_exec_new(const wp_exec_limits *limits, wp_error *err);
+/* wp_exec_caller_memory: for a host function running on ex, memory 0 of the
+ * guest function that called it (the frame just below the host frame), or
+ * NULL when the caller is not a guest function or has no memory. */
+wp_memory *wp_exec_caller_memory(const wp_exec *ex);
 void wp_exec_free(wp_exec *ex);
 
 /* The frame stack: frames[0 .. count-1], innermost last. */
@@ -277,6 +284,69 @@ const wp_module *wp_instance_module(const wp_instance *inst);
 /* wp_instance_export: look an export up by name; false if absent. */
 bool wp_instance_export(const wp_instance *inst, const char *name, uint32_t name_len,
                         wp_import_value *out);
+
+/* ---- coredumps (coredump.c) ---------------------------------------------------- */
+
+/* wp_coredump_write: after a wp_call on ex failed, write the guest frames it
+ * left (innermost first, host frames skipped) with every local and operand
+ * value, plus the memories and globals of the instances on that stack, as a
+ * WebAssembly coredump (tool-conventions Coredump.md) at path.  Code offsets
+ * are relative to the function body's start (the first byte after the body
+ * size).  executable_name goes in the "core" section (NULL: the innermost
+ * module's name-section name, else "wasm").  The file appears atomically
+ * (temporary file in the same directory, fsync, rename; mode 0600); on
+ * failure nothing is left behind and err says why. */
+int wp_coredump_write(const wp_exec *ex, const char *path, const char *executable_name, wp_error *err);
+/* ---- native functions, limits and interrupts ------------------------------------------------ */
+
+/* wp_func_new_native: a host function that is a plain C function, called
+ * through libffi with the C signature the wasm type implies: i32 -> int32_t,
+ * i64 -> int64_t, f32 -> float, f64 -> double, no result -> void.  At most
+ * one result; reference and vector types are rejected (WP_ERR_ARG, with a
+ * message saying why).  The call description (ffi_cif) is prepared here
+ * once.  Free with wp_func_free.  Example: wp_func_new_native(t, (void (*)(void))cos, &err). */
+wp_func *wp_func_new_native(const wp_functype *type, void (*fn)(void), wp_error *err);
+/* wp_func_is_native: whether f was made by wp_func_new_native. */
+bool wp_func_is_native(const wp_func *f);
+
+/* wp_instance_config: host-set limits of one instance; zero fields mean "no
+ * limit of this kind".
+ *   max_memory_pages: the memories the instance defines never grow past this
+ *     many pages (memory.grow returns -1, as the spec allows); instantiating
+ *     a memory whose minimum is larger fails with WP_ERR_LIMIT.  Memories the
+ *     instance imports keep their owner's limits.
+ *   max_call_depth: a wp_call of one of this instance's functions may push at
+ *     most this many frames (counted from that call); deeper calls trap
+ *     "call stack exhausted" with a message naming the limit. */
+typedef struct wp_instance_config {
+  uint32_t max_memory_pages;
+  uint32_t max_call_depth;
+} wp_instance_config;
+
+/* wp_instance_new_config: wp_instance_new with limits (config may be NULL). */
+wp_instance *wp_instance_new_config(const wp_module *module, const wp_import_value *imports, uint32_t nimports,
+                                    const wp_instance_config *config, wp_exec *ex, wp_error *err);
+
+/* Interrupts.  A running guest looks at its context's interrupt flags only
+ * at loop back-edges (backward branches) and at calls, so an interrupt
+ * costs nothing per instruction and is seen within one loop iteration.
+ *
+ * wp_exec_interrupt: ask the guest running on ex to stop; it stops at its
+ * next check with WP_ERR_INTERRUPT (frames kept for a backtrace, the
+ * instance stays usable).  A request made while nothing runs stops the next
+ * guest at its first check; wp_exec_clear_interrupt drops it.  Only sets a
+ * flag: async-signal-safe and callable from any thread. */
+void wp_exec_interrupt(wp_exec *ex);
+void wp_exec_clear_interrupt(wp_exec *ex);
+
+/* A poll hook: called at the next check after wp_exec_request_poll, with the
+ * guest's frames saved (pc and sp current).  Return 0 to go on, or fill err
+ * and return non-zero to stop the guest with that error.  Hosts use it to
+ * run their own signal handling or yield a lock from inside long loops.
+ * wp_exec_request_poll is async-signal-safe and callable from any thread. */
+typedef int (*wp_poll_fn)(wp_exec *ex, void *ctx, wp_error *err);
+void wp_exec_set_poll(wp_exec *ex, wp_poll_fn fn, void *ctx);
+void wp_exec_request_poll(wp_exec *ex);
 
 #ifdef __cplusplus
 }

@@ -12,8 +12,9 @@ cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-$(command -v python || command -v python3)}
 
-echo "+ $PYTHON -m pip install pytest wasmtime" >&2
-"$PYTHON" -m pip install --quiet pytest wasmtime
+TEST_DEPS=(pytest wasmtime pandas matplotlib nbclient nbformat ipykernel jsonschema)
+echo "+ $PYTHON -m pip install ${TEST_DEPS[*]}" >&2
+"$PYTHON" -m pip install --quiet "${TEST_DEPS[@]}"
 echo "+ $PYTHON -m pip install -e ." >&2
 "$PYTHON" -m pip install --quiet -e .
 echo "+ $PYTHON -m pytest -q tests $*" >&2

@@ -17,7 +17,9 @@
  * reach of Python's reference counting; see py_values.c and py_func.c for
  * the registries that keep them alive.
  *
- * The GIL is held during guest execution.
+ * The GIL is held during guest execution, except that the poll hook of
+ * py_interrupt.c releases and retakes it at a loop back-edge or call about
+ * every 5 ms, so other Python threads run while a guest loops.
  */
 #ifndef WPY_CORE_H
 #define WPY_CORE_H
@@ -36,6 +38,7 @@ extern PyObject *wpy_ValidationError; /* .offset, .reason */
 extern PyObject *wpy_LinkError;
 extern PyObject *wpy_Trap;            /* .kind, .message, .func_index, .offset */
 extern PyObject *wpy_LimitError;
+extern PyObject *wpy_Exit;            /* .code (py_wasi.c) */
 
 /* ---- types ------------------------------------------------------------------ */
 
@@ -64,6 +67,7 @@ typedef struct wpy_Instance {
   Py_ssize_t nimported;
   PyObject *exports;   /* wpy_Exports */
   PyObject *weakrefs;
+  PyObject *coredump;  /* coredump setting: NULL/None (environment), False, or a str path (py_coredump.c) */
 } wpy_Instance;
 
 /* wpy_Exports: the namespace instance.exports; name -> wrapper in export order. */
@@ -168,10 +172,30 @@ int wpy_func_to_slot(wpy_Func *f, wp_slot *out);
 /* wpy_funcref_valid: whether s is null or a funcref handed out by wpy_func_to_slot. */
 bool wpy_funcref_valid(wp_slot s);
 
+/* ---- py_wasi.c ------------------------------------------------------------------ */
+
+extern PyTypeObject wpy_WasiCtxType;
+/* wpy_wasi_init: create wasmprof.Exit and WasiCtx and add them to the module. */
+int wpy_wasi_init(PyObject *m);
+/* wpy_raise_exit: raise Exit for a WP_ERR_EXIT error; returns NULL. */
+PyObject *wpy_raise_exit(const wp_error *err);
+
 /* ---- py_instance.c ------------------------------------------------------------------ */
 
 /* wpy_instance_lookup: the live Python Instance of inst, borrowed, or NULL. */
 PyObject *wpy_instance_lookup(const wp_instance *inst);
+
+/* ---- py_coredump.c ------------------------------------------------------------------ */
+
+/* wpy_coredump_on_trap: after a call of f trapped (frames still on this
+ * thread's wp_exec), write a coredump if f's Instance or the environment
+ * asks for one; returns the path written (new reference) or NULL, never
+ * leaving an exception set (failures become RuntimeWarnings). */
+PyObject *wpy_coredump_on_trap(const wpy_Func *f);
+/* wpy_coredump_note: attach .coredump = path and a note to the pending exception. */
+void wpy_coredump_note(PyObject *path);
+/* _core.write_coredump(path, executable_name=None): dump this thread's last trap. */
+PyObject *wpy_core_write_coredump(PyObject *mod, PyObject *args, PyObject *kwds);
 
 /* ---- wrappers (py_memory.c, py_table.c, py_global.c) ------------------------------- */
 
@@ -185,5 +209,18 @@ int wpy_parse_limits(PyObject *min_o, PyObject *max_o, uint32_t ceiling, const c
 /* Index arguments: a Python int in [0, limit]; sets an exception otherwise. */
 int wpy_u32_arg(PyObject *v, const char *what, uint32_t *out);
 int wpy_u64_arg(PyObject *v, const char *what, uint64_t *out);
+
+/* ---- native imports, limits and interrupts (py_native.c, py_interrupt.c) ---- */
+
+/* wpy_native_register, wpy_interrupt_register: add their module functions. */
+int wpy_native_register(PyObject *module);
+int wpy_interrupt_register(PyObject *module);
+/* wpy_guest_enter/leave: bracket every entry into guest code (wp_call,
+ * wp_instance_new): Ctrl-C, other threads and wasmprof.interrupt() reach the
+ * guest through its context's interrupt checks. */
+void wpy_guest_enter(wp_exec *ex);
+void wpy_guest_leave(wp_exec *ex);
+/* wpy_guest_forget: ex is about to be freed (module.c). */
+void wpy_guest_forget(wp_exec *ex);
 
 #endif

@@ -26,6 +26,7 @@ static void exec_capsule_free(PyObject *capsule) {
     return;
   }
   if (tls_exec == ex) tls_exec = NULL;
+  wpy_guest_forget(ex);
   wp_exec_free(ex);
 }
 
@@ -153,6 +154,9 @@ static PyMethodDef core_methods[] = {
      "extern_to_bits(obj) -> int\n\nThe externref bits (token) for a Python object; None gives 0."},
     {"extern_from_bits", core_extern_from_bits, METH_O,
      "extern_from_bits(bits) -> object\n\nThe Python object of an externref token; 0 gives None."},
+    {"write_coredump", (PyCFunction)(void (*)(void))wpy_core_write_coredump, METH_VARARGS | METH_KEYWORDS,
+     "write_coredump(path, executable_name=None)\n\nWrite a WebAssembly coredump of this thread's last trap "
+     "(py_coredump.c)."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -251,6 +255,8 @@ PyMODINIT_FUNC PyInit__core(void) {
     goto fail;
   }
   if (PyModule_AddIntConstant(m, "PAGE_SIZE", WP_PAGE_SIZE) < 0) goto fail;
+  if (wpy_wasi_init(m) < 0) goto fail; /* WASI: Exit, WasiCtx */
+  if (wpy_native_register(m) < 0 || wpy_interrupt_register(m) < 0) goto fail;
   return m;
 
 fail:

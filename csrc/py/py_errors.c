@@ -104,12 +104,26 @@ PyObject *wpy_raise(const wp_error *err) {
   }
   case WP_ERR_NOMEM:
     return PyErr_NoMemory();
+  case WP_ERR_INTERRUPT: {
+    /* wasmprof.interrupt(): the user asked to stop, as with Ctrl-C */
+    PyObject *text = PyUnicode_FromString("WebAssembly execution interrupted");
+    if (text && err->func != WP_NO_FUNC)
+      Py_SETREF(text, PyUnicode_FromFormat("%U in function %u", text, (unsigned)err->func));
+    if (text && err->offset != WP_NO_OFFSET)
+      Py_SETREF(text, PyUnicode_FromFormat("%U at offset 0x%x", text, (unsigned)err->offset));
+    static const char *const names[] = {"func_index", "offset"};
+    PyObject *func = err->func == WP_NO_FUNC ? (Py_INCREF(Py_None), Py_None) : PyLong_FromUnsignedLong(err->func);
+    PyObject *values[] = {func, offset_obj(err->offset)};
+    return raise_with_attrs(PyExc_KeyboardInterrupt, text, names, values, 2);
+  }
   case WP_ERR_ARG: {
     PyObject *m = message_str(err);
     if (m) PyErr_SetObject(PyExc_ValueError, m);
     Py_XDECREF(m);
     return NULL;
   }
+  case WP_ERR_EXIT:
+    return wpy_raise_exit(err);
   case WP_OK:
     break;
   }

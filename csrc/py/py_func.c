@@ -255,11 +255,16 @@ static PyObject *func_invoke(wpy_Func *self, PyObject *const *args, Py_ssize_t n
   wp_error err;
   memset(&err, 0, sizeof err);
   Py_INCREF(self);
+  wpy_guest_enter(ex);
   int rc = wp_call(ex, self->func, in, out, &err);
+  wpy_guest_leave(ex);
   Py_DECREF(self);
   Py_LeaveRecursiveCall();
   if (rc != 0) {
+    PyObject *coredump = err.kind == WP_ERR_TRAP ? wpy_coredump_on_trap(self) : NULL;
     wpy_raise(&err);
+    wpy_coredump_note(coredump);
+    Py_XDECREF(coredump);
     goto done;
   }
   if (PyErr_Occurred()) goto done; /* defensive: a host function left an error behind */

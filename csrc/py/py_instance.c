@@ -285,6 +285,27 @@ static PyObject *resolve(PyObject *obj, const wp_extern_type *ty, PyObject *mod,
   out->kind = ty->kind;
   switch (ty->kind) {
   case WP_EXTERN_FUNC: {
+    /* An import value that needs the import's type to become a Func
+     * (wasmprof.native() without a signature) says so with this method. */
+    PyObject *bind =
+        PyObject_TypeCheck(obj, &wpy_FuncType) ? NULL : PyObject_GetAttrString(obj, "__wasmprof_import__");
+    if (bind) {
+      PyObject *ft = wpy_functype_to_py(ty->func);
+      PyObject *bound = ft ? PyObject_CallOneArg(bind, ft) : NULL;
+      Py_DECREF(bind);
+      Py_XDECREF(ft);
+      if (!bound) return NULL;
+      PyObject *kept = PyObject_TypeCheck(bound, &wpy_FuncType)
+                           ? resolve(bound, ty, mod, field, out)
+                           : incompatible(mod, field, "__wasmprof_import__ returned %.100s, not a Func",
+                                          Py_TYPE(bound)->tp_name);
+      Py_DECREF(bound);
+      return kept;
+    }
+    if (PyErr_Occurred()) {
+      if (!PyErr_ExceptionMatches(PyExc_AttributeError)) return NULL;
+      PyErr_Clear();
+    }
     if (PyObject_TypeCheck(obj, &wpy_FuncType)) {
       wpy_Func *f = (wpy_Func *)obj;
       if (!f->func) return incompatible(mod, field, "uninitialised Func");
@@ -445,11 +466,73 @@ static void keep_escaped_host_funcs(wpy_Instance *self) {
   }
 }
 
+/* coredump_setting_check: None, False, or a path (str or os.PathLike of str). */
+static int coredump_setting_check(PyObject *v) {
+  if (v == Py_None || v == Py_False || PyUnicode_Check(v)) return 0;
+  PyObject *p = PyOS_FSPath(v);
+  if (p && PyUnicode_Check(p)) {
+    Py_DECREF(p);
+    return 0;
+  }
+  Py_XDECREF(p);
+  PyErr_Clear();
+  PyErr_Format(PyExc_TypeError, "coredump must be a path, None or False, not %.100s", Py_TYPE(v)->tp_name);
+  return -1;
+}
+
+/* limit_attr: limits.<name> as a positive u32, 0 when None or absent. */
+static int limit_attr(PyObject *limits, const char *name, uint32_t *out) {
+  *out = 0;
+  PyObject *v = PyObject_GetAttrString(limits, name);
+  if (!v) {
+    if (!PyErr_ExceptionMatches(PyExc_AttributeError)) return -1;
+    PyErr_Clear();
+    return 0;
+  }
+  int rc = 0;
+  if (v != Py_None) {
+    unsigned long long n = PyLong_Check(v) ? PyLong_AsUnsignedLongLong(v) : (unsigned long long)-1;
+    if (PyErr_Occurred() || !PyLong_Check(v) || n == 0 || n > UINT32_MAX) {
+      PyErr_Clear();
+      PyErr_Format(PyExc_ValueError, "limits.%s must be None or an int in [1, 2**32), not %R", name, v);
+      rc = -1;
+    } else {
+      *out = (uint32_t)n;
+    }
+  }
+  Py_DECREF(v);
+  return rc;
+}
+
+/* parse_limits: a wasmprof.Limits (or any object with those attributes). */
+static int parse_limits(PyObject *limits, wp_instance_config *config) {
+  memset(config, 0, sizeof *config);
+  if (limits == Py_None) return 0;
+  if (limit_attr(limits, "max_memory_pages", &config->max_memory_pages) < 0) return -1;
+  return limit_attr(limits, "max_call_depth", &config->max_call_depth);
+}
+
 static PyObject *instance_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
-  static char *kwlist[] = {"module", "imports", NULL};
-  PyObject *module, *imports = Py_None;
-  if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!|O:Instance", kwlist, &wpy_ModuleType, &module, &imports))
+  static char *kwlist[] = {"module", "imports", "limits", "wasi", "coredump", NULL};
+  PyObject *module, *imports = Py_None, *limits = Py_None, *wasi = Py_None, *coredump = Py_None;
+  if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!|OO$OO:Instance", kwlist, &wpy_ModuleType, &module, &imports,
+                                   &limits, &wasi, &coredump))
     return NULL;
+  if (coredump_setting_check(coredump) < 0) return NULL;
+  if (wasi != Py_None) {
+    /* WASI (python/wasmprof/wasi.py): its functions for the module's WASI imports, merged with imports. */
+    PyObject *merged = PyObject_CallMethod(wasi, "_imports_for", "OO", module, imports);
+    if (!merged) return NULL;
+    PyObject *plain_args = Py_BuildValue("(OOO)", module, merged, limits);
+    Py_DECREF(merged);
+    PyObject *plain_kwds = plain_args ? Py_BuildValue("{sO}", "coredump", coredump) : NULL;
+    PyObject *self = plain_kwds ? instance_new(type, plain_args, plain_kwds) : NULL;
+    Py_XDECREF(plain_args);
+    Py_XDECREF(plain_kwds);
+    return self;
+  }
+  wp_instance_config config;
+  if (parse_limits(limits, &config) < 0) return NULL;
   if (imports != Py_None && !PyMapping_Check(imports)) {
     PyErr_Format(PyExc_TypeError, "imports must be a mapping of module names to mappings, not %.100s",
                  Py_TYPE(imports)->tp_name);
@@ -492,10 +575,12 @@ static PyObject *instance_new(PyTypeObject *type, PyObject *args, PyObject *kwds
   wp_error err;
   memset(&err, 0, sizeof err);
   if (Py_EnterRecursiveCall(" while instantiating a WebAssembly module")) goto fail;
-  wp_instance *inst = wp_instance_new(m, values, n, ex, &err);
+  wpy_guest_enter(ex);
+  wp_instance *inst = wp_instance_new_config(m, values, n, &config, ex, &err);
+  wpy_guest_leave(ex);
   Py_LeaveRecursiveCall();
   if (!inst) {
-    if (err.kind == WP_ERR_TRAP || err.kind == WP_ERR_HOST) {
+    if (err.kind == WP_ERR_TRAP || err.kind == WP_ERR_HOST || err.kind == WP_ERR_EXIT) {
       /* segments may have been written into imported tables: keep what
        * they point to */
       keep_imports_forever(module, kept, n);
@@ -506,6 +591,8 @@ static PyObject *instance_new(PyTypeObject *type, PyObject *args, PyObject *kwds
   self->inst = inst;
   Py_INCREF(module);
   self->module = module;
+  Py_INCREF(coredump);
+  self->coredump = coredump;
   self->imported = kept;
   self->nimported = n;
   kept = NULL;
@@ -531,12 +618,14 @@ static int instance_traverse(PyObject *o, visitproc visit, void *arg) {
   Py_VISIT(self->module);
   for (Py_ssize_t i = 0; i < self->nimported; i++) Py_VISIT(self->imported[i]);
   Py_VISIT(self->exports);
+  Py_VISIT(self->coredump);
   return 0;
 }
 
 static int instance_clear(PyObject *o) {
   /* Only the exports: the module and the imports must outlive the C instance. */
   Py_CLEAR(((wpy_Instance *)o)->exports);
+  Py_CLEAR(((wpy_Instance *)o)->coredump);
   return 0;
 }
 
@@ -561,6 +650,7 @@ static void instance_dealloc(PyObject *o) {
   self->imported = NULL;
   self->nimported = 0;
   Py_CLEAR(self->module);
+  Py_CLEAR(self->coredump);
   Py_TYPE(o)->tp_free(o);
 }
 
@@ -591,7 +681,28 @@ static PyObject *instance_repr(PyObject *o) {
                                   : (Py_ssize_t)0);
 }
 
+static PyObject *instance_get_coredump(PyObject *o, void *closure) {
+  (void)closure;
+  PyObject *v = ((wpy_Instance *)o)->coredump;
+  v = v ? v : Py_None;
+  Py_INCREF(v);
+  return v;
+}
+
+static int instance_set_coredump(PyObject *o, PyObject *v, void *closure) {
+  (void)closure;
+  if (!v) v = Py_None;
+  if (coredump_setting_check(v) < 0) return -1;
+  Py_INCREF(v);
+  Py_XSETREF(((wpy_Instance *)o)->coredump, v);
+  return 0;
+}
+
 static PyGetSetDef instance_getset[] = {
+    {"coredump", instance_get_coredump, instance_set_coredump,
+     "Where a trapping export call writes a WebAssembly coredump: a path or directory, None (the default: "
+     "the WASMPROF_COREDUMP environment variable decides) or False (never).",
+     NULL},
     {"exports", instance_get_exports, NULL, "The exports namespace (attribute and item access by name).",
      NULL},
     {"module", instance_get_module, NULL, "The Module this instance was made from.", NULL},
@@ -601,11 +712,11 @@ static PyGetSetDef instance_getset[] = {
 PyTypeObject wpy_InstanceType = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "wasmprof.Instance",
-    .tp_doc = "Instance(module, imports=None)\n\n"
+    .tp_doc = "Instance(module, imports=None, *, coredump=None)\n\n"
               "Instantiate a Module. imports maps module names to mappings of field names to\n"
               "Func, Memory, Table or Global objects (or plain callables for function imports).\n"
               "Raises LinkError for a missing or mismatched import, Trap when segment\n"
-              "initialisation or the start function traps.",
+              "initialisation or the start function traps. coredump: see Instance.coredump.",
     .tp_basicsize = sizeof(wpy_Instance),
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
     .tp_weaklistoffset = offsetof(wpy_Instance, weakrefs),

@@ -170,6 +170,10 @@ static PyObject *memory_grow(PyObject *o, PyObject *arg) {
     return NULL;
   }
   int64_t old = wp_memory_grow(m, delta);
+  if (old < 0 && m->host_max_pages && (uint64_t)m->limits.min + delta > m->host_max_pages)
+    return PyErr_Format(wpy_LimitError,
+                        "cannot grow memory by %u pages (size %u pages): limit max_memory_pages=%u",
+                        (unsigned)delta, (unsigned)m->limits.min, (unsigned)m->host_max_pages);
   if (old < 0)
     return PyErr_Format(wpy_LimitError, "cannot grow memory by %u pages (size %u pages)", (unsigned)delta,
                         (unsigned)(wp_memory_size(m) / WP_PAGE_SIZE));

@@ -26,6 +26,15 @@ from ._core import (
     Trap,
     ValidationError,
 )
+# The Profile model (python/wasmprof/profile.py).  Imported here, before anything binds the name
+# `profile`, so that a later `def profile(...)`/import of the profiling function wins over the
+# submodule attribute that `import wasmprof.profile` would otherwise leave on the package.
+from .profile import Profile, ProfileDiff
+from ._core import Exit  # WASI proc_exit
+from .wasi import Wasi, run
+from ._core import interrupt
+from .limits import Limits
+from .native import NativeLibrary, NativeSymbol, native, native_library
 from .types import (
     ExportType,
     ExternType,
@@ -35,6 +44,7 @@ from .types import (
     MemoryType,
     TableType,
 )
+from . import coredump  # wasmprof.coredump.load(...): reading WebAssembly coredumps
 
 __version__ = "0.1.0"
 
@@ -43,6 +53,7 @@ __all__ = [
     "Error",
     "Exports",
     "ExportType",
+    "Exit",
     "ExternType",
     "Func",
     "FuncType",
@@ -51,15 +62,26 @@ __all__ = [
     "ImportType",
     "Instance",
     "LimitError",
+    "Limits",
     "LinkError",
     "Memory",
     "MemoryType",
+    "Profile",
+    "ProfileDiff",
     "Module",
+    "NativeLibrary",
+    "NativeSymbol",
     "Table",
     "TableType",
     "Trap",
     "ValidationError",
+    "coredump",
+    "Wasi",
     "func",
+    "run",
+    "interrupt",
+    "native",
+    "native_library",
 ]
 
 

@@ -29,6 +29,14 @@ class Trap(Error):
 
 class LimitError(Error): ...
 
+class Exit(Error):
+    code: int
+
+class WasiCtx:
+    def __init__(self, args: Any, env: Any, preopens: Any) -> None: ...
+    def set_stdio(self, which: int, spec: Any) -> None: ...
+    def func(self, name: str) -> Func: ...
+
 _Buffer = Union[bytes, bytearray, memoryview]
 _Extern = Union["Func", "Memory", "Table", "Global"]
 
@@ -55,7 +63,15 @@ class Exports:
     def get(self, name: str, default: Any = ...) -> Any: ...
 
 class Instance:
-    def __init__(self, module: Module, imports: Optional[Any] = ...) -> None: ...
+    def __init__(
+        self,
+        module: Module,
+        imports: Optional[Any] = ...,
+        *,
+        wasi: Optional[Any] = ...,
+        coredump: Union[None, bool, str, os.PathLike[str]] = ...,
+    ) -> None: ...
+    coredump: Union[None, bool, str, os.PathLike[str]]
     @property
     def exports(self) -> Exports: ...
     @property
@@ -113,3 +129,4 @@ class Global:
 
 def extern_to_bits(obj: object) -> int: ...
 def extern_from_bits(bits: int) -> Any: ...
+def write_coredump(path: Union[str, os.PathLike[str]], executable_name: Optional[str] = ...) -> None: ...

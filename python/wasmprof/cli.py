@@ -2,11 +2,17 @@
 
 Subcommands:
 
-    run FILE.wasm [--invoke NAME] [ARGS...]
-        Instantiate a module that has no imports and call an exported
-        function with ARGS (converted to its parameter types); print each
-        result on its own line.  Without --invoke, call ``_start`` if it is
-        exported, else only instantiate (running the start function).
+    run FILE.wasm [--invoke NAME] [--dir HOST[::GUEST]] [--env K[=V]] [-- ARGS...]
+        Instantiate a module and call an exported function with ARGS
+        (converted to its parameter types); print each result on its own
+        line.  Without --invoke, call ``_start`` if it is exported, else only
+        instantiate (running the start function).  A module importing WASI
+        preview1 gets it (wasmprof.Wasi): for a command (``_start``) ARGS are
+        the program's arguments, --dir preopens directories and --env sets
+        the environment; the guest's exit status becomes ours.
+
+    coredump show CORE [--module K.wasm] | coredump mem CORE ADDR LEN
+        Read a WebAssembly coredump (see coredump_cmd.py).
 
 Each subcommand is a ``_Command``: a name, a function that adds its
 arguments to an argparse subparser, and a function that runs it and
@@ -20,11 +26,13 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from dataclasses import dataclass
 from typing import Any, Callable, List, Optional, Sequence
 
-from ._core import DecodeError, Error, Func, Instance, LinkError, Module, Trap, ValidationError
+from ._core import DecodeError, Error, Exit, Func, Instance, LinkError, Module, Trap, ValidationError
+from .wasi import WASI_MODULE, Wasi
 
 PROG = "wasmprof"
 
@@ -96,9 +104,13 @@ def _results(value: Any, nresults: int) -> List[Any]:
 
 
 def _configure_run(p: argparse.ArgumentParser) -> None:
-    p.add_argument("file", metavar="FILE.wasm", help="the module to run (it must have no imports)")
+    p.add_argument("file", metavar="FILE.wasm", help="the module to run (no imports, or WASI preview1 ones)")
     p.add_argument("--invoke", metavar="NAME", help="the exported function to call (default: _start if exported)")
-    p.add_argument("args", nargs="*", metavar="ARGS", help="arguments of the call")
+    p.add_argument("--dir", action="append", default=[], metavar="HOST[::GUEST]",
+                   help="WASI: preopen directory HOST, seen by the guest as GUEST (default: HOST)")
+    p.add_argument("--env", action="append", default=[], metavar="K[=V]",
+                   help="WASI: set environment variable K (without =V: our own value of K)")
+    p.add_argument("args", nargs="*", metavar="ARGS", help="arguments of the call, or of the WASI program")
     p.set_defaults(_extra_args=True)
 
 
@@ -109,13 +121,41 @@ def _load(path: str) -> Module:
         raise Error(f"cannot read {path}: {e.strerror or e}") from None
 
 
-def _run(ns: argparse.Namespace) -> int:
-    args: Sequence[str] = ns.args
-    module = _load(ns.file)
+def _wasi_for(ns: argparse.Namespace, module: Module) -> Optional[Wasi]:
+    """A WASI environment from --dir/--env and the program's arguments, when the module imports WASI."""
+    if not any(imp.module == WASI_MODULE for imp in module.imports):
+        if ns.dir or ns.env:
+            raise UsageError("--dir and --env need a module that imports WASI (wasi_snapshot_preview1)")
+        return None
+    preopens = []
+    for spec in ns.dir:
+        host, sep, guest = spec.partition("::")
+        preopens.append((host, guest if sep else host))
+    env = []
+    for spec in ns.env:
+        key, sep, value = spec.partition("=")
+        if not sep:
+            if key not in os.environ:
+                continue
+            value = os.environ[key]
+        env.append(f"{key}={value}")
+    program_args = [] if ns.invoke else list(ns.args)
     try:
-        instance = Instance(module)
+        return Wasi(args=[os.path.basename(ns.file), *program_args], env=env, preopens=preopens)
+    except OSError as e:
+        raise UsageError(str(e)) from None
+
+
+def _run(ns: argparse.Namespace) -> int:
+    module = _load(ns.file)
+    wasi = _wasi_for(ns, module)
+    args: Sequence[str] = ns.args if wasi is None or ns.invoke else []
+    try:
+        instance = Instance(module, wasi=wasi)
     except LinkError as e:
-        raise LinkError(f"{e} (run supports modules without imports)") from None
+        raise LinkError(f"{e} (run supports modules without imports or with WASI preview1 imports)") from None
+    except Exit as e:
+        return int(e.code)
     name: Optional[str] = ns.invoke
     if name is None:
         if "_start" not in instance.exports:
@@ -136,14 +176,38 @@ def _run(ns: argparse.Namespace) -> int:
             f"{ftype}, got {len(args)}"
         )
     values = [parse_value(a, t) for a, t in zip(args, ftype.params)]
-    result = func(*values)
+    try:
+        result = func(*values)
+    except Exit as e:
+        return int(e.code)
     for v in _results(result, len(ftype.results)):
         print(format_value(v))
     return 0
 
 
+# ---- coredump (python/wasmprof/coredump_cmd.py) ---------------------------------------
+
+
+def _run_coredump(ns: argparse.Namespace) -> int:
+    from . import coredump_cmd
+
+    try:
+        return coredump_cmd.run(ns)
+    except coredump_cmd.CoredumpUsageError as e:
+        raise UsageError(str(e)) from None
+    except OSError as e:
+        raise Error(f"cannot read {e.filename}: {e.strerror or e}") from None
+
+
+def _configure_coredump(p: argparse.ArgumentParser) -> None:
+    from . import coredump_cmd
+
+    coredump_cmd.configure(p)
+
+
 COMMANDS: List[_Command] = [
     _Command("run", "instantiate a module and call an export", _configure_run, _run),
+    _Command("coredump", "read a WebAssembly coredump (show, mem)", _configure_coredump, _run_coredump),
 ]
 
 
@@ -175,7 +239,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # Everything after the first "--" is passed through untouched (a WASI program's own options).
+    after: List[str] = []
+    if "--" in argv:
+        cut = argv.index("--")
+        argv, after = argv[:cut], argv[cut + 1:]
     ns, extras = parser.parse_known_args(argv)
+    if after:
+        if not getattr(ns, "_extra_args", False):
+            parser.error(f"unrecognized arguments: {' '.join(after)}")
+        ns.args = list(ns.args) + after
     if extras:
         unknown = [a for a in extras if a.startswith("-") and not _is_number(a)]
         if unknown or not getattr(ns, "_extra_args", False):
