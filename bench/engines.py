@@ -127,7 +127,8 @@ class WasmprofProfiled(Wasmprof):
         reason = super().unavailable()
         if reason:
             return reason
-        return None if hasattr(_wasmprof(), "profile") else "n/a (no profiler yet)"
+        # Until the profiler lands, wasmprof.profile is the Profile model's submodule, not a function.
+        return None if callable(getattr(_wasmprof(), "profile", None)) else "n/a (no profiler yet)"
 
     def describe(self) -> str:
         return "wasmprof.profile(...) (profiler on)"
