@@ -4,7 +4,7 @@
  * unpredictable indirect branches, the pattern of every interpreter (and of
  * parsers and state machines).  Size n: outer iterations of the guest loop. */
 #define BENCH_NAME "dispatch"
-#define BENCH_DEFAULT_N 280000
+#define BENCH_DEFAULT_N 400000
 
 #include <stdint.h>
 

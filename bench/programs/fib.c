@@ -2,7 +2,7 @@
  * is call and return sequences plus a compare and two subtractions, the
  * measure of an engine's call path.  Size n: fib(n) (cost grows ~1.6x per step). */
 #define BENCH_NAME "fib"
-#define BENCH_DEFAULT_N 38
+#define BENCH_DEFAULT_N 39
 
 #include <stdint.h>
 

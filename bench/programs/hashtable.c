@@ -1,12 +1,12 @@
 /* hashtable: memory-bound hashing.  An open-addressing hash table (linear
  * probing, 8-byte slots, a power of two at least 1.6 times the key count:
- * 16 MB, 2^21 slots, at the default size) is filled with n thousand pseudo-random keys,
+ * 32 MB, 2^22 slots, at the default size) is filled with n thousand pseudo-random keys,
  * probed with hits and misses, then half the keys are deleted (tombstones)
  * and the probes repeated.  Each operation is a multiplicative hash and a
  * load from a random place in a table much larger than the CPU caches.
  * Size n: thousands of keys. */
 #define BENCH_NAME "hashtable"
-#define BENCH_DEFAULT_N 1000
+#define BENCH_DEFAULT_N 1600
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -4,7 +4,7 @@
  * (indirect calls), and copies them in sorted order into one buffer with
  * memcpy, twice (two different sets).  Size n: thousands of strings. */
 #define BENCH_NAME "sort_strings"
-#define BENCH_DEFAULT_N 80
+#define BENCH_DEFAULT_N 140
 
 #include <stdint.h>
 #include <stdlib.h>
