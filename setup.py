@@ -51,8 +51,12 @@ setup(
     packages=find_packages(where="python"),
     package_data={"wasmprof": ["py.typed", "*.pyi"]},
     ext_modules=[_extension()],
-    extras_require={"test": ["pytest", "wasmtime", "pandas", "matplotlib", "nbclient", "nbformat", "ipykernel",
-                             "jsonschema"]},
+    extras_require={
+        "test": ["pytest", "wasmtime", "pandas", "matplotlib", "nbclient", "nbformat", "ipykernel",
+                 "jsonschema"],
+        # bench/run.py's peers: wasm3 (pywasm3 builds it from source) and wasmtime.
+        "bench": ["pywasm3", "wasmtime"],
+    },
     entry_points={"console_scripts": ["wasmprof = wasmprof.cli:main"]},
     zip_safe=False,
 )
