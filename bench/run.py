@@ -137,7 +137,8 @@ def report(programs: List[Program], engines: List[Engine], cells: Dict[str, Dict
     time_rows = [[f"{n} ({sizes[n]})"] + [cell_text(n, k, lambda m: f"{m:.3f}") for k in keys] for n in names]
     out.append(format_table(f"Median seconds over {runs} run(s)", header, time_rows))
 
-    for base in ("wasm3", "native"):
+    # Against wasmprof plain, the wasmprof+prof column is the profiler's cost (profiled/plain).
+    for base in ("wasm3", "native", "wasmprof"):
         if base not in with_numbers:
             out.append(f"\nRatio to {base}: n/a ({base} has no times)")
             continue

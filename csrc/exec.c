@@ -47,25 +47,28 @@ static const wp_code *wp_func_code_compile(wp_func *f, wp_variant v, const wp_co
 
 /* Ticked loops: XOP_tick advances ex->ticks and enforces the limit; a trap
  * takes back the cost of its block's instructions that did not run. */
-#define HOOK_TICK(n)                                               \
-  do {                                                             \
-    uint64_t ticks_ = ex->ticks + (n);                             \
-    if (WP_UNLIKELY(ticks_ > ex->tick_stop)) {                     \
-      frame->pc = pc;                                              \
-      frame->sp = sp;                                              \
-      if (wp_tick_stop_reached(ex, func, pc, ticks_, err)) return -1; \
-      LOAD_MEMORY(); /* the callback may have grown it */          \
-    }                                                              \
-    ex->ticks = ticks_;                                            \
+#define TICKED_TICK(n)                                            \
+  do {                                                            \
+    uint64_t ticks_ = ex->ticks + (n);                            \
+    if (WP_UNLIKELY(ticks_ > ex->tick_stop)) {                    \
+      frame->pc = pc;                                             \
+      frame->sp = sp;                                             \
+      if (wp_tick_stop_reached(ex, func, pc, ticks_, err)) return -1;\
+      LOAD_MEMORY(); /* the callback may have grown it */         \
+    }                                                             \
+    ex->ticks = ticks_;                                           \
   } while (0)
-#define HOOK_CODE(code)                                            \
-  do {                                                             \
+#define TICKED_CODE(code)                                         \
+  do {                                                            \
     if (WP_UNLIKELY((code)->cost_hash != ex->cost.hash))          \
-      wp_code_reprice((wp_code *)(code), &ex->cost);               \
+      wp_code_reprice((wp_code *)(code), &ex->cost);              \
   } while (0)
-#define HOOK_TRAP() (ex->ticks -= wp_code_unexecuted_cost(WP_FUNC_CODE(func), pc, &ex->cost))
+#define TICKED_TRAP() (ex->ticks -= wp_code_unexecuted_cost(WP_FUNC_CODE(func), pc, &ex->cost))
 
 /* The counted loop: ticks only (a tick limit without a profile). */
+#define HOOK_TICK(n) TICKED_TICK(n)
+#define HOOK_CODE(code) TICKED_CODE(code)
+#define HOOK_TRAP() TICKED_TRAP()
 #define LOOP_FN wp_loop_counted
 #define LOOP_VARIANT WP_VARIANT_COUNTED
 #define HOOK_ENTER(f) (ex->ticks += ex->cost.per_call)
@@ -73,23 +76,9 @@ static const wp_code *wp_func_code_compile(wp_func *f, wp_variant v, const wp_co
 #include "exec_loop.h"
 
 /* The profiled loop: ticks and the call tree (profile.h). */
-#define HOOK_TICK(n)                                               \
-  do {                                                             \
-    uint64_t ticks_ = ex->ticks + (n);                             \
-    if (WP_UNLIKELY(ticks_ > ex->tick_stop)) {                     \
-      frame->pc = pc;                                              \
-      frame->sp = sp;                                              \
-      if (wp_tick_stop_reached(ex, func, pc, ticks_, err)) return -1; \
-      LOAD_MEMORY(); /* the callback may have grown it */          \
-    }                                                              \
-    ex->ticks = ticks_;                                            \
-  } while (0)
-#define HOOK_CODE(code)                                            \
-  do {                                                             \
-    if (WP_UNLIKELY((code)->cost_hash != ex->cost.hash))          \
-      wp_code_reprice((wp_code *)(code), &ex->cost);               \
-  } while (0)
-#define HOOK_TRAP() (ex->ticks -= wp_code_unexecuted_cost(WP_FUNC_CODE(func), pc, &ex->cost))
+#define HOOK_TICK(n) TICKED_TICK(n)
+#define HOOK_CODE(code) TICKED_CODE(code)
+#define HOOK_TRAP() TICKED_TRAP()
 #define LOOP_FN wp_loop_profiled
 #define LOOP_VARIANT WP_VARIANT_PROFILED
 #define HOOK_ENTER(f) wp_prof_enter(ex, (f))
@@ -100,7 +89,6 @@ static const wp_code *wp_func_code_compile(wp_func *f, wp_variant v, const wp_co
 
 typedef int (*wp_loop_fn)(wp_exec *ex, uint32_t base, wp_error *err, wp_handler_table *labels);
 static const wp_loop_fn loops[WP_VARIANT_COUNT] = {wp_loop_plain, wp_loop_counted, wp_loop_profiled};
-
 
 /* wp_func_code_compile: translate a guest function for a loop variant on
  * its first call there; ticked variants price it with cost. */
