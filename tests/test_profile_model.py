@@ -144,8 +144,16 @@ def test_save_is_atomic_and_picks_format(tmp_path):
         p.save(tmp_path / "y.json")
     with pytest.raises(ValueError, match="cannot tell"):
         p.save(tmp_path / "y.xyz")
-    assert sorted(os.listdir(tmp_path)) == sorted(os.listdir(tmp_path))  # no temp files left:
-    assert not [f for f in os.listdir(tmp_path) if f.endswith(".tmp")]
+    assert not [f for f in os.listdir(tmp_path) if f.endswith(".tmp")]  # no temp files left
+
+
+def test_saved_files_follow_the_umask(tmp_path):
+    old = os.umask(0o022)
+    try:
+        kernel_like().save(tmp_path / "a.svg")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.svg").stat().st_mode & 0o777 == 0o644
 
 
 def test_failed_render_leaves_no_file(tmp_path):
