@@ -10,7 +10,140 @@ static void emit_cell(wp_emitter *em, wp_cell cell) {
   em->cells[em->ncells++] = cell;
 }
 
+/* ---- superinstructions (fused.h) ---- */
+
+static const struct {
+  uint16_t op, ll, lc, sl, sc;
+} fused_bin[] = {
+#define F(X, id, ct, g, p, e) {WP_OP_##id, WP_XOP_ll_##id, WP_XOP_lc_##id, WP_XOP_sl_##id, WP_XOP_sc_##id},
+    WP_FUSED_BINOPS(F, _)
+#undef F
+};
+
+/* Per i32 compare: its s/ll/lc/sl/sc forms (binary operator or fused
+ * operand form) and the matching jump forms for each jump kind. */
+enum { FORM_S, FORM_LL, FORM_LC, FORM_SL, FORM_SC, NFORMS };
+static const struct {
+  uint16_t op;
+  uint16_t j[3][NFORMS]; /* [jump_if, jump_if_back, jump_unless][form] */
+} fused_cmp[] = {
+#define F(X, id, e)                                                                                  \
+  {WP_OP_##id,                                                                                       \
+   {{WP_XOP_js_##id, WP_XOP_jll_##id, WP_XOP_jlc_##id, WP_XOP_jsl_##id, WP_XOP_jsc_##id},            \
+    {WP_XOP_jbs_##id, WP_XOP_jbll_##id, WP_XOP_jblc_##id, WP_XOP_jbsl_##id, WP_XOP_jbsc_##id},       \
+    {WP_XOP_jus_##id, WP_XOP_jull_##id, WP_XOP_julc_##id, WP_XOP_jusl_##id, WP_XOP_jusc_##id}}},
+    WP_FUSED_CMPS(F, _)
+#undef F
+};
+
+static bool is_const(unsigned iop) { return iop == WP_OP_i32_const || iop == WP_OP_i64_const; }
+
+/* The operand form of a (possibly fused) i32 compare `iop` and the number
+ * of cells it takes; -1 when iop is no i32 compare. */
+static int cmp_form(unsigned iop, int *which, uint32_t *len) {
+  static const uint8_t lens[NFORMS] = {1, 2, 3, 2, 2};
+  for (int i = 0; i < (int)(sizeof fused_cmp / sizeof *fused_cmp); i++) {
+    for (unsigned k = 0; k < sizeof fused_bin / sizeof *fused_bin; k++) {
+      if (fused_bin[k].op != fused_cmp[i].op) continue;
+      const uint16_t forms[NFORMS] = {fused_bin[k].op, fused_bin[k].ll, fused_bin[k].lc, fused_bin[k].sl,
+                                      fused_bin[k].sc};
+      for (int f = 0; f < NFORMS; f++) {
+        if (forms[f] == iop) {
+          *which = i;
+          *len = lens[f];
+          return f;
+        }
+      }
+    }
+  }
+  return -1;
+}
+
+/* fuse: if `iop`, about to be emitted at em->ncells, ends a fusable
+ * sequence, drop the sequence's earlier instructions from the code and
+ * return the fused opcode, with the operand cells it needs in imm[] and the
+ * first instruction's offset/map position in *first; else return iop. */
+static unsigned fuse(wp_emitter *em, unsigned iop, wp_cell imm[3], uint32_t *nimm, struct wp_emitted *first) {
+  *nimm = 0;
+  uint32_t n = em->nlast;
+  if (n == 0) return iop;
+  struct wp_emitted *b = &em->last[n - 1];
+  if (b->cell < em->barrier) return iop;
+  const wp_cell *cells = em->cells;
+  for (unsigned k = 0; k < sizeof fused_bin / sizeof *fused_bin; k++) {
+    if (fused_bin[k].op != iop) continue;
+    if (b->cell + 2 != em->ncells) return iop;
+    if (b->iop != WP_OP_local_get && !is_const(b->iop)) return iop;
+    struct wp_emitted *a = n >= 2 ? &em->last[n - 2] : NULL;
+    if (a && a->iop == WP_OP_local_get && a->cell + 2 == b->cell && a->cell >= em->barrier) {
+      *first = *a;
+      em->nlast -= 2;
+      if (b->iop == WP_OP_local_get) {
+        imm[0].u64 = 0;
+        imm[0].pair.a = cells[a->cell + 1].u32;
+        imm[0].pair.b = cells[b->cell + 1].u32;
+        *nimm = 1;
+        return fused_bin[k].ll;
+      }
+      imm[0] = cells[a->cell + 1];
+      imm[1] = cells[b->cell + 1];
+      *nimm = 2;
+      return fused_bin[k].lc;
+    }
+    *first = *b;
+    em->nlast -= 1;
+    imm[0] = cells[b->cell + 1];
+    *nimm = 1;
+    return b->iop == WP_OP_local_get ? fused_bin[k].sl : fused_bin[k].sc;
+  }
+  int kind = iop == WP_XOP_jump_if ? 0 : iop == WP_XOP_jump_if_back ? 1 : iop == WP_XOP_jump_unless ? 2 : -1;
+  if (kind < 0) return iop;
+  if (b->iop == WP_OP_i32_eqz && b->cell + 1 == em->ncells && kind != 1) {
+    /* br_if (eqz x) is "jump unless x"; if (eqz x) is "jump if x". */
+    *first = *b;
+    em->nlast -= 1;
+    return kind == 0 ? WP_XOP_jump_unless : WP_XOP_jump_if;
+  }
+  int which;
+  uint32_t len;
+  int form = cmp_form(b->iop, &which, &len);
+  if (form < 0 || b->cell + len != em->ncells) return iop;
+  *first = *b;
+  em->nlast -= 1;
+  for (uint32_t i = 1; i < len; i++) imm[(*nimm)++] = cells[b->cell + i];
+  return fused_cmp[which].j[kind][form];
+}
+
+static void remember(wp_emitter *em, unsigned iop, uint32_t cell, uint32_t map, uint32_t offset) {
+  if (em->nlast == 2) {
+    em->last[0] = em->last[1];
+    em->nlast = 1;
+  }
+  em->last[em->nlast++] = (struct wp_emitted){.iop = (uint16_t)iop, .cell = cell, .map = map, .offset = offset};
+}
+
+static uint32_t emit_op_cell(wp_emitter *em, unsigned iop, uint32_t wasm_offset);
+
 uint32_t wp_emit_op(wp_emitter *em, unsigned iop, uint32_t wasm_offset) {
+  if (em->ticks || em->oom) return emit_op_cell(em, iop, wasm_offset);
+  wp_cell imm[3];
+  uint32_t nimm;
+  struct wp_emitted first;
+  unsigned fused = fuse(em, iop, imm, &nimm, &first);
+  if (fused != iop) {
+    /* The fused instruction replaces the sequence, at its first cell and offset. */
+    em->ncells = first.cell;
+    em->nmap = first.map;
+    wasm_offset = first.offset;
+  }
+  uint32_t map = em->nmap;
+  uint32_t at = emit_op_cell(em, fused, wasm_offset);
+  for (uint32_t i = 0; i < nimm; i++) emit_cell(em, imm[i]);
+  remember(em, fused, at, map, wasm_offset);
+  return at;
+}
+
+static uint32_t emit_op_cell(wp_emitter *em, unsigned iop, uint32_t wasm_offset) {
   uint32_t at = em->ncells;
   if (wp_grow((void **)&em->map_cell, &em->cap_map, em->nmap + 1, sizeof(uint32_t))) {
     uint32_t cap = em->cap_map;

@@ -355,6 +355,69 @@ dispatch:
       NEXT(3);
     }
 
+    /* ---- superinstructions (fused.h; only in plain code) ---- */
+#define FUSED_BIN(X, id, ct, g, p, e)                               \
+  XCASE(ll_##id) : {                                                \
+    ct a = g(fp[pc[1].pair.a]), b = g(fp[pc[1].pair.b]);            \
+    *sp++ = p(e);                                                   \
+    NEXT(2);                                                        \
+  }                                                                 \
+  XCASE(lc_##id) : {                                                \
+    ct a = g(fp[pc[1].u64]), b = g(pc[2].u64);                      \
+    *sp++ = p(e);                                                   \
+    NEXT(3);                                                        \
+  }                                                                 \
+  XCASE(sl_##id) : {                                                \
+    ct a = g(sp[-1]), b = g(fp[pc[1].u64]);                         \
+    sp[-1] = p(e);                                                  \
+    NEXT(2);                                                        \
+  }                                                                 \
+  XCASE(sc_##id) : {                                                \
+    ct a = g(sp[-1]), b = g(pc[1].u64);                             \
+    sp[-1] = p(e);                                                  \
+    NEXT(2);                                                        \
+  }
+/* One compare-and-jump form: GETAB loads a and b and pops what they used,
+ * REL is the index of the rel cell, CHECK is CHECKPOINT() at back-edges. */
+#define FUSED_CJ1(name, CHECK, GETAB, REL, WHEN, e) \
+  XCASE(name) : {                                   \
+    CHECK;                                          \
+    uint32_t a, b;                                  \
+    GETAB;                                          \
+    if (WHEN(e)) NEXT(pc[REL].i64);                 \
+    NEXT(REL + 1);                                  \
+  }
+#define CJ_S a = I32 sp[-2], b = I32 sp[-1], sp -= 2
+#define CJ_LL a = I32 fp[pc[1].pair.a], b = I32 fp[pc[1].pair.b]
+#define CJ_LC a = I32 fp[pc[1].u64], b = I32 pc[2].u64
+#define CJ_SL a = I32 sp[-1], b = I32 fp[pc[1].u64], sp -= 1
+#define CJ_SC a = I32 sp[-1], b = I32 pc[1].u64, sp -= 1
+#define CJ_IF(x) (x)
+#define CJ_UNLESS(x) (!(x))
+#define CJ_FORMS(pre, CHECK, WHEN, id, e)                    \
+  FUSED_CJ1(pre##s_##id, CHECK, CJ_S, 1, WHEN, e)            \
+  FUSED_CJ1(pre##ll_##id, CHECK, CJ_LL, 2, WHEN, e)          \
+  FUSED_CJ1(pre##lc_##id, CHECK, CJ_LC, 3, WHEN, e)          \
+  FUSED_CJ1(pre##sl_##id, CHECK, CJ_SL, 2, WHEN, e)          \
+  FUSED_CJ1(pre##sc_##id, CHECK, CJ_SC, 2, WHEN, e)
+#define FUSED_CJ(X, id, e)                        \
+  CJ_FORMS(j, (void)0, CJ_IF, id, e)              \
+  CJ_FORMS(jb, CHECKPOINT(), CJ_IF, id, e)        \
+  CJ_FORMS(ju, (void)0, CJ_UNLESS, id, e)
+    WP_FUSED_BINOPS(FUSED_BIN, _)
+    WP_FUSED_CMPS(FUSED_CJ, _)
+#undef FUSED_BIN
+#undef FUSED_CJ1
+#undef CJ_S
+#undef CJ_LL
+#undef CJ_LC
+#undef CJ_SL
+#undef CJ_SC
+#undef CJ_IF
+#undef CJ_UNLESS
+#undef CJ_FORMS
+#undef FUSED_CJ
+
     /* ---- tables ---- */
     CASE(table_get) : {
       const wp_table *t = inst->tables[IMM(1)];
