@@ -145,17 +145,15 @@ uint32_t wp_emit_op(wp_emitter *em, unsigned iop, uint32_t wasm_offset) {
 
 static uint32_t emit_op_cell(wp_emitter *em, unsigned iop, uint32_t wasm_offset) {
   uint32_t at = em->ncells;
-  if (wp_grow((void **)&em->map_cell, &em->cap_map, em->nmap + 1, sizeof(uint32_t))) {
-    uint32_t cap = em->cap_map;
-    /* map_offset grows in step with map_cell; wp_grow may only grow capacity. */
-    uint32_t cap_off = em->nmap;
-    if (wp_grow((void **)&em->map_offset, &cap_off, cap, sizeof(uint32_t))) {
-      em->map_cell[em->nmap] = at;
-      em->map_offset[em->nmap] = wasm_offset;
-      em->nmap++;
-    } else {
-      em->oom = true;
-    }
+  /* map_offset grows in step with map_cell: only when map_cell's capacity
+   * grew (growing it on every call reallocated and cleared it each time). */
+  uint32_t old_cap = em->cap_map, cap = old_cap;
+  if (wp_grow((void **)&em->map_cell, &cap, em->nmap + 1, sizeof(uint32_t)) &&
+      (cap == old_cap || wp_grow((void **)&em->map_offset, &old_cap, cap, sizeof(uint32_t)))) {
+    em->cap_map = cap;
+    em->map_cell[em->nmap] = at;
+    em->map_offset[em->nmap] = wasm_offset;
+    em->nmap++;
   } else {
     em->oom = true;
   }
