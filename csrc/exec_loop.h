@@ -283,7 +283,8 @@ dispatch:
 
     XCASE(return) : {
       uint32_t n = (uint32_t)IMM(1);
-      memmove(fp, sp - n, n * sizeof(wp_slot));
+      if (n == 1) fp[0] = sp[-1]; /* the common case, without a memmove call */
+      else memmove(fp, sp - n, n * sizeof(wp_slot));
       sp = fp + n;
       HOOK_LEAVE();
       if (--ex->nframes == base) return 0;
@@ -291,8 +292,12 @@ dispatch:
       func = frame->func;
       fp = frame->fp;
       pc = (const wp_cell *)frame->pc + WP_CALL_CELLS;
-      if (func->inst != inst) inst = func->inst;
-      LOAD_MEMORY(); /* the callee may have grown it */
+      if (WP_UNLIKELY(func->inst != inst)) {
+        inst = func->inst;
+        LOAD_MEMORY();
+      } else if (mem) {
+        mem_size = mem->size; /* the callee may have grown it (data never moves) */
+      }
       DISPATCH();
     }
 
