@@ -36,7 +36,18 @@ static const struct {
 #undef F
 };
 
-static bool is_const(unsigned iop) { return iop == WP_OP_i32_const || iop == WP_OP_i64_const; }
+static const struct {
+  uint16_t op, fused;
+} fused_load[] = {
+#define F(X, id, ct, n, conv) {WP_OP_##id, WP_XOP_l_##id},
+    WP_FUSED_LOADS(F, _)
+#undef F
+};
+
+/* Validation has checked the types, so any constant is the operator's type. */
+static bool is_const(unsigned iop) {
+  return iop == WP_OP_i32_const || iop == WP_OP_i64_const || iop == WP_OP_f32_const || iop == WP_OP_f64_const;
+}
 
 /* The operand form of a (possibly fused) i32 compare `iop` and the number
  * of cells it takes; -1 when iop is no i32 compare. */
@@ -63,13 +74,25 @@ static int cmp_form(unsigned iop, int *which, uint32_t *len) {
  * sequence, drop the sequence's earlier instructions from the code and
  * return the fused opcode, with the operand cells it needs in imm[] and the
  * first instruction's offset/map position in *first; else return iop. */
-static unsigned fuse(wp_emitter *em, unsigned iop, wp_cell imm[3], uint32_t *nimm, struct wp_emitted *first) {
+static unsigned fuse(wp_emitter *em, unsigned iop, wp_cell imm[3], uint32_t *nimm, struct wp_emitted *first,
+                     bool *at_last) {
   *nimm = 0;
+  *at_last = false;
   uint32_t n = em->nlast;
   if (n == 0) return iop;
   struct wp_emitted *b = &em->last[n - 1];
   if (b->cell < em->barrier) return iop;
   const wp_cell *cells = em->cells;
+  for (unsigned k = 0; k < sizeof fused_load / sizeof *fused_load; k++) {
+    if (fused_load[k].op != iop) continue;
+    if (b->iop != WP_OP_local_get || b->cell + 2 != em->ncells) return iop;
+    *first = *b;
+    em->nlast -= 1;
+    imm[0] = cells[b->cell + 1];
+    *nimm = 1;
+    *at_last = true; /* it traps as the load: map it there */
+    return fused_load[k].fused;
+  }
   for (unsigned k = 0; k < sizeof fused_bin / sizeof *fused_bin; k++) {
     if (fused_bin[k].op != iop) continue;
     if (b->cell + 2 != em->ncells) return iop;
@@ -129,12 +152,14 @@ uint32_t wp_emit_op(wp_emitter *em, unsigned iop, uint32_t wasm_offset) {
   wp_cell imm[3];
   uint32_t nimm;
   struct wp_emitted first;
-  unsigned fused = fuse(em, iop, imm, &nimm, &first);
+  bool at_last;
+  unsigned fused = fuse(em, iop, imm, &nimm, &first, &at_last);
   if (fused != iop) {
-    /* The fused instruction replaces the sequence, at its first cell and offset. */
+    /* The fused instruction replaces the sequence, at its first cell, and
+     * maps to the first instruction's offset (or the last's when it traps there). */
     em->ncells = first.cell;
     em->nmap = first.map;
-    wasm_offset = first.offset;
+    if (!at_last) wasm_offset = first.offset;
   }
   uint32_t map = em->nmap;
   uint32_t at = emit_op_cell(em, fused, wasm_offset);

@@ -410,6 +410,20 @@ dispatch:
   CJ_FORMS(jb, CHECKPOINT(), CJ_IF, id, e)        \
   CJ_FORMS(ju, (void)0, CJ_UNLESS, id, e)
     WP_FUSED_BINOPS(FUSED_BIN, _)
+#define FUSED_LOAD(X, id, ctype, n, conv)                                    \
+  XCASE(l_##id) : {                                                          \
+    uint64_t ea = (uint64_t)(uint32_t)fp[pc[1].u64] + pc[2].u64;             \
+    if (WP_UNLIKELY(ea + (n) > mem_size)) {                                  \
+      *sp++ = fp[pc[1].u64]; /* the stack as the load saw it (fused.h) */    \
+      TRAP(WP_TRAP_MEMORY_OOB);                                              \
+    }                                                                        \
+    ctype v;                                                                 \
+    memcpy(&v, mem_base + ea, n);                                            \
+    *sp++ = conv;                                                            \
+    NEXT(3);                                                                 \
+  }
+    WP_FUSED_LOADS(FUSED_LOAD, _)
+#undef FUSED_LOAD
     WP_FUSED_CMPS(FUSED_CJ, _)
 #undef FUSED_BIN
 #undef FUSED_CJ1

@@ -62,7 +62,34 @@
   F(X, i64_le_s, uint64_t, WP_G64, WP_P32, (int64_t)a <= (int64_t)b)            \
   F(X, i64_le_u, uint64_t, WP_G64, WP_P32, a <= b)                              \
   F(X, i64_ge_s, uint64_t, WP_G64, WP_P32, (int64_t)a >= (int64_t)b)            \
-  F(X, i64_ge_u, uint64_t, WP_G64, WP_P32, a >= b)
+  F(X, i64_ge_u, uint64_t, WP_G64, WP_P32, a >= b)                              \
+  F(X, f64_add, double, wp_f64, wp_from_f64, a + b)                             \
+  F(X, f64_sub, double, wp_f64, wp_from_f64, a - b)                             \
+  F(X, f64_mul, double, wp_f64, wp_from_f64, a * b)                             \
+  F(X, f64_div, double, wp_f64, wp_from_f64, a / b)                             \
+  F(X, f32_add, float, wp_f32, wp_from_f32, a + b)                              \
+  F(X, f32_sub, float, wp_f32, wp_from_f32, a - b)                              \
+  F(X, f32_mul, float, wp_f32, wp_from_f32, a * b)                              \
+  F(X, f32_div, float, wp_f32, wp_from_f32, a / b)
+
+/* Loads whose address is a local: local.get A; LOAD off -> l_LOAD: c0, A, off.
+ * The one that can trap: it maps to the load's offset, and on a trap pushes
+ * the address first, so the stack seen there is the load's. */
+#define WP_FUSED_LOADS(F, X)                                     \
+  F(X, i32_load, uint32_t, 4, v)                                 \
+  F(X, i64_load, uint64_t, 8, v)                                 \
+  F(X, f32_load, uint32_t, 4, v)                                 \
+  F(X, f64_load, uint64_t, 8, v)                                 \
+  F(X, i32_load8_s, int8_t, 1, (uint32_t)(int32_t)v)             \
+  F(X, i32_load8_u, uint8_t, 1, (uint32_t)v)                     \
+  F(X, i32_load16_s, int16_t, 2, (uint32_t)(int32_t)v)           \
+  F(X, i32_load16_u, uint16_t, 2, (uint32_t)v)                   \
+  F(X, i64_load8_s, int8_t, 1, (uint64_t)(int64_t)v)             \
+  F(X, i64_load8_u, uint8_t, 1, (uint64_t)v)                     \
+  F(X, i64_load16_s, int16_t, 2, (uint64_t)(int64_t)v)           \
+  F(X, i64_load16_u, uint16_t, 2, (uint64_t)v)                   \
+  F(X, i64_load32_s, int32_t, 4, (uint64_t)(int64_t)v)           \
+  F(X, i64_load32_u, uint32_t, 4, (uint64_t)v)
 
 #define WP_FUSED_CMPS(F, X)                           \
   F(X, i32_eq, a == b)                                \
@@ -83,6 +110,8 @@
   X(jus_##id) X(jull_##id) X(julc_##id) X(jusl_##id) X(jusc_##id)
 
 /* WP_FUSED_XOPS(X): X(ident) for every fused internal opcode. */
-#define WP_FUSED_XOPS(X) WP_FUSED_BINOPS(WP_FUSED_BIN_NAMES_, X) WP_FUSED_CMPS(WP_FUSED_CMP_NAMES_, X)
+#define WP_FUSED_LOAD_NAMES_(X, id, ct, n, conv) X(l_##id)
+#define WP_FUSED_XOPS(X) \
+  WP_FUSED_BINOPS(WP_FUSED_BIN_NAMES_, X) WP_FUSED_CMPS(WP_FUSED_CMP_NAMES_, X) WP_FUSED_LOADS(WP_FUSED_LOAD_NAMES_, X)
 
 #endif
