@@ -186,7 +186,29 @@ static uint32_t emit_op_cell(wp_emitter *em, unsigned iop, uint32_t wasm_offset)
   return at;
 }
 
-void wp_emit_u64(wp_emitter *em, uint64_t v) { emit_cell(em, (wp_cell){.u64 = v}); }
+static bool is_const(unsigned iop);
+static uint32_t emit_op_cell(wp_emitter *em, unsigned iop, uint32_t wasm_offset);
+
+void wp_emit_u64(wp_emitter *em, uint64_t v) {
+  /* local.set's index is its only immediate: here the store is complete and
+   * may absorb the local.get or constant before it (fused.h). */
+  if (!em->ticks && !em->oom && em->nlast == 2) {
+    const struct wp_emitted *a = &em->last[0], *b = &em->last[1];
+    if (b->iop == WP_OP_local_set && b->cell + 1 == em->ncells && a->cell + 2 == b->cell &&
+        a->cell >= em->barrier && (a->iop == WP_OP_local_get || is_const(a->iop))) {
+      wp_cell src = em->cells[a->cell + 1];
+      struct wp_emitted first = *a;
+      em->ncells = first.cell;
+      em->nmap = first.map;
+      em->nlast = 0;
+      emit_op_cell(em, a->iop == WP_OP_local_get ? WP_XOP_copy_local : WP_XOP_set_local_const, first.offset);
+      emit_cell(em, src);
+      emit_cell(em, (wp_cell){.u64 = v});
+      return;
+    }
+  }
+  emit_cell(em, (wp_cell){.u64 = v});
+}
 
 void wp_emit_pair(wp_emitter *em, uint32_t a, uint32_t b) {
   wp_cell cell = {.u64 = 0};

@@ -409,6 +409,14 @@ dispatch:
   CJ_FORMS(j, (void)0, CJ_IF, id, e)              \
   CJ_FORMS(jb, CHECKPOINT(), CJ_IF, id, e)        \
   CJ_FORMS(ju, (void)0, CJ_UNLESS, id, e)
+    XCASE(copy_local) : {
+      fp[pc[2].u64] = fp[pc[1].u64];
+      NEXT(3);
+    }
+    XCASE(set_local_const) : {
+      fp[pc[2].u64] = pc[1].u64;
+      NEXT(3);
+    }
     WP_FUSED_BINOPS(FUSED_BIN, _)
 #define FUSED_LOAD(X, id, ctype, n, conv)                                    \
   XCASE(l_##id) : {                                                          \

@@ -15,7 +15,10 @@
  *   j{s,ll,lc,sl,sc}_OP       jump if true      operands as above, then rel
  *   jb{s,ll,lc,sl,sc}_OP      the same at a back-edge (checks interrupts first)
  *   ju{s,ll,lc,sl,sc}_OP      jump if false (if)
- * (the s form takes both operands from the stack: c0, rel). */
+ * (the s form takes both operands from the stack: c0, rel).
+ * Stores to a local:
+ *   copy_local       local.get A; local.set B   c0, A, B
+ *   set_local_const  CONST K; local.set B       c0, K, B */
 #ifndef WP_FUSED_H
 #define WP_FUSED_H
 
@@ -112,6 +115,7 @@
 /* WP_FUSED_XOPS(X): X(ident) for every fused internal opcode. */
 #define WP_FUSED_LOAD_NAMES_(X, id, ct, n, conv) X(l_##id)
 #define WP_FUSED_XOPS(X) \
+  X(copy_local) X(set_local_const) \
   WP_FUSED_BINOPS(WP_FUSED_BIN_NAMES_, X) WP_FUSED_CMPS(WP_FUSED_CMP_NAMES_, X) WP_FUSED_LOADS(WP_FUSED_LOAD_NAMES_, X)
 
 #endif
