@@ -44,6 +44,14 @@ static const struct {
 #undef F
 };
 
+static const struct {
+  uint16_t op, sl, sc;
+} fused_store[] = {
+#define F(X, id, ct, n) {WP_OP_##id, WP_XOP_sl_##id, WP_XOP_sc_##id},
+    WP_FUSED_STORES(F, _)
+#undef F
+};
+
 /* Validation has checked the types, so any constant is the operator's type. */
 static bool is_const(unsigned iop) {
   return iop == WP_OP_i32_const || iop == WP_OP_i64_const || iop == WP_OP_f32_const || iop == WP_OP_f64_const;
@@ -92,6 +100,16 @@ static unsigned fuse(wp_emitter *em, unsigned iop, wp_cell imm[3], uint32_t *nim
     *nimm = 1;
     *at_last = true; /* it traps as the load: map it there */
     return fused_load[k].fused;
+  }
+  for (unsigned k = 0; k < sizeof fused_store / sizeof *fused_store; k++) {
+    if (fused_store[k].op != iop) continue;
+    if ((b->iop != WP_OP_local_get && !is_const(b->iop)) || b->cell + 2 != em->ncells) return iop;
+    *first = *b;
+    em->nlast -= 1;
+    imm[0] = cells[b->cell + 1];
+    *nimm = 1;
+    *at_last = true; /* it traps as the store: map it there */
+    return b->iop == WP_OP_local_get ? fused_store[k].sl : fused_store[k].sc;
   }
   for (unsigned k = 0; k < sizeof fused_bin / sizeof *fused_bin; k++) {
     if (fused_bin[k].op != iop) continue;

@@ -432,6 +432,25 @@ dispatch:
   }
     WP_FUSED_LOADS(FUSED_LOAD, _)
 #undef FUSED_LOAD
+#define FUSED_STORE1(name, ctype, n, VAL)                                    \
+  XCASE(name) : {                                                            \
+    uint64_t val = VAL;                                                      \
+    uint64_t ea = (uint64_t)(uint32_t)sp[-1] + pc[2].u64;                    \
+    if (WP_UNLIKELY(ea + (n) > mem_size)) {                                  \
+      *sp++ = val; /* the stack as the store saw it (fused.h) */             \
+      TRAP(WP_TRAP_MEMORY_OOB);                                              \
+    }                                                                        \
+    ctype v = (ctype)val;                                                    \
+    memcpy(mem_base + ea, &v, n);                                            \
+    sp--;                                                                    \
+    NEXT(3);                                                                 \
+  }
+#define FUSED_STORE(X, id, ctype, n)                     \
+  FUSED_STORE1(sl_##id, ctype, n, fp[pc[1].u64])         \
+  FUSED_STORE1(sc_##id, ctype, n, pc[1].u64)
+    WP_FUSED_STORES(FUSED_STORE, _)
+#undef FUSED_STORE
+#undef FUSED_STORE1
     WP_FUSED_CMPS(FUSED_CJ, _)
 #undef FUSED_BIN
 #undef FUSED_CJ1

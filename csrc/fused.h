@@ -113,9 +113,26 @@
   X(jus_##id) X(jull_##id) X(julc_##id) X(jusl_##id) X(jusc_##id)
 
 /* WP_FUSED_XOPS(X): X(ident) for every fused internal opcode. */
+/* Stores whose value is a local or a constant (the address from the stack):
+ *   sl_STORE  local.get V; STORE off   c0, V, off
+ *   sc_STORE  CONST K; STORE off       c0, K, off
+ * mapped to the store, pushing the value before a trap (as loads do). */
+#define WP_FUSED_STORES(F, X)     \
+  F(X, i32_store, uint32_t, 4)    \
+  F(X, i64_store, uint64_t, 8)    \
+  F(X, f32_store, uint32_t, 4)    \
+  F(X, f64_store, uint64_t, 8)    \
+  F(X, i32_store8, uint8_t, 1)    \
+  F(X, i32_store16, uint16_t, 2)  \
+  F(X, i64_store8, uint8_t, 1)    \
+  F(X, i64_store16, uint16_t, 2)  \
+  F(X, i64_store32, uint32_t, 4)
+
 #define WP_FUSED_LOAD_NAMES_(X, id, ct, n, conv) X(l_##id)
+#define WP_FUSED_STORE_NAMES_(X, id, ct, n) X(sl_##id) X(sc_##id)
 #define WP_FUSED_XOPS(X) \
   X(copy_local) X(set_local_const) \
-  WP_FUSED_BINOPS(WP_FUSED_BIN_NAMES_, X) WP_FUSED_CMPS(WP_FUSED_CMP_NAMES_, X) WP_FUSED_LOADS(WP_FUSED_LOAD_NAMES_, X)
+  WP_FUSED_BINOPS(WP_FUSED_BIN_NAMES_, X) WP_FUSED_CMPS(WP_FUSED_CMP_NAMES_, X) WP_FUSED_LOADS(WP_FUSED_LOAD_NAMES_, X) \
+  WP_FUSED_STORES(WP_FUSED_STORE_NAMES_, X)
 
 #endif
