@@ -7,11 +7,13 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 tag=$1; root=${2:-$(dirname "$here")}; out=${OUT:-/tmp}
+# the real interpreter, not a wrapper script (pyenv shims, venv launchers)
+py=$(${PYTHON:-python} -c 'import sys; print(sys.executable)')
 i=0
 for p in fib:24 sieve:40 nbody:10000 hashtable:10 dispatch:2000 sort_strings:2; do
   n=${p%%:*}; s=${p##*:}
   PYTHONPATH=$root/python valgrind --tool=callgrind --callgrind-out-file=$out/cg.$tag.$n \
-    python "$here/run_one.py" $n $s >$out/out.$tag.$n 2>$out/err.$tag.$n &
+    "$py" "$here/run_one.py" $n $s >$out/out.$tag.$n 2>$out/err.$tag.$n &
   if [ $((++i % 2)) = 0 ]; then wait; fi
 done
 wait
