@@ -55,6 +55,7 @@
 #define WP_CODE_H
 
 #include "module.h"
+#include "fused.h"
 
 typedef union wp_cell {
   const void *handler;
@@ -81,7 +82,8 @@ typedef union wp_cell {
   X(jump_back)     \
   X(jump_back_unwind) \
   X(jump_if_back)  \
-  X(jump_if_back_unwind)
+  X(jump_if_back_unwind) \
+  WP_FUSED_XOPS(X)
 
 typedef enum wp_xop {
   WP_XOP_FIRST_ = WP_OP_COUNT - 1,

@@ -10,19 +10,193 @@ static void emit_cell(wp_emitter *em, wp_cell cell) {
   em->cells[em->ncells++] = cell;
 }
 
-uint32_t wp_emit_op(wp_emitter *em, unsigned iop, uint32_t wasm_offset) {
-  uint32_t at = em->ncells;
-  if (wp_grow((void **)&em->map_cell, &em->cap_map, em->nmap + 1, sizeof(uint32_t))) {
-    uint32_t cap = em->cap_map;
-    /* map_offset grows in step with map_cell; wp_grow may only grow capacity. */
-    uint32_t cap_off = em->nmap;
-    if (wp_grow((void **)&em->map_offset, &cap_off, cap, sizeof(uint32_t))) {
-      em->map_cell[em->nmap] = at;
-      em->map_offset[em->nmap] = wasm_offset;
-      em->nmap++;
-    } else {
-      em->oom = true;
+/* ---- superinstructions (fused.h) ---- */
+
+static const struct {
+  uint16_t op, ll, lc, sl, sc;
+} fused_bin[] = {
+#define F(X, id, ct, g, p, e) {WP_OP_##id, WP_XOP_ll_##id, WP_XOP_lc_##id, WP_XOP_sl_##id, WP_XOP_sc_##id},
+    WP_FUSED_BINOPS(F, _)
+#undef F
+};
+
+/* Per i32 compare: its s/ll/lc/sl/sc forms (binary operator or fused
+ * operand form) and the matching jump forms for each jump kind. */
+enum { FORM_S, FORM_LL, FORM_LC, FORM_SL, FORM_SC, NFORMS };
+static const struct {
+  uint16_t op;
+  uint16_t j[3][NFORMS]; /* [jump_if, jump_if_back, jump_unless][form] */
+} fused_cmp[] = {
+#define F(X, id, e)                                                                                  \
+  {WP_OP_##id,                                                                                       \
+   {{WP_XOP_js_##id, WP_XOP_jll_##id, WP_XOP_jlc_##id, WP_XOP_jsl_##id, WP_XOP_jsc_##id},            \
+    {WP_XOP_jbs_##id, WP_XOP_jbll_##id, WP_XOP_jblc_##id, WP_XOP_jbsl_##id, WP_XOP_jbsc_##id},       \
+    {WP_XOP_jus_##id, WP_XOP_jull_##id, WP_XOP_julc_##id, WP_XOP_jusl_##id, WP_XOP_jusc_##id}}},
+    WP_FUSED_CMPS(F, _)
+#undef F
+};
+
+static const struct {
+  uint16_t op, fused;
+} fused_load[] = {
+#define F(X, id, ct, n, conv) {WP_OP_##id, WP_XOP_l_##id},
+    WP_FUSED_LOADS(F, _)
+#undef F
+};
+
+static const struct {
+  uint16_t op, sl, sc;
+} fused_store[] = {
+#define F(X, id, ct, n) {WP_OP_##id, WP_XOP_sl_##id, WP_XOP_sc_##id},
+    WP_FUSED_STORES(F, _)
+#undef F
+};
+
+/* Validation has checked the types, so any constant is the operator's type. */
+static bool is_const(unsigned iop) {
+  return iop == WP_OP_i32_const || iop == WP_OP_i64_const || iop == WP_OP_f32_const || iop == WP_OP_f64_const;
+}
+
+/* The operand form of a (possibly fused) i32 compare `iop` and the number
+ * of cells it takes; -1 when iop is no i32 compare. */
+static int cmp_form(unsigned iop, int *which, uint32_t *len) {
+  static const uint8_t lens[NFORMS] = {1, 2, 3, 2, 2};
+  for (int i = 0; i < (int)(sizeof fused_cmp / sizeof *fused_cmp); i++) {
+    for (unsigned k = 0; k < sizeof fused_bin / sizeof *fused_bin; k++) {
+      if (fused_bin[k].op != fused_cmp[i].op) continue;
+      const uint16_t forms[NFORMS] = {fused_bin[k].op, fused_bin[k].ll, fused_bin[k].lc, fused_bin[k].sl,
+                                      fused_bin[k].sc};
+      for (int f = 0; f < NFORMS; f++) {
+        if (forms[f] == iop) {
+          *which = i;
+          *len = lens[f];
+          return f;
+        }
+      }
     }
+  }
+  return -1;
+}
+
+/* fuse: if `iop`, about to be emitted at em->ncells, ends a fusable
+ * sequence, drop the sequence's earlier instructions from the code and
+ * return the fused opcode, with the operand cells it needs in imm[] and the
+ * first instruction's offset/map position in *first; else return iop. */
+static unsigned fuse(wp_emitter *em, unsigned iop, wp_cell imm[3], uint32_t *nimm, struct wp_emitted *first,
+                     bool *at_last) {
+  *nimm = 0;
+  *at_last = false;
+  uint32_t n = em->nlast;
+  if (n == 0) return iop;
+  struct wp_emitted *b = &em->last[n - 1];
+  if (b->cell < em->barrier) return iop;
+  const wp_cell *cells = em->cells;
+  for (unsigned k = 0; k < sizeof fused_load / sizeof *fused_load; k++) {
+    if (fused_load[k].op != iop) continue;
+    if (b->iop != WP_OP_local_get || b->cell + 2 != em->ncells) return iop;
+    *first = *b;
+    em->nlast -= 1;
+    imm[0] = cells[b->cell + 1];
+    *nimm = 1;
+    *at_last = true; /* it traps as the load: map it there */
+    return fused_load[k].fused;
+  }
+  for (unsigned k = 0; k < sizeof fused_store / sizeof *fused_store; k++) {
+    if (fused_store[k].op != iop) continue;
+    if ((b->iop != WP_OP_local_get && !is_const(b->iop)) || b->cell + 2 != em->ncells) return iop;
+    *first = *b;
+    em->nlast -= 1;
+    imm[0] = cells[b->cell + 1];
+    *nimm = 1;
+    *at_last = true; /* it traps as the store: map it there */
+    return b->iop == WP_OP_local_get ? fused_store[k].sl : fused_store[k].sc;
+  }
+  for (unsigned k = 0; k < sizeof fused_bin / sizeof *fused_bin; k++) {
+    if (fused_bin[k].op != iop) continue;
+    if (b->cell + 2 != em->ncells) return iop;
+    if (b->iop != WP_OP_local_get && !is_const(b->iop)) return iop;
+    struct wp_emitted *a = n >= 2 ? &em->last[n - 2] : NULL;
+    if (a && a->iop == WP_OP_local_get && a->cell + 2 == b->cell && a->cell >= em->barrier) {
+      *first = *a;
+      em->nlast -= 2;
+      if (b->iop == WP_OP_local_get) {
+        imm[0].u64 = 0;
+        imm[0].pair.a = cells[a->cell + 1].u32;
+        imm[0].pair.b = cells[b->cell + 1].u32;
+        *nimm = 1;
+        return fused_bin[k].ll;
+      }
+      imm[0] = cells[a->cell + 1];
+      imm[1] = cells[b->cell + 1];
+      *nimm = 2;
+      return fused_bin[k].lc;
+    }
+    *first = *b;
+    em->nlast -= 1;
+    imm[0] = cells[b->cell + 1];
+    *nimm = 1;
+    return b->iop == WP_OP_local_get ? fused_bin[k].sl : fused_bin[k].sc;
+  }
+  int kind = iop == WP_XOP_jump_if ? 0 : iop == WP_XOP_jump_if_back ? 1 : iop == WP_XOP_jump_unless ? 2 : -1;
+  if (kind < 0) return iop;
+  if (b->iop == WP_OP_i32_eqz && b->cell + 1 == em->ncells && kind != 1) {
+    /* br_if (eqz x) is "jump unless x"; if (eqz x) is "jump if x". */
+    *first = *b;
+    em->nlast -= 1;
+    return kind == 0 ? WP_XOP_jump_unless : WP_XOP_jump_if;
+  }
+  int which;
+  uint32_t len;
+  int form = cmp_form(b->iop, &which, &len);
+  if (form < 0 || b->cell + len != em->ncells) return iop;
+  *first = *b;
+  em->nlast -= 1;
+  for (uint32_t i = 1; i < len; i++) imm[(*nimm)++] = cells[b->cell + i];
+  return fused_cmp[which].j[kind][form];
+}
+
+static void remember(wp_emitter *em, unsigned iop, uint32_t cell, uint32_t map, uint32_t offset) {
+  if (em->nlast == 2) {
+    em->last[0] = em->last[1];
+    em->nlast = 1;
+  }
+  em->last[em->nlast++] = (struct wp_emitted){.iop = (uint16_t)iop, .cell = cell, .map = map, .offset = offset};
+}
+
+static uint32_t emit_op_cell(wp_emitter *em, unsigned iop, uint32_t wasm_offset);
+
+uint32_t wp_emit_op(wp_emitter *em, unsigned iop, uint32_t wasm_offset) {
+  if (em->ticks || em->oom) return emit_op_cell(em, iop, wasm_offset);
+  wp_cell imm[3];
+  uint32_t nimm;
+  struct wp_emitted first;
+  bool at_last;
+  unsigned fused = fuse(em, iop, imm, &nimm, &first, &at_last);
+  if (fused != iop) {
+    /* The fused instruction replaces the sequence, at its first cell, and
+     * maps to the first instruction's offset (or the last's when it traps there). */
+    em->ncells = first.cell;
+    em->nmap = first.map;
+    if (!at_last) wasm_offset = first.offset;
+  }
+  uint32_t map = em->nmap;
+  uint32_t at = emit_op_cell(em, fused, wasm_offset);
+  for (uint32_t i = 0; i < nimm; i++) emit_cell(em, imm[i]);
+  remember(em, fused, at, map, wasm_offset);
+  return at;
+}
+
+static uint32_t emit_op_cell(wp_emitter *em, unsigned iop, uint32_t wasm_offset) {
+  uint32_t at = em->ncells;
+  /* map_offset grows in step with map_cell: only when map_cell's capacity
+   * grew (growing it on every call reallocated and cleared it each time). */
+  uint32_t old_cap = em->cap_map, cap = old_cap;
+  if (wp_grow((void **)&em->map_cell, &cap, em->nmap + 1, sizeof(uint32_t)) &&
+      (cap == old_cap || wp_grow((void **)&em->map_offset, &old_cap, cap, sizeof(uint32_t)))) {
+    em->cap_map = cap;
+    em->map_cell[em->nmap] = at;
+    em->map_offset[em->nmap] = wasm_offset;
+    em->nmap++;
   } else {
     em->oom = true;
   }
@@ -30,7 +204,29 @@ uint32_t wp_emit_op(wp_emitter *em, unsigned iop, uint32_t wasm_offset) {
   return at;
 }
 
-void wp_emit_u64(wp_emitter *em, uint64_t v) { emit_cell(em, (wp_cell){.u64 = v}); }
+static bool is_const(unsigned iop);
+static uint32_t emit_op_cell(wp_emitter *em, unsigned iop, uint32_t wasm_offset);
+
+void wp_emit_u64(wp_emitter *em, uint64_t v) {
+  /* local.set's index is its only immediate: here the store is complete and
+   * may absorb the local.get or constant before it (fused.h). */
+  if (!em->ticks && !em->oom && em->nlast == 2) {
+    const struct wp_emitted *a = &em->last[0], *b = &em->last[1];
+    if (b->iop == WP_OP_local_set && b->cell + 1 == em->ncells && a->cell + 2 == b->cell &&
+        a->cell >= em->barrier && (a->iop == WP_OP_local_get || is_const(a->iop))) {
+      wp_cell src = em->cells[a->cell + 1];
+      struct wp_emitted first = *a;
+      em->ncells = first.cell;
+      em->nmap = first.map;
+      em->nlast = 0;
+      emit_op_cell(em, a->iop == WP_OP_local_get ? WP_XOP_copy_local : WP_XOP_set_local_const, first.offset);
+      emit_cell(em, src);
+      emit_cell(em, (wp_cell){.u64 = v});
+      return;
+    }
+  }
+  emit_cell(em, (wp_cell){.u64 = v});
+}
 
 void wp_emit_pair(wp_emitter *em, uint32_t a, uint32_t b) {
   wp_cell cell = {.u64 = 0};

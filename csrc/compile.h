@@ -20,6 +20,14 @@ typedef struct wp_emitter {
   uint16_t *rec_op;
   uint32_t *rec_pos;
   uint32_t nrec, cap_rec;
+  /* Superinstructions (plain code only; fused.h): the last instructions
+   * emitted, newest last, and the latest branch target (no fusing across). */
+  struct wp_emitted {
+    uint16_t iop;
+    uint32_t cell, map, offset;
+  } last[2];
+  uint32_t nlast;
+  uint32_t barrier;
 } wp_emitter;
 
 /* No pending fixup. Fixup lists thread through the placeholder cells. */
@@ -44,7 +52,10 @@ void wp_emit_count(wp_emitter *em, unsigned op, uint32_t wasm_offset);
 /* wp_emit_block_end: the current straight-line block ends (after a branch,
  * call or return, or at a branch target): the next counted instruction
  * starts a new one, so a branch target is always a tick. */
-static inline void wp_emit_block_end(wp_emitter *em) { em->block_open = false; }
+static inline void wp_emit_block_end(wp_emitter *em) {
+  em->block_open = false;
+  em->barrier = em->ncells; /* may be a branch target: nothing fuses across it */
+}
 
 static inline uint32_t wp_emit_pos(const wp_emitter *em) { return em->ncells; }
 

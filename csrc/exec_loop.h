@@ -283,7 +283,8 @@ dispatch:
 
     XCASE(return) : {
       uint32_t n = (uint32_t)IMM(1);
-      memmove(fp, sp - n, n * sizeof(wp_slot));
+      if (n == 1) fp[0] = sp[-1]; /* the common case, without a memmove call */
+      else memmove(fp, sp - n, n * sizeof(wp_slot));
       sp = fp + n;
       HOOK_LEAVE();
       if (--ex->nframes == base) return 0;
@@ -291,8 +292,12 @@ dispatch:
       func = frame->func;
       fp = frame->fp;
       pc = (const wp_cell *)frame->pc + WP_CALL_CELLS;
-      if (func->inst != inst) inst = func->inst;
-      LOAD_MEMORY(); /* the callee may have grown it */
+      if (WP_UNLIKELY(func->inst != inst)) {
+        inst = func->inst;
+        LOAD_MEMORY();
+      } else if (mem) {
+        mem_size = mem->size; /* the callee may have grown it (data never moves) */
+      }
       DISPATCH();
     }
 
@@ -354,6 +359,110 @@ dispatch:
       HOOK_TICK(IMM(1));
       NEXT(3);
     }
+
+    /* ---- superinstructions (fused.h; only in plain code) ---- */
+#define FUSED_BIN(X, id, ct, g, p, e)                               \
+  XCASE(ll_##id) : {                                                \
+    ct a = g(fp[pc[1].pair.a]), b = g(fp[pc[1].pair.b]);            \
+    *sp++ = p(e);                                                   \
+    NEXT(2);                                                        \
+  }                                                                 \
+  XCASE(lc_##id) : {                                                \
+    ct a = g(fp[pc[1].u64]), b = g(pc[2].u64);                      \
+    *sp++ = p(e);                                                   \
+    NEXT(3);                                                        \
+  }                                                                 \
+  XCASE(sl_##id) : {                                                \
+    ct a = g(sp[-1]), b = g(fp[pc[1].u64]);                         \
+    sp[-1] = p(e);                                                  \
+    NEXT(2);                                                        \
+  }                                                                 \
+  XCASE(sc_##id) : {                                                \
+    ct a = g(sp[-1]), b = g(pc[1].u64);                             \
+    sp[-1] = p(e);                                                  \
+    NEXT(2);                                                        \
+  }
+/* One compare-and-jump form: GETAB loads a and b and pops what they used,
+ * REL is the index of the rel cell, CHECK is CHECKPOINT() at back-edges. */
+#define FUSED_CJ1(name, CHECK, GETAB, REL, WHEN, e) \
+  XCASE(name) : {                                   \
+    CHECK;                                          \
+    uint32_t a, b;                                  \
+    GETAB;                                          \
+    if (WHEN(e)) NEXT(pc[REL].i64);                 \
+    NEXT(REL + 1);                                  \
+  }
+#define CJ_S a = I32 sp[-2], b = I32 sp[-1], sp -= 2
+#define CJ_LL a = I32 fp[pc[1].pair.a], b = I32 fp[pc[1].pair.b]
+#define CJ_LC a = I32 fp[pc[1].u64], b = I32 pc[2].u64
+#define CJ_SL a = I32 sp[-1], b = I32 fp[pc[1].u64], sp -= 1
+#define CJ_SC a = I32 sp[-1], b = I32 pc[1].u64, sp -= 1
+#define CJ_IF(x) (x)
+#define CJ_UNLESS(x) (!(x))
+#define CJ_FORMS(pre, CHECK, WHEN, id, e)                    \
+  FUSED_CJ1(pre##s_##id, CHECK, CJ_S, 1, WHEN, e)            \
+  FUSED_CJ1(pre##ll_##id, CHECK, CJ_LL, 2, WHEN, e)          \
+  FUSED_CJ1(pre##lc_##id, CHECK, CJ_LC, 3, WHEN, e)          \
+  FUSED_CJ1(pre##sl_##id, CHECK, CJ_SL, 2, WHEN, e)          \
+  FUSED_CJ1(pre##sc_##id, CHECK, CJ_SC, 2, WHEN, e)
+#define FUSED_CJ(X, id, e)                        \
+  CJ_FORMS(j, (void)0, CJ_IF, id, e)              \
+  CJ_FORMS(jb, CHECKPOINT(), CJ_IF, id, e)        \
+  CJ_FORMS(ju, (void)0, CJ_UNLESS, id, e)
+    XCASE(copy_local) : {
+      fp[pc[2].u64] = fp[pc[1].u64];
+      NEXT(3);
+    }
+    XCASE(set_local_const) : {
+      fp[pc[2].u64] = pc[1].u64;
+      NEXT(3);
+    }
+    WP_FUSED_BINOPS(FUSED_BIN, _)
+#define FUSED_LOAD(X, id, ctype, n, conv)                                    \
+  XCASE(l_##id) : {                                                          \
+    uint64_t ea = (uint64_t)(uint32_t)fp[pc[1].u64] + pc[2].u64;             \
+    if (WP_UNLIKELY(ea + (n) > mem_size)) {                                  \
+      *sp++ = fp[pc[1].u64]; /* the stack as the load saw it (fused.h) */    \
+      TRAP(WP_TRAP_MEMORY_OOB);                                              \
+    }                                                                        \
+    ctype v;                                                                 \
+    memcpy(&v, mem_base + ea, n);                                            \
+    *sp++ = conv;                                                            \
+    NEXT(3);                                                                 \
+  }
+    WP_FUSED_LOADS(FUSED_LOAD, _)
+#undef FUSED_LOAD
+#define FUSED_STORE1(name, ctype, n, VAL)                                    \
+  XCASE(name) : {                                                            \
+    uint64_t val = VAL;                                                      \
+    uint64_t ea = (uint64_t)(uint32_t)sp[-1] + pc[2].u64;                    \
+    if (WP_UNLIKELY(ea + (n) > mem_size)) {                                  \
+      *sp++ = val; /* the stack as the store saw it (fused.h) */             \
+      TRAP(WP_TRAP_MEMORY_OOB);                                              \
+    }                                                                        \
+    ctype v = (ctype)val;                                                    \
+    memcpy(mem_base + ea, &v, n);                                            \
+    sp--;                                                                    \
+    NEXT(3);                                                                 \
+  }
+#define FUSED_STORE(X, id, ctype, n)                     \
+  FUSED_STORE1(sl_##id, ctype, n, fp[pc[1].u64])         \
+  FUSED_STORE1(sc_##id, ctype, n, pc[1].u64)
+    WP_FUSED_STORES(FUSED_STORE, _)
+#undef FUSED_STORE
+#undef FUSED_STORE1
+    WP_FUSED_CMPS(FUSED_CJ, _)
+#undef FUSED_BIN
+#undef FUSED_CJ1
+#undef CJ_S
+#undef CJ_LL
+#undef CJ_LC
+#undef CJ_SL
+#undef CJ_SC
+#undef CJ_IF
+#undef CJ_UNLESS
+#undef CJ_FORMS
+#undef FUSED_CJ
 
     /* ---- tables ---- */
     CASE(table_get) : {

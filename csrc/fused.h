@@ -1,0 +1,138 @@
+/* fused.h: superinstructions, the commonest short wasm sequences as one
+ * internal instruction (plain code only; compile.c fuses them, exec_loop.h
+ * runs them).  Only non-trapping operators are fused, and never across a
+ * branch target; a fused instruction maps to the wasm offset of its first
+ * instruction, and the only place it can stop (an interrupt check in a
+ * back-edge form) is before any of its effects, so the operand stack seen
+ * there is the one at that offset.
+ *
+ * Binary operators (F(X, ident, ctype, get, put, expr), a and b the operands):
+ *   ll_OP  local.get A; local.get B; OP      c0, A|B (pair)
+ *   lc_OP  local.get A; CONST K; OP          c0, A, K
+ *   sl_OP  local.get B; OP  (a from stack)   c0, B
+ *   sc_OP  CONST K; OP      (a from stack)   c0, K
+ * i32 compares followed by br_if / if (F(X, ident, expr)); REL last:
+ *   j{s,ll,lc,sl,sc}_OP       jump if true      operands as above, then rel
+ *   jb{s,ll,lc,sl,sc}_OP      the same at a back-edge (checks interrupts first)
+ *   ju{s,ll,lc,sl,sc}_OP      jump if false (if)
+ * (the s form takes both operands from the stack: c0, rel).
+ * Stores to a local:
+ *   copy_local       local.get A; local.set B   c0, A, B
+ *   set_local_const  CONST K; local.set B       c0, K, B */
+#ifndef WP_FUSED_H
+#define WP_FUSED_H
+
+#define WP_G32(x) ((uint32_t)(x))
+#define WP_G64(x) ((uint64_t)(x))
+#define WP_P32(x) ((uint64_t)(uint32_t)(x))
+#define WP_P64(x) ((uint64_t)(x))
+
+#define WP_FUSED_BINOPS(F, X)                                                   \
+  F(X, i32_add, uint32_t, WP_G32, WP_P32, a + b)                                \
+  F(X, i32_sub, uint32_t, WP_G32, WP_P32, a - b)                                \
+  F(X, i32_mul, uint32_t, WP_G32, WP_P32, a * b)                                \
+  F(X, i32_and, uint32_t, WP_G32, WP_P32, a & b)                                \
+  F(X, i32_or, uint32_t, WP_G32, WP_P32, a | b)                                 \
+  F(X, i32_xor, uint32_t, WP_G32, WP_P32, a ^ b)                                \
+  F(X, i32_shl, uint32_t, WP_G32, WP_P32, a << (b & 31))                        \
+  F(X, i32_shr_s, uint32_t, WP_G32, WP_P32, (int32_t)a >> (b & 31))             \
+  F(X, i32_shr_u, uint32_t, WP_G32, WP_P32, a >> (b & 31))                      \
+  F(X, i32_eq, uint32_t, WP_G32, WP_P32, a == b)                                \
+  F(X, i32_ne, uint32_t, WP_G32, WP_P32, a != b)                                \
+  F(X, i32_lt_s, uint32_t, WP_G32, WP_P32, (int32_t)a < (int32_t)b)             \
+  F(X, i32_lt_u, uint32_t, WP_G32, WP_P32, a < b)                               \
+  F(X, i32_gt_s, uint32_t, WP_G32, WP_P32, (int32_t)a > (int32_t)b)             \
+  F(X, i32_gt_u, uint32_t, WP_G32, WP_P32, a > b)                               \
+  F(X, i32_le_s, uint32_t, WP_G32, WP_P32, (int32_t)a <= (int32_t)b)            \
+  F(X, i32_le_u, uint32_t, WP_G32, WP_P32, a <= b)                              \
+  F(X, i32_ge_s, uint32_t, WP_G32, WP_P32, (int32_t)a >= (int32_t)b)            \
+  F(X, i32_ge_u, uint32_t, WP_G32, WP_P32, a >= b)                              \
+  F(X, i64_add, uint64_t, WP_G64, WP_P64, a + b)                                \
+  F(X, i64_sub, uint64_t, WP_G64, WP_P64, a - b)                                \
+  F(X, i64_mul, uint64_t, WP_G64, WP_P64, a * b)                                \
+  F(X, i64_and, uint64_t, WP_G64, WP_P64, a & b)                                \
+  F(X, i64_or, uint64_t, WP_G64, WP_P64, a | b)                                 \
+  F(X, i64_xor, uint64_t, WP_G64, WP_P64, a ^ b)                                \
+  F(X, i64_shl, uint64_t, WP_G64, WP_P64, a << (b & 63))                        \
+  F(X, i64_shr_s, uint64_t, WP_G64, WP_P64, (uint64_t)((int64_t)a >> (b & 63))) \
+  F(X, i64_shr_u, uint64_t, WP_G64, WP_P64, a >> (b & 63))                      \
+  F(X, i64_eq, uint64_t, WP_G64, WP_P32, a == b)                                \
+  F(X, i64_ne, uint64_t, WP_G64, WP_P32, a != b)                                \
+  F(X, i64_lt_s, uint64_t, WP_G64, WP_P32, (int64_t)a < (int64_t)b)             \
+  F(X, i64_lt_u, uint64_t, WP_G64, WP_P32, a < b)                               \
+  F(X, i64_gt_s, uint64_t, WP_G64, WP_P32, (int64_t)a > (int64_t)b)             \
+  F(X, i64_gt_u, uint64_t, WP_G64, WP_P32, a > b)                               \
+  F(X, i64_le_s, uint64_t, WP_G64, WP_P32, (int64_t)a <= (int64_t)b)            \
+  F(X, i64_le_u, uint64_t, WP_G64, WP_P32, a <= b)                              \
+  F(X, i64_ge_s, uint64_t, WP_G64, WP_P32, (int64_t)a >= (int64_t)b)            \
+  F(X, i64_ge_u, uint64_t, WP_G64, WP_P32, a >= b)                              \
+  F(X, f64_add, double, wp_f64, wp_from_f64, a + b)                             \
+  F(X, f64_sub, double, wp_f64, wp_from_f64, a - b)                             \
+  F(X, f64_mul, double, wp_f64, wp_from_f64, a * b)                             \
+  F(X, f64_div, double, wp_f64, wp_from_f64, a / b)                             \
+  F(X, f32_add, float, wp_f32, wp_from_f32, a + b)                              \
+  F(X, f32_sub, float, wp_f32, wp_from_f32, a - b)                              \
+  F(X, f32_mul, float, wp_f32, wp_from_f32, a * b)                              \
+  F(X, f32_div, float, wp_f32, wp_from_f32, a / b)
+
+/* Loads whose address is a local: local.get A; LOAD off -> l_LOAD: c0, A, off.
+ * The one that can trap: it maps to the load's offset, and on a trap pushes
+ * the address first, so the stack seen there is the load's. */
+#define WP_FUSED_LOADS(F, X)                                     \
+  F(X, i32_load, uint32_t, 4, v)                                 \
+  F(X, i64_load, uint64_t, 8, v)                                 \
+  F(X, f32_load, uint32_t, 4, v)                                 \
+  F(X, f64_load, uint64_t, 8, v)                                 \
+  F(X, i32_load8_s, int8_t, 1, (uint32_t)(int32_t)v)             \
+  F(X, i32_load8_u, uint8_t, 1, (uint32_t)v)                     \
+  F(X, i32_load16_s, int16_t, 2, (uint32_t)(int32_t)v)           \
+  F(X, i32_load16_u, uint16_t, 2, (uint32_t)v)                   \
+  F(X, i64_load8_s, int8_t, 1, (uint64_t)(int64_t)v)             \
+  F(X, i64_load8_u, uint8_t, 1, (uint64_t)v)                     \
+  F(X, i64_load16_s, int16_t, 2, (uint64_t)(int64_t)v)           \
+  F(X, i64_load16_u, uint16_t, 2, (uint64_t)v)                   \
+  F(X, i64_load32_s, int32_t, 4, (uint64_t)(int64_t)v)           \
+  F(X, i64_load32_u, uint32_t, 4, (uint64_t)v)
+
+#define WP_FUSED_CMPS(F, X)                           \
+  F(X, i32_eq, a == b)                                \
+  F(X, i32_ne, a != b)                                \
+  F(X, i32_lt_s, (int32_t)a < (int32_t)b)             \
+  F(X, i32_lt_u, a < b)                               \
+  F(X, i32_gt_s, (int32_t)a > (int32_t)b)             \
+  F(X, i32_gt_u, a > b)                               \
+  F(X, i32_le_s, (int32_t)a <= (int32_t)b)            \
+  F(X, i32_le_u, a <= b)                              \
+  F(X, i32_ge_s, (int32_t)a >= (int32_t)b)            \
+  F(X, i32_ge_u, a >= b)
+
+#define WP_FUSED_BIN_NAMES_(X, id, ct, g, p, e) X(ll_##id) X(lc_##id) X(sl_##id) X(sc_##id)
+#define WP_FUSED_CMP_NAMES_(X, id, e)                                  \
+  X(js_##id) X(jll_##id) X(jlc_##id) X(jsl_##id) X(jsc_##id)           \
+  X(jbs_##id) X(jbll_##id) X(jblc_##id) X(jbsl_##id) X(jbsc_##id)      \
+  X(jus_##id) X(jull_##id) X(julc_##id) X(jusl_##id) X(jusc_##id)
+
+/* WP_FUSED_XOPS(X): X(ident) for every fused internal opcode. */
+/* Stores whose value is a local or a constant (the address from the stack):
+ *   sl_STORE  local.get V; STORE off   c0, V, off
+ *   sc_STORE  CONST K; STORE off       c0, K, off
+ * mapped to the store, pushing the value before a trap (as loads do). */
+#define WP_FUSED_STORES(F, X)     \
+  F(X, i32_store, uint32_t, 4)    \
+  F(X, i64_store, uint64_t, 8)    \
+  F(X, f32_store, uint32_t, 4)    \
+  F(X, f64_store, uint64_t, 8)    \
+  F(X, i32_store8, uint8_t, 1)    \
+  F(X, i32_store16, uint16_t, 2)  \
+  F(X, i64_store8, uint8_t, 1)    \
+  F(X, i64_store16, uint16_t, 2)  \
+  F(X, i64_store32, uint32_t, 4)
+
+#define WP_FUSED_LOAD_NAMES_(X, id, ct, n, conv) X(l_##id)
+#define WP_FUSED_STORE_NAMES_(X, id, ct, n) X(sl_##id) X(sc_##id)
+#define WP_FUSED_XOPS(X) \
+  X(copy_local) X(set_local_const) \
+  WP_FUSED_BINOPS(WP_FUSED_BIN_NAMES_, X) WP_FUSED_CMPS(WP_FUSED_CMP_NAMES_, X) WP_FUSED_LOADS(WP_FUSED_LOAD_NAMES_, X) \
+  WP_FUSED_STORES(WP_FUSED_STORE_NAMES_, X)
+
+#endif
