@@ -106,6 +106,37 @@ def main() -> None:
           f"median {statistics.median(firsts) * 1e3:.2f} ms  -> {first!r}")
     print(f"  later lookups: {statistics.median(seconds) * 1e6:.2f} us each (median)")
     assert m.local_name(3, 2) == "acc"
+    compare_startup(named, args.repeat)
+
+
+def wasmprof_startup(data: bytes) -> int:
+    """Decode and validate everything, instantiate, call one function (translated on that call)."""
+    instance = wasmprof.Instance(wasmprof.Module(data))
+    return instance.exports.f0(41)
+
+
+def wasm3_startup(data: bytes) -> int:
+    import wasm3  # the bench extra (pywasm3)
+
+    env = wasm3.Environment()
+    runtime = env.new_runtime(64 * 1024)
+    runtime.load(env.parse_module(data))
+    return runtime.find_function("f0")(41)
+
+
+def compare_startup(data: bytes, repeat: int) -> None:
+    """Start-up in proportion to what runs: load the big module and call one
+    function, side by side with wasm3 (which also compiles lazily)."""
+    try:
+        import wasm3  # noqa: F401
+    except ImportError:
+        print("  start-up vs wasm3: n/a (pywasm3 not installed: pip install -e '.[bench]')")
+        return
+    assert wasmprof_startup(data) == wasm3_startup(data) == 42
+    ours, _ = best(lambda: wasmprof_startup(data), repeat)
+    theirs, _ = best(lambda: wasm3_startup(data), repeat)
+    print(f"  load + instantiate + first call: wasmprof {ours * 1e3:.2f} ms, wasm3 {theirs * 1e3:.2f} ms "
+          f"(best of {repeat}; ratio {ours / theirs:.2f}x)")
 
 
 if __name__ == "__main__":
