@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# tests/run.sh: install the test dependencies and the package (editable,
-# which builds the C extension), then run the whole test suite.
+# tests/run.sh: install what the tests need (Debian packages when run as
+# root or with sudo, Python packages with pip), build and install the package
+# (editable), then run the whole test suite.
 #
 #   bash tests/run.sh [PYTEST ARGS...]
 #
-# Needs Python 3 with pip and a C compiler; no root.  Some tests also use
-# tools from Debian's wabt package (wat2wasm); .ci/run installs it.
 # pytest's exit status is passed through: 5 ("no tests collected") fails too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+. scripts/debian-packages.sh
+apt_install "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
 
 PYTHON=${PYTHON:-$(command -v python || command -v python3)}
 

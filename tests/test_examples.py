@@ -86,7 +86,15 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_quick_start_command():
+def test_quick_start_command(tmp_path):
+    svg = tmp_path / "kernel.svg"
+    proc = run_cli("profile", "examples/kernel.wasm", "--invoke", "run", "--top", "10", "-o", str(svg), "--", "2000")
+    assert proc.returncode == 0, proc.stderr
+    assert "partition" in proc.stdout and "total ticks" in proc.stdout
+    assert svg.read_text().startswith("<?xml") and "partition" in svg.read_text()
+
+
+def test_run_command():
     proc = run_cli("run", "examples/fib.wasm", "--invoke", "fib", "25")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["75025"]
