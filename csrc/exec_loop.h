@@ -843,12 +843,8 @@ do_call : {
     HOOK_HOST_ENTER(callee);
     int rc = callee->host(ex, callee->host_ctx, args, err);
     ex->sp = saved_sp;
+    if (rc) return -1; /* the host frame stays, visible to whoever reads the stack after the failure */
     ex->nframes--;
-    if (rc) {
-      /* Keep the host frame visible to whoever reads the stack after the failure. */
-      ex->nframes++;
-      return -1;
-    }
     HOOK_HOST_LEAVE();
     sp = args + ft->nresults;
     LOAD_MEMORY();

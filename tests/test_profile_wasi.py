@@ -40,3 +40,30 @@ def test_profile_a_c_program(tools: Toolchains, how: str, code: int):
     again = wasmprof.profile(wasm, wasi=_wasi(["exit_code", str(code), how], io.BytesIO()))
     assert [(n.parent, n.func, n.calls, n.self_ticks) for n in again.nodes] == \
            [(n.parent, n.func, n.calls, n.self_ticks) for n in prof.nodes]
+
+
+def test_profile_gives_a_wasi_program_the_default_environment(tools: Toolchains, capfd):
+    """Without wasi=, a WASI command gets what wasmprof.run gives it: args as its arguments."""
+    wasm = tools.build("exit_code.c")
+    prof = wasmprof.profile(wasm, args=("5", "return"))
+    assert capfd.readouterr().out == "exiting with 5 via return"
+    assert prof.exit_code == 5 and prof.root.name == "_start"
+    check_invariants(prof)
+
+
+def test_profile_cli_runs_a_wasi_program_with_its_arguments(tools: Toolchains, tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import ROOT, python_env
+
+    wasm = tools.build("exit_code.c")
+    out = tmp_path / "p.folded"
+    proc = subprocess.run([sys.executable, "-m", "wasmprof", "profile", str(wasm), "-o", str(out), "--", "4", "exit"],
+                          cwd=ROOT, env=python_env(), capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 4, proc.stderr          # the program's exit status
+    assert proc.stdout.startswith("exiting with 4 via exit")
+    lines = out.read_text().splitlines()
+    assert lines and all(line.startswith("_start") for line in lines)
+    assert any(";main" in line for line in lines)          # names from the program's name section
+    assert sum(int(line.rsplit(" ", 1)[1]) for line in lines) > 1000

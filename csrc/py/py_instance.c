@@ -712,7 +712,7 @@ static PyGetSetDef instance_getset[] = {
 PyTypeObject wpy_InstanceType = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "wasmprof.Instance",
-    .tp_doc = "Instance(module, imports=None, *, coredump=None)\n\n"
+    .tp_doc = "Instance(module, imports=None, limits=None, *, wasi=None, coredump=None)\n\n"
               "Instantiate a Module. imports maps module names to mappings of field names to\n"
               "Func, Memory, Table or Global objects (or plain callables for function imports).\n"
               "Raises LinkError for a missing or mismatched import, Trap when segment\n"

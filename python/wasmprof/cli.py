@@ -113,12 +113,17 @@ def _results(value: Any, nresults: int) -> List[Any]:
 def _configure_run(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", metavar="FILE.wasm", help="the module to run (no imports, or WASI preview1 ones)")
     p.add_argument("--invoke", metavar="NAME", help="the exported function to call (default: _start if exported)")
+    _add_wasi_options(p)
+    p.add_argument("args", nargs="*", metavar="ARGS", help="arguments of the call, or of the WASI program")
+    p.set_defaults(_extra_args=True)
+
+
+def _add_wasi_options(p: argparse.ArgumentParser) -> None:
+    """--dir and --env, read by _wasi_for (run and profile)."""
     p.add_argument("--dir", action="append", default=[], metavar="HOST[::GUEST]",
                    help="WASI: preopen directory HOST, seen by the guest as GUEST (default: HOST)")
     p.add_argument("--env", action="append", default=[], metavar="K[=V]",
                    help="WASI: set environment variable K (without =V: our own value of K)")
-    p.add_argument("args", nargs="*", metavar="ARGS", help="arguments of the call, or of the WASI program")
-    p.set_defaults(_extra_args=True)
 
 
 def _load(path: str) -> Module:
@@ -208,7 +213,8 @@ def _configure_profile(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-ticks", type=int, metavar="N", help="stop the guest after N ticks (LimitError)")
     p.add_argument("--time", action="store_true", help="also measure wall-clock time per node")
     p.add_argument("--top", type=int, metavar="N", help="print the N functions with the most self ticks")
-    p.add_argument("args", nargs="*", metavar="ARGS", help="arguments of the call")
+    _add_wasi_options(p)
+    p.add_argument("args", nargs="*", metavar="ARGS", help="arguments of the call, or of the WASI program")
     p.set_defaults(_extra_args=True)
 
 
@@ -225,6 +231,7 @@ def _profile(ns: argparse.Namespace) -> int:
     from .profiler import TerminalProgress, profile
 
     module = _load(ns.file)
+    wasi = _wasi_for(ns, module)  # a WASI program run as a command takes ARGS as its arguments
     name: Optional[str] = ns.invoke
     values: List[Any] = []
     if name is not None:
@@ -235,11 +242,11 @@ def _profile(ns: argparse.Namespace) -> int:
         if len(ns.args) != len(params):
             raise UsageError(f"{name} takes {len(params)} argument{'s' if len(params) != 1 else ''}, got {len(ns.args)}")
         values = [parse_value(a, t) for a, t in zip(ns.args, params)]
-    elif ns.args:
+    elif ns.args and wasi is None:
         raise UsageError("arguments given without --invoke")
     progress = TerminalProgress() if sys.stderr.isatty() else None
     try:
-        prof = profile(module, invoke=name, args=values, cost=ns.cost, time=ns.time, flamechart=ns.flamechart,
+        prof = profile(module, invoke=name, args=values, wasi=wasi, cost=ns.cost, time=ns.time, flamechart=ns.flamechart,
                        max_events=ns.max_events, sample_every=ns.sample_every, max_depth=ns.max_depth, max_ticks=ns.max_ticks,
                        progress=progress)
     except (ValueError, OSError) as e:  # bad cost table, option or file
@@ -247,9 +254,7 @@ def _profile(ns: argparse.Namespace) -> int:
     finally:
         if progress is not None:
             progress.close()
-    import os as _os
-
-    prof.module_name = _os.path.basename(ns.file)
+    prof.module_name = os.path.basename(ns.file)
     if ns.output:
         prof.save(ns.output, ns.format)
         print(f"{PROG}: wrote {ns.output}", file=sys.stderr)
@@ -261,7 +266,7 @@ def _profile(ns: argparse.Namespace) -> int:
         print(f"{PROG}: {'limit' if not isinstance(prof.trap, Trap) else 'trap'}: {prof.trap} "
               f"(the profile covers the run up to it)", file=sys.stderr)
         return 1
-    return 0
+    return prof.exit_code or 0  # a WASI program's exit status, as for run
 
 
 # ---- coredump (python/wasmprof/coredump_cmd.py) ---------------------------------------

@@ -34,6 +34,7 @@ from . import _core
 from ._core import Func, Instance, LimitError, Module, Trap
 
 from .profile import Event, Node, Profile
+from .wasi import Wasi, imports_wasi
 
 __all__ = ["profile", "CostTable", "load_cost_table"]
 
@@ -198,7 +199,7 @@ def profile(
     *,
     invoke: Optional[str] = None,
     args: Sequence[Any] = (),
-    wasi: Any = None,
+    wasi: Optional[Wasi] = None,
     imports: Optional[Mapping[str, Mapping[str, Any]]] = None,
     cost: CostSpec = None,
     time: bool = False,
@@ -212,6 +213,9 @@ def profile(
     """Instantiate a module, run ``invoke`` (or ``_start`` when exported) with
     ``args`` and return its exact profile.
 
+    A module that imports WASI gets ``wasi``, or by default the environment
+    ``wasmprof.run`` gives: run as a command (no ``invoke``), ``args`` are the
+    program's arguments; a ``proc_exit`` sets ``profile.exit_code``.
     The start function, if any, is profiled too.  When the guest traps or
     reaches ``max_ticks``, the profile of the run up to that point is
     returned with the error in ``profile.trap`` (totals stay exact: the
@@ -240,8 +244,14 @@ def profile(
     inst_kwargs: Dict[str, Any] = {}
     if imports is not None:
         inst_kwargs["imports"] = imports
+    if wasi is None and imports_wasi(module):
+        # As wasmprof.run does: a WASI program run as a command gets args as its
+        # arguments (argv[0] is the file name); an invoked export gets them as values.
+        wasi = Wasi(args=[module_name, *([] if invoke else [str(a) for a in args])])
+        if invoke is None:
+            args = ()
     if wasi is not None:
-        inst_kwargs["wasi"] = wasi  # the WASI layer's keyword; a TypeError says when it is missing
+        inst_kwargs["wasi"] = wasi
 
     _core._profile_start(table.costs, default_cost=table.default, per_call=table.per_call, time=bool(time),
                          events=bool(flamechart), max_events=max_events, max_depth=max_depth or 0,

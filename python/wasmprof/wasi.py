@@ -140,6 +140,11 @@ class Wasi:
         return merged
 
 
+def imports_wasi(module: Module) -> bool:
+    """Whether the module imports any WASI preview1 function."""
+    return any(imp.module == WASI_MODULE for imp in module.imports)
+
+
 def run(
     module: Union[Module, _Path],
     args: Sequence[Union[str, bytes]] = (),
