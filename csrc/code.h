@@ -68,8 +68,9 @@ typedef union wp_cell {
   } pair;
 } wp_cell;
 
-/* Internal-only instructions, numbered after the wasm ones. */
-#define WP_XOPS(X) \
+/* Internal-only instructions, numbered after the wasm ones: those every
+ * loop variant runs, then the superinstructions (plain code only). */
+#define WP_BASE_XOPS(X) \
   X(jump)          \
   X(jump_unwind)   \
   X(jump_if)       \
@@ -82,8 +83,8 @@ typedef union wp_cell {
   X(jump_back)     \
   X(jump_back_unwind) \
   X(jump_if_back)  \
-  X(jump_if_back_unwind) \
-  WP_FUSED_XOPS(X)
+  X(jump_if_back_unwind)
+#define WP_XOPS(X) WP_BASE_XOPS(X) WP_FUSED_XOPS(X)
 
 typedef enum wp_xop {
   WP_XOP_FIRST_ = WP_OP_COUNT - 1,

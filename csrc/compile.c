@@ -52,6 +52,24 @@ static const struct {
 #undef F
 };
 
+/* Producers whose result may go straight into a local (fused.h): the
+ * instruction -> its [local.set, local.tee] form (0: none). */
+static const uint16_t fused_dest[WP_IOP_COUNT][2] = {
+#define F(X, id, ct, g, p, e)                                               \
+  [WP_OP_##id] = {WP_XOP_s_##id##_set, WP_XOP_s_##id##_tee},                \
+  [WP_XOP_ll_##id] = {WP_XOP_ll_##id##_set, WP_XOP_ll_##id##_tee},          \
+  [WP_XOP_lc_##id] = {WP_XOP_lc_##id##_set, WP_XOP_lc_##id##_tee},          \
+  [WP_XOP_sl_##id] = {WP_XOP_sl_##id##_set, WP_XOP_sl_##id##_tee},          \
+  [WP_XOP_sc_##id] = {WP_XOP_sc_##id##_set, WP_XOP_sc_##id##_tee},
+    WP_FUSED_BINOPS(F, _)
+#undef F
+#define F(X, id, ct, n, conv)                                   \
+  [WP_OP_##id] = {WP_XOP_##id##_set, WP_XOP_##id##_tee},        \
+  [WP_XOP_l_##id] = {WP_XOP_l_##id##_set, WP_XOP_l_##id##_tee},
+    WP_FUSED_LOADS(F, _)
+#undef F
+};
+
 /* Validation has checked the types, so any constant is the operator's type. */
 static bool is_const(unsigned iop) {
   return iop == WP_OP_i32_const || iop == WP_OP_i64_const || iop == WP_OP_f32_const || iop == WP_OP_f64_const;
@@ -208,10 +226,23 @@ static bool is_const(unsigned iop);
 static uint32_t emit_op_cell(wp_emitter *em, unsigned iop, uint32_t wasm_offset);
 
 void wp_emit_u64(wp_emitter *em, uint64_t v) {
-  /* local.set's index is its only immediate: here the store is complete and
-   * may absorb the local.get or constant before it (fused.h). */
+  /* local.set's and local.tee's index is their only immediate: here the
+   * store is complete and may absorb the instruction before it (fused.h). */
   if (!em->ticks && !em->oom && em->nlast == 2) {
-    const struct wp_emitted *a = &em->last[0], *b = &em->last[1];
+    struct wp_emitted *a = &em->last[0], *b = &em->last[1];
+    bool tee = b->iop == WP_OP_local_tee;
+    if ((b->iop == WP_OP_local_set || tee) && b->cell + 1 == em->ncells && a->cell >= em->barrier &&
+        fused_dest[a->iop][tee]) {
+      /* a's result goes to the local: a's cells, then the index (a ends
+       * where b, the next instruction emitted, begins) */
+      em->ncells = b->cell;
+      em->nmap = b->map;
+      em->nlast = 1;
+      em->cells[a->cell].handler = em->handlers[fused_dest[a->iop][tee]];
+      a->iop = fused_dest[a->iop][tee];
+      emit_cell(em, (wp_cell){.u64 = v});
+      return;
+    }
     if (b->iop == WP_OP_local_set && b->cell + 1 == em->ncells && a->cell + 2 == b->cell &&
         a->cell >= em->barrier && (a->iop == WP_OP_local_get || is_const(a->iop))) {
       wp_cell src = em->cells[a->cell + 1];

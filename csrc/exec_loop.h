@@ -2,6 +2,8 @@
  * once per loop variant.  Before including, define
  *   LOOP_FN        the function's name
  *   LOOP_VARIANT   the wp_variant it implements (selects the code cache)
+ *   LOOP_FUSED     1 if its code may hold superinstructions (fused.h);
+ *                  without, their handlers are left out (the table holds NULL)
  * and, for observing variants, the hook macros (default: nothing):
  *   HOOK_ENTER(f)  after a guest frame is pushed
  *   HOOK_LEAVE()   before a guest frame is popped
@@ -49,7 +51,10 @@ int LOOP_FN(wp_exec *ex, uint32_t base, wp_error *err, wp_handler_table *labels)
 #undef OP
 #undef OPFC
 #define X(ident) [WP_XOP_##ident] = &&LX_##ident,
-      WP_XOPS(X)
+      WP_BASE_XOPS(X)
+#if LOOP_FUSED
+      WP_FUSED_XOPS(X)
+#endif
 #undef X
   };
 #define CASE(ident) L_##ident
@@ -361,6 +366,7 @@ dispatch:
     }
 
     /* ---- superinstructions (fused.h; only in plain code) ---- */
+#if LOOP_FUSED
 #define FUSED_BIN(X, id, ct, g, p, e)                               \
   XCASE(ll_##id) : {                                                \
     ct a = g(fp[pc[1].pair.a]), b = g(fp[pc[1].pair.b]);            \
@@ -463,6 +469,72 @@ dispatch:
 #undef CJ_UNLESS
 #undef CJ_FORMS
 #undef FUSED_CJ
+/* Results into a local (fused.h): GET pops the stack operands into a and b,
+ * LEN is the producer's length in cells, the local's index comes after. */
+#define TO_SET(r, at) fp[pc[at].u64] = (r)
+#define TO_TEE(r, at)            \
+  do {                           \
+    uint64_t r_ = (r);           \
+    fp[pc[at].u64] = r_;         \
+    *sp++ = r_;                  \
+  } while (0)
+#define DEST_BIN1(name, GET, LEN, TO, ct, g, p, e) \
+  XCASE(name) : {                                  \
+    ct a, b;                                       \
+    GET;                                           \
+    TO(p(e), LEN);                                 \
+    NEXT(LEN + 1);                                 \
+  }
+#define DB_S(g) b = g(sp[-1]), a = g(sp[-2]), sp -= 2
+#define DB_LL(g) a = g(fp[pc[1].pair.a]), b = g(fp[pc[1].pair.b])
+#define DB_LC(g) a = g(fp[pc[1].u64]), b = g(pc[2].u64)
+#define DB_SL(g) a = g(sp[-1]), b = g(fp[pc[1].u64]), sp -= 1
+#define DB_SC(g) a = g(sp[-1]), b = g(pc[1].u64), sp -= 1
+#define DEST_BIN(X, id, ct, g, p, e)                               \
+  DEST_BIN1(s_##id##_set, DB_S(g), 1, TO_SET, ct, g, p, e)         \
+  DEST_BIN1(s_##id##_tee, DB_S(g), 1, TO_TEE, ct, g, p, e)         \
+  DEST_BIN1(ll_##id##_set, DB_LL(g), 2, TO_SET, ct, g, p, e)       \
+  DEST_BIN1(ll_##id##_tee, DB_LL(g), 2, TO_TEE, ct, g, p, e)       \
+  DEST_BIN1(lc_##id##_set, DB_LC(g), 3, TO_SET, ct, g, p, e)       \
+  DEST_BIN1(lc_##id##_tee, DB_LC(g), 3, TO_TEE, ct, g, p, e)       \
+  DEST_BIN1(sl_##id##_set, DB_SL(g), 2, TO_SET, ct, g, p, e)       \
+  DEST_BIN1(sl_##id##_tee, DB_SL(g), 2, TO_TEE, ct, g, p, e)       \
+  DEST_BIN1(sc_##id##_set, DB_SC(g), 2, TO_SET, ct, g, p, e)       \
+  DEST_BIN1(sc_##id##_tee, DB_SC(g), 2, TO_TEE, ct, g, p, e)
+    WP_FUSED_BINOPS(DEST_BIN, _)
+/* A load into a local: the address from the stack (plain) or a local (l_);
+ * a trap leaves the stack as the load saw it, as FUSED_LOAD does. */
+#define DEST_LOAD1(name, ADDR, PUSH_ON_TRAP, POP, LEN, TO, ctype, n, conv) \
+  XCASE(name) : {                                                           \
+    uint64_t ea = (uint64_t)(uint32_t)(ADDR) + pc[LEN - 1].u64;             \
+    if (WP_UNLIKELY(ea + (n) > mem_size)) {                                 \
+      PUSH_ON_TRAP;                                                         \
+      TRAP(WP_TRAP_MEMORY_OOB);                                             \
+    }                                                                       \
+    ctype v;                                                                \
+    memcpy(&v, mem_base + ea, n);                                           \
+    POP;                                                                    \
+    TO(conv, LEN);                                                          \
+    NEXT(LEN + 1);                                                          \
+  }
+#define DEST_LOAD(X, id, ctype, n, conv)                                                        \
+  DEST_LOAD1(id##_set, sp[-1], (void)0, sp--, 2, TO_SET, ctype, n, conv)                        \
+  DEST_LOAD1(id##_tee, sp[-1], (void)0, sp--, 2, TO_TEE, ctype, n, conv)                        \
+  DEST_LOAD1(l_##id##_set, fp[pc[1].u64], *sp++ = fp[pc[1].u64], (void)0, 3, TO_SET, ctype, n, conv) \
+  DEST_LOAD1(l_##id##_tee, fp[pc[1].u64], *sp++ = fp[pc[1].u64], (void)0, 3, TO_TEE, ctype, n, conv)
+    WP_FUSED_LOADS(DEST_LOAD, _)
+#undef TO_SET
+#undef TO_TEE
+#undef DEST_BIN1
+#undef DB_S
+#undef DB_LL
+#undef DB_LC
+#undef DB_SL
+#undef DB_SC
+#undef DEST_BIN
+#undef DEST_LOAD1
+#undef DEST_LOAD
+#endif /* LOOP_FUSED */
 
     /* ---- tables ---- */
     CASE(table_get) : {
@@ -932,3 +1004,4 @@ do_trap:
 #undef HOOK_TRAP
 #undef LOOP_FN
 #undef LOOP_VARIANT
+#undef LOOP_FUSED

@@ -130,9 +130,23 @@
 
 #define WP_FUSED_LOAD_NAMES_(X, id, ct, n, conv) X(l_##id)
 #define WP_FUSED_STORE_NAMES_(X, id, ct, n) X(sl_##id) X(sc_##id)
+
+/* Results into a local: a binary operator (any of its forms above, or the
+ * plain one, named s_OP here) or a load (plain or l_) followed by
+ * local.set D or local.tee D takes D as one more cell at its end:
+ *   FORM_set   the result goes to local D only      (..., D)
+ *   FORM_tee   the result goes to local D and stays pushed
+ * e.g. local.get A; i32.const K; i32.add; local.set D -> lc_i32_add_set: c0, A, K, D. */
+#define WP_FUSED_DEST_BIN_NAMES_(X, id, ct, g, p, e)                            \
+  X(s_##id##_set) X(s_##id##_tee) X(ll_##id##_set) X(ll_##id##_tee)           \
+  X(lc_##id##_set) X(lc_##id##_tee) X(sl_##id##_set) X(sl_##id##_tee)         \
+  X(sc_##id##_set) X(sc_##id##_tee)
+#define WP_FUSED_DEST_LOAD_NAMES_(X, id, ct, n, conv) X(id##_set) X(id##_tee) X(l_##id##_set) X(l_##id##_tee)
+
 #define WP_FUSED_XOPS(X) \
   X(copy_local) X(set_local_const) \
   WP_FUSED_BINOPS(WP_FUSED_BIN_NAMES_, X) WP_FUSED_CMPS(WP_FUSED_CMP_NAMES_, X) WP_FUSED_LOADS(WP_FUSED_LOAD_NAMES_, X) \
-  WP_FUSED_STORES(WP_FUSED_STORE_NAMES_, X)
+  WP_FUSED_STORES(WP_FUSED_STORE_NAMES_, X) \
+  WP_FUSED_BINOPS(WP_FUSED_DEST_BIN_NAMES_, X) WP_FUSED_LOADS(WP_FUSED_DEST_LOAD_NAMES_, X)
 
 #endif
