@@ -52,6 +52,34 @@ static const struct {
 #undef F
 };
 
+/* Per load: its forms at a sum (fused.h), by the i32.add's operand form. */
+static const struct {
+  uint16_t op, at[5]; /* [FORM_S, FORM_LL, FORM_LC, FORM_SL, FORM_SC] */
+} fused_addr_load[] = {
+#define F(X, id, ct, n, conv) {WP_OP_##id, {WP_XOP_as_##id, WP_XOP_all_##id, WP_XOP_alc_##id, WP_XOP_asl_##id, WP_XOP_asc_##id}},
+    WP_FUSED_LOADS(F, _)
+#undef F
+};
+
+/* Per store: [address ll or lc][value local or constant]. */
+static const struct {
+  uint16_t op, at[2][2];
+} fused_addr_store[] = {
+#define F(X, id, ct, n) {WP_OP_##id, {{WP_XOP_all_sl_##id, WP_XOP_all_sc_##id}, {WP_XOP_alc_sl_##id, WP_XOP_alc_sc_##id}}},
+    WP_FUSED_STORES(F, _)
+#undef F
+};
+
+/* Per i32 compare (fused_cmp's order): loop steps, [sum ll or lc][jump_if
+ * or jump_if_back][compared with a local or a constant]. */
+static const uint16_t fused_step[][2][2][2] = {
+#define F(X, id, e)                                                                   \
+  {{{WP_XOP_sll_jsl_##id, WP_XOP_sll_jsc_##id}, {WP_XOP_sll_jbsl_##id, WP_XOP_sll_jbsc_##id}}, \
+   {{WP_XOP_slc_jsl_##id, WP_XOP_slc_jsc_##id}, {WP_XOP_slc_jbsl_##id, WP_XOP_slc_jbsc_##id}}},
+    WP_FUSED_CMPS(F, _)
+#undef F
+};
+
 /* Producers whose result may go straight into a local (fused.h): the
  * instruction -> its [local.set, local.tee] form (0: none). */
 static const uint16_t fused_dest[WP_IOP_COUNT][2] = {
@@ -68,7 +96,30 @@ static const uint16_t fused_dest[WP_IOP_COUNT][2] = {
   [WP_XOP_l_##id] = {WP_XOP_l_##id##_set, WP_XOP_l_##id##_tee},
     WP_FUSED_LOADS(F, _)
 #undef F
+#define F(X, id, ct, n, conv)                                         \
+  [WP_XOP_as_##id] = {WP_XOP_as_##id##_set, WP_XOP_as_##id##_tee},    \
+  [WP_XOP_all_##id] = {WP_XOP_all_##id##_set, WP_XOP_all_##id##_tee}, \
+  [WP_XOP_alc_##id] = {WP_XOP_alc_##id##_set, WP_XOP_alc_##id##_tee}, \
+  [WP_XOP_asl_##id] = {WP_XOP_asl_##id##_set, WP_XOP_asl_##id##_tee}, \
+  [WP_XOP_asc_##id] = {WP_XOP_asc_##id##_set, WP_XOP_asc_##id##_tee},
+    WP_FUSED_LOADS(F, _)
+#undef F
 };
+
+/* The operand form of a (possibly fused) i32.add and its length in cells;
+ * -1 when iop is none. */
+static int add_form(unsigned iop, uint32_t *len) {
+  static const uint16_t forms[NFORMS] = {WP_OP_i32_add, WP_XOP_ll_i32_add, WP_XOP_lc_i32_add, WP_XOP_sl_i32_add,
+                                         WP_XOP_sc_i32_add};
+  static const uint8_t lens[NFORMS] = {1, 2, 3, 2, 2};
+  for (int f = 0; f < NFORMS; f++) {
+    if (forms[f] == iop) {
+      *len = lens[f];
+      return f;
+    }
+  }
+  return -1;
+}
 
 /* Validation has checked the types, so any constant is the operator's type. */
 static bool is_const(unsigned iop) {
@@ -100,7 +151,7 @@ static int cmp_form(unsigned iop, int *which, uint32_t *len) {
  * sequence, drop the sequence's earlier instructions from the code and
  * return the fused opcode, with the operand cells it needs in imm[] and the
  * first instruction's offset/map position in *first; else return iop. */
-static unsigned fuse(wp_emitter *em, unsigned iop, wp_cell imm[3], uint32_t *nimm, struct wp_emitted *first,
+static unsigned fuse(wp_emitter *em, unsigned iop, wp_cell imm[4], uint32_t *nimm, struct wp_emitted *first,
                      bool *at_last) {
   *nimm = 0;
   *at_last = false;
@@ -109,8 +160,19 @@ static unsigned fuse(wp_emitter *em, unsigned iop, wp_cell imm[3], uint32_t *nim
   struct wp_emitted *b = &em->last[n - 1];
   if (b->cell < em->barrier) return iop;
   const wp_cell *cells = em->cells;
+  struct wp_emitted *a = n >= 2 && em->last[n - 2].cell >= em->barrier ? &em->last[n - 2] : NULL;
+  uint32_t len;
   for (unsigned k = 0; k < sizeof fused_load / sizeof *fused_load; k++) {
     if (fused_load[k].op != iop) continue;
+    int form = add_form(b->iop, &len);
+    if (form >= 0 && b->cell + len == em->ncells) {
+      /* at a sum: the add's operand cells, then the offset */
+      *first = *b;
+      em->nlast -= 1;
+      for (uint32_t i = 1; i < len; i++) imm[(*nimm)++] = cells[b->cell + i];
+      *at_last = true;
+      return fused_addr_load[k].at[form];
+    }
     if (b->iop != WP_OP_local_get || b->cell + 2 != em->ncells) return iop;
     *first = *b;
     em->nlast -= 1;
@@ -122,6 +184,16 @@ static unsigned fuse(wp_emitter *em, unsigned iop, wp_cell imm[3], uint32_t *nim
   for (unsigned k = 0; k < sizeof fused_store / sizeof *fused_store; k++) {
     if (fused_store[k].op != iop) continue;
     if ((b->iop != WP_OP_local_get && !is_const(b->iop)) || b->cell + 2 != em->ncells) return iop;
+    int form = a ? add_form(a->iop, &len) : -1;
+    if ((form == FORM_LL || form == FORM_LC) && a->cell + len == b->cell) {
+      /* a local or constant stored at a sum of locals/constant */
+      *first = *a;
+      em->nlast -= 2;
+      for (uint32_t i = 1; i < len; i++) imm[(*nimm)++] = cells[a->cell + i];
+      imm[(*nimm)++] = cells[b->cell + 1];
+      *at_last = true;
+      return fused_addr_store[k].at[form == FORM_LC][is_const(b->iop)];
+    }
     *first = *b;
     em->nlast -= 1;
     imm[0] = cells[b->cell + 1];
@@ -133,8 +205,7 @@ static unsigned fuse(wp_emitter *em, unsigned iop, wp_cell imm[3], uint32_t *nim
     if (fused_bin[k].op != iop) continue;
     if (b->cell + 2 != em->ncells) return iop;
     if (b->iop != WP_OP_local_get && !is_const(b->iop)) return iop;
-    struct wp_emitted *a = n >= 2 ? &em->last[n - 2] : NULL;
-    if (a && a->iop == WP_OP_local_get && a->cell + 2 == b->cell && a->cell >= em->barrier) {
+    if (a && a->iop == WP_OP_local_get && a->cell + 2 == b->cell) {
       *first = *a;
       em->nlast -= 2;
       if (b->iop == WP_OP_local_get) {
@@ -164,9 +235,20 @@ static unsigned fuse(wp_emitter *em, unsigned iop, wp_cell imm[3], uint32_t *nim
     return kind == 0 ? WP_XOP_jump_unless : WP_XOP_jump_if;
   }
   int which;
-  uint32_t len;
   int form = cmp_form(b->iop, &which, &len);
   if (form < 0 || b->cell + len != em->ncells) return iop;
+  bool step = a && (a->iop == WP_XOP_ll_i32_add_tee || a->iop == WP_XOP_lc_i32_add_tee);
+  if (step && kind != 2 && (form == FORM_SL || form == FORM_SC)) {
+    /* a loop step: the tee'd sum is the compare's first operand */
+    uint32_t alen = a->iop == WP_XOP_ll_i32_add_tee ? 3 : 4; /* with the local's index */
+    if (a->cell + alen == b->cell) {
+      *first = *a;
+      em->nlast -= 2;
+      for (uint32_t i = 1; i < alen; i++) imm[(*nimm)++] = cells[a->cell + i];
+      imm[(*nimm)++] = cells[b->cell + 1];
+      return fused_step[which][a->iop == WP_XOP_lc_i32_add_tee][kind][form == FORM_SC];
+    }
+  }
   *first = *b;
   em->nlast -= 1;
   for (uint32_t i = 1; i < len; i++) imm[(*nimm)++] = cells[b->cell + i];
@@ -185,7 +267,7 @@ static uint32_t emit_op_cell(wp_emitter *em, unsigned iop, uint32_t wasm_offset)
 
 uint32_t wp_emit_op(wp_emitter *em, unsigned iop, uint32_t wasm_offset) {
   if (em->ticks || em->oom) return emit_op_cell(em, iop, wasm_offset);
-  wp_cell imm[3];
+  wp_cell imm[4];
   uint32_t nimm;
   struct wp_emitted first;
   bool at_last;

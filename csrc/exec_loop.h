@@ -523,6 +523,99 @@ dispatch:
   DEST_LOAD1(l_##id##_set, fp[pc[1].u64], *sp++ = fp[pc[1].u64], (void)0, 3, TO_SET, ctype, n, conv) \
   DEST_LOAD1(l_##id##_tee, fp[pc[1].u64], *sp++ = fp[pc[1].u64], (void)0, 3, TO_TEE, ctype, n, conv)
     WP_FUSED_LOADS(DEST_LOAD, _)
+/* Accesses at a sum (fused.h): AGET sets s_, the 32-bit sum, popping the
+ * stack operands it used; OFF is the offset cell; a trap pushes s_ back. */
+#define TO_PUSH(r, at) (*sp++ = (r))
+#define ADDR_LOAD1(name, AGET, OFF, TO, EXTRA, ctype, n, conv) \
+  XCASE(name) : {                                              \
+    uint32_t s_;                                               \
+    AGET;                                                      \
+    uint64_t ea = (uint64_t)s_ + pc[OFF].u64;                  \
+    if (WP_UNLIKELY(ea + (n) > mem_size)) {                    \
+      *sp++ = s_;                                              \
+      TRAP(WP_TRAP_MEMORY_OOB);                                \
+    }                                                          \
+    ctype v;                                                   \
+    memcpy(&v, mem_base + ea, n);                              \
+    TO(conv, OFF + 1);                                         \
+    NEXT(OFF + 1 + EXTRA);                                     \
+  }
+#define A_S s_ = I32 sp[-2] + I32 sp[-1]; sp -= 2
+#define A_LL s_ = I32 fp[pc[1].pair.a] + I32 fp[pc[1].pair.b]
+#define A_LC s_ = I32 fp[pc[1].u64] + I32 pc[2].u64
+#define A_SL s_ = I32 sp[-1] + I32 fp[pc[1].u64]; sp -= 1
+#define A_SC s_ = I32 sp[-1] + I32 pc[1].u64; sp -= 1
+#define ADDR_LOAD_DESTS(pre, AGET, OFF, ctype, n, conv)                    \
+  ADDR_LOAD1(pre, AGET, OFF, TO_PUSH, 0, ctype, n, conv)                   \
+  ADDR_LOAD1(pre##_set, AGET, OFF, TO_SET, 1, ctype, n, conv)              \
+  ADDR_LOAD1(pre##_tee, AGET, OFF, TO_TEE, 1, ctype, n, conv)
+#define ADDR_LOAD(X, id, ctype, n, conv)                  \
+  ADDR_LOAD_DESTS(as_##id, A_S, 1, ctype, n, conv)        \
+  ADDR_LOAD_DESTS(all_##id, A_LL, 2, ctype, n, conv)      \
+  ADDR_LOAD_DESTS(alc_##id, A_LC, 3, ctype, n, conv)      \
+  ADDR_LOAD_DESTS(asl_##id, A_SL, 2, ctype, n, conv)      \
+  ADDR_LOAD_DESTS(asc_##id, A_SC, 2, ctype, n, conv)
+    WP_FUSED_LOADS(ADDR_LOAD, _)
+/* A store of a local or constant at a sum of locals/constant: VAL is the
+ * value's cell index, the offset follows it. */
+#define ADDR_STORE1(name, AGET, VAL, VALUE, ctype, n)                  \
+  XCASE(name) : {                                                      \
+    uint32_t s_;                                                       \
+    AGET;                                                              \
+    uint64_t val = VALUE;                                              \
+    uint64_t ea = (uint64_t)s_ + pc[VAL + 1].u64;                      \
+    if (WP_UNLIKELY(ea + (n) > mem_size)) {                            \
+      *sp++ = s_;                                                      \
+      *sp++ = val; /* the stack as the store saw it */                 \
+      TRAP(WP_TRAP_MEMORY_OOB);                                        \
+    }                                                                  \
+    ctype v = (ctype)val;                                              \
+    memcpy(mem_base + ea, &v, n);                                      \
+    NEXT(VAL + 2);                                                     \
+  }
+#define ADDR_STORE(X, id, ctype, n)                                 \
+  ADDR_STORE1(all_sl_##id, A_LL, 2, fp[pc[2].u64], ctype, n)        \
+  ADDR_STORE1(all_sc_##id, A_LL, 2, pc[2].u64, ctype, n)            \
+  ADDR_STORE1(alc_sl_##id, A_LC, 3, fp[pc[3].u64], ctype, n)        \
+  ADDR_STORE1(alc_sc_##id, A_LC, 3, pc[3].u64, ctype, n)
+    WP_FUSED_STORES(ADDR_STORE, _)
+/* Loop steps (fused.h): x = the sum, stored to local X, compared with b. */
+#define STEP1(name, CHECK, XGET, XI, BGET, e) \
+  XCASE(name) : {                             \
+    CHECK;                                    \
+    uint32_t x_ = XGET;                       \
+    fp[pc[XI].u64] = x_;                      \
+    uint32_t a = x_, b = BGET;                \
+    if (e) NEXT(pc[XI + 2].i64);              \
+    NEXT(XI + 3);                             \
+  }
+#define S_LL I32 fp[pc[1].pair.a] + I32 fp[pc[1].pair.b]
+#define S_LC I32 fp[pc[1].u64] + I32 pc[2].u64
+#define STEP(X, id, e)                                                    \
+  STEP1(sll_jsl_##id, (void)0, S_LL, 2, I32 fp[pc[3].u64], e)            \
+  STEP1(sll_jsc_##id, (void)0, S_LL, 2, I32 pc[3].u64, e)                \
+  STEP1(sll_jbsl_##id, CHECKPOINT(), S_LL, 2, I32 fp[pc[3].u64], e)      \
+  STEP1(sll_jbsc_##id, CHECKPOINT(), S_LL, 2, I32 pc[3].u64, e)          \
+  STEP1(slc_jsl_##id, (void)0, S_LC, 3, I32 fp[pc[4].u64], e)            \
+  STEP1(slc_jsc_##id, (void)0, S_LC, 3, I32 pc[4].u64, e)                \
+  STEP1(slc_jbsl_##id, CHECKPOINT(), S_LC, 3, I32 fp[pc[4].u64], e)      \
+  STEP1(slc_jbsc_##id, CHECKPOINT(), S_LC, 3, I32 pc[4].u64, e)
+    WP_FUSED_CMPS(STEP, _)
+#undef TO_PUSH
+#undef ADDR_LOAD1
+#undef A_S
+#undef A_LL
+#undef A_LC
+#undef A_SL
+#undef A_SC
+#undef ADDR_LOAD_DESTS
+#undef ADDR_LOAD
+#undef ADDR_STORE1
+#undef ADDR_STORE
+#undef STEP1
+#undef S_LL
+#undef S_LC
+#undef STEP
 #undef TO_SET
 #undef TO_TEE
 #undef DEST_BIN1

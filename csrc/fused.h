@@ -143,10 +143,42 @@
   X(sc_##id##_set) X(sc_##id##_tee)
 #define WP_FUSED_DEST_LOAD_NAMES_(X, id, ct, n, conv) X(id##_set) X(id##_tee) X(l_##id##_set) X(l_##id##_tee)
 
+/* Accesses whose address is a sum, i32.add (in any operand form) just before:
+ *   as_LOAD   ...; i32.add; LOAD off     (both from the stack)   c0, off
+ *   all_LOAD  local.get A; local.get B; i32.add; LOAD off        c0, A|B, off
+ *   alc_LOAD  local.get A; CONST K; i32.add; LOAD off            c0, A, K, off
+ *   asl_LOAD  local.get B; i32.add; LOAD off  (a from stack)     c0, B, off
+ *   asc_LOAD  CONST K; i32.add; LOAD off      (a from stack)     c0, K, off
+ * with _set/_tee forms as above, and stores of a local or constant:
+ *   all_sl_STORE  local.get A; local.get B; i32.add; local.get V; STORE   c0, A|B, V, off
+ *   all_sc_STORE, alc_sl_STORE, alc_sc_STORE likewise (alc: A, K before the value).
+ * The address wraps at 32 bits as i32.add does, then the offset is added.
+ * Mapped to the access; a trap first pushes what the access would have
+ * found on the stack (the sum, and a store's value). */
+#define WP_FUSED_ADDR_LOAD_NAMES_(X, id, ct, n, conv)                              \
+  X(as_##id) X(as_##id##_set) X(as_##id##_tee) X(all_##id) X(all_##id##_set)       \
+  X(all_##id##_tee) X(alc_##id) X(alc_##id##_set) X(alc_##id##_tee) X(asl_##id)    \
+  X(asl_##id##_set) X(asl_##id##_tee) X(asc_##id) X(asc_##id##_set) X(asc_##id##_tee)
+#define WP_FUSED_ADDR_STORE_NAMES_(X, id, ct, n) \
+  X(all_sl_##id) X(all_sc_##id) X(alc_sl_##id) X(alc_sc_##id)
+
+/* Loop steps: local.tee X of an i32.add of locals/constant, compared with a
+ * local or constant by a br_if (forward or back-edge):
+ *   sll_JCMP  local.get A; local.get B; i32.add; local.tee X; local.get Y; CMP; br_if
+ *             c0, A|B, X, Y, rel
+ *   slc_JCMP  (A, K: local.get A; CONST K; i32.add)  c0, A, K, X, Y, rel
+ *   with JCMP one of j{sl,sc}_CMP, jb{sl,sc}_CMP (sc: a constant instead of Y).
+ * Back-edge forms check interrupts before any effect. */
+#define WP_FUSED_STEP_NAMES_(X, id, e)                                                  \
+  X(sll_jsl_##id) X(sll_jsc_##id) X(sll_jbsl_##id) X(sll_jbsc_##id) X(slc_jsl_##id)     \
+  X(slc_jsc_##id) X(slc_jbsl_##id) X(slc_jbsc_##id)
+
 #define WP_FUSED_XOPS(X) \
   X(copy_local) X(set_local_const) \
   WP_FUSED_BINOPS(WP_FUSED_BIN_NAMES_, X) WP_FUSED_CMPS(WP_FUSED_CMP_NAMES_, X) WP_FUSED_LOADS(WP_FUSED_LOAD_NAMES_, X) \
   WP_FUSED_STORES(WP_FUSED_STORE_NAMES_, X) \
-  WP_FUSED_BINOPS(WP_FUSED_DEST_BIN_NAMES_, X) WP_FUSED_LOADS(WP_FUSED_DEST_LOAD_NAMES_, X)
+  WP_FUSED_BINOPS(WP_FUSED_DEST_BIN_NAMES_, X) WP_FUSED_LOADS(WP_FUSED_DEST_LOAD_NAMES_, X) \
+  WP_FUSED_LOADS(WP_FUSED_ADDR_LOAD_NAMES_, X) WP_FUSED_STORES(WP_FUSED_ADDR_STORE_NAMES_, X) \
+  WP_FUSED_CMPS(WP_FUSED_STEP_NAMES_, X)
 
 #endif

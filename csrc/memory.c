@@ -57,6 +57,9 @@ int wp_memory_init_reserve(wp_memory *m, wp_limits limits, wp_error *err) {
     return wp_error_set(err, WP_ERR_NOMEM, WP_NO_OFFSET,
                         "cannot reserve %llu bytes of address space for a memory",
                         (unsigned long long)reserve);
+#ifdef MADV_HUGEPAGE
+  if (!getenv("WP_NOHUGE")) madvise(p, (size_t)reserve, MADV_HUGEPAGE);
+#endif
   m->data = p;
   m->reserved = reserve;
   m->limits = limits;
