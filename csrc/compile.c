@@ -52,6 +52,22 @@ static const struct {
 #undef F
 };
 
+/* Binary operators (any form) whose result may be stored straight to
+ * memory (fused.h): the operator -> the store of its result type and the
+ * fused form (0: none). */
+static const struct {
+  uint16_t store, fused;
+} fused_store_bin[WP_IOP_COUNT] = {
+#define F(X, id, ct, g, p, e)                                                   \
+  [WP_OP_##id] = {WP_PUT_STORE_##p, WP_XOP_s_##id##_store},                     \
+  [WP_XOP_ll_##id] = {WP_PUT_STORE_##p, WP_XOP_ll_##id##_store},                \
+  [WP_XOP_lc_##id] = {WP_PUT_STORE_##p, WP_XOP_lc_##id##_store},                \
+  [WP_XOP_sl_##id] = {WP_PUT_STORE_##p, WP_XOP_sl_##id##_store},                \
+  [WP_XOP_sc_##id] = {WP_PUT_STORE_##p, WP_XOP_sc_##id##_store},
+    WP_FUSED_BINOPS(F, _)
+#undef F
+};
+
 /* Per load: its forms at a sum (fused.h), by the i32.add's operand form. */
 static const struct {
   uint16_t op, at[5]; /* [FORM_S, FORM_LL, FORM_LC, FORM_SL, FORM_SC] */
@@ -183,6 +199,15 @@ static unsigned fuse(wp_emitter *em, unsigned iop, wp_cell imm[4], uint32_t *nim
   }
   for (unsigned k = 0; k < sizeof fused_store / sizeof *fused_store; k++) {
     if (fused_store[k].op != iop) continue;
+    if (fused_store_bin[b->iop].store == iop) {
+      /* an operator's result stored: its operand cells, then the offset */
+      uint32_t blen = em->ncells - b->cell;
+      *first = *b;
+      em->nlast -= 1;
+      for (uint32_t i = 1; i < blen; i++) imm[(*nimm)++] = cells[b->cell + i];
+      *at_last = true; /* it traps as the store: map it there */
+      return fused_store_bin[b->iop].fused;
+    }
     if ((b->iop != WP_OP_local_get && !is_const(b->iop)) || b->cell + 2 != em->ncells) return iop;
     int form = a ? add_form(a->iop, &len) : -1;
     if ((form == FORM_LL || form == FORM_LC) && a->cell + len == b->cell) {

@@ -502,6 +502,39 @@ dispatch:
   DEST_BIN1(sc_##id##_set, DB_SC(g), 2, TO_SET, ct, g, p, e)       \
   DEST_BIN1(sc_##id##_tee, DB_SC(g), 2, TO_TEE, ct, g, p, e)
     WP_FUSED_BINOPS(DEST_BIN, _)
+/* Results into memory (fused.h): the address is below the operands. */
+#define STORE_BIN1(name, GET, LEN, W, ct, g, p, e)              \
+  XCASE(name) : {                                               \
+    ct a, b;                                                    \
+    GET;                                                        \
+    uint64_t r_ = p(e);                                         \
+    uint64_t ea = (uint64_t)(uint32_t)sp[-1] + pc[LEN].u64;     \
+    if (WP_UNLIKELY(ea + (W) > mem_size)) {                     \
+      *sp++ = r_; /* the stack as the store saw it */           \
+      TRAP(WP_TRAP_MEMORY_OOB);                                 \
+    }                                                           \
+    if ((W) == 4) {                                             \
+      uint32_t v_ = (uint32_t)r_;                               \
+      memcpy(mem_base + ea, &v_, 4);                            \
+    } else {                                                    \
+      memcpy(mem_base + ea, &r_, 8);                            \
+    }                                                           \
+    sp--;                                                       \
+    NEXT(LEN + 1);                                              \
+  }
+#define STORE_BIN_W(X, id, W, ct, g, p, e)                     \
+  STORE_BIN1(s_##id##_store, DB_S(g), 1, W, ct, g, p, e)       \
+  STORE_BIN1(ll_##id##_store, DB_LL(g), 2, W, ct, g, p, e)     \
+  STORE_BIN1(lc_##id##_store, DB_LC(g), 3, W, ct, g, p, e)     \
+  STORE_BIN1(sl_##id##_store, DB_SL(g), 2, W, ct, g, p, e)     \
+  STORE_BIN1(sc_##id##_store, DB_SC(g), 2, W, ct, g, p, e)
+#define STORE_BIN_W_(X, id, W, ct, g, p, e) STORE_BIN_W(X, id, W, ct, g, p, e)
+#define STORE_BIN(X, id, ct, g, p, e) STORE_BIN_W_(X, id, WP_PUT_WIDTH_##p, ct, g, p, e)
+    WP_FUSED_BINOPS(STORE_BIN, _)
+#undef STORE_BIN1
+#undef STORE_BIN_W
+#undef STORE_BIN_W_
+#undef STORE_BIN
 /* A load into a local: the address from the stack (plain) or a local (l_);
  * a trap leaves the stack as the load saw it, as FUSED_LOAD does. */
 #define DEST_LOAD1(name, ADDR, PUSH_ON_TRAP, POP, LEN, TO, ctype, n, conv) \

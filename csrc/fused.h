@@ -143,6 +143,24 @@
   X(sc_##id##_set) X(sc_##id##_tee)
 #define WP_FUSED_DEST_LOAD_NAMES_(X, id, ct, n, conv) X(id##_set) X(id##_tee) X(l_##id##_set) X(l_##id##_tee)
 
+/* Results into memory: a binary operator (any form) followed by the full
+ * width store of its result type (i32.store for i32 results and compares,
+ * i64.store, f32.store, f64.store), the address below its operands:
+ *   FORM_store   ..., then the store's offset     e.g. s_f64_add_store: c0, off
+ * Mapped to the store (the only place it can trap); a trap pushes the
+ * result first, so the stack is the store's. */
+#define WP_FUSED_STORE_BIN_NAMES_(X, id, ct, g, p, e) \
+  X(s_##id##_store) X(ll_##id##_store) X(lc_##id##_store) X(sl_##id##_store) X(sc_##id##_store)
+/* The width of a result by its put function, and its store. */
+#define WP_PUT_WIDTH_WP_P32 4
+#define WP_PUT_WIDTH_WP_P64 8
+#define WP_PUT_WIDTH_wp_from_f32 4
+#define WP_PUT_WIDTH_wp_from_f64 8
+#define WP_PUT_STORE_WP_P32 WP_OP_i32_store
+#define WP_PUT_STORE_WP_P64 WP_OP_i64_store
+#define WP_PUT_STORE_wp_from_f32 WP_OP_f32_store
+#define WP_PUT_STORE_wp_from_f64 WP_OP_f64_store
+
 /* Accesses whose address is a sum, i32.add (in any operand form) just before:
  *   as_LOAD   ...; i32.add; LOAD off     (both from the stack)   c0, off
  *   all_LOAD  local.get A; local.get B; i32.add; LOAD off        c0, A|B, off
@@ -179,6 +197,6 @@
   WP_FUSED_STORES(WP_FUSED_STORE_NAMES_, X) \
   WP_FUSED_BINOPS(WP_FUSED_DEST_BIN_NAMES_, X) WP_FUSED_LOADS(WP_FUSED_DEST_LOAD_NAMES_, X) \
   WP_FUSED_LOADS(WP_FUSED_ADDR_LOAD_NAMES_, X) WP_FUSED_STORES(WP_FUSED_ADDR_STORE_NAMES_, X) \
-  WP_FUSED_CMPS(WP_FUSED_STEP_NAMES_, X)
+  WP_FUSED_CMPS(WP_FUSED_STEP_NAMES_, X) WP_FUSED_BINOPS(WP_FUSED_STORE_BIN_NAMES_, X)
 
 #endif

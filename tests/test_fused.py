@@ -35,6 +35,7 @@ LOADS = [("i32", "i32.load"), ("i64", "i64.load"), ("f32", "f32.load"), ("f64", 
          ("i64", "i64.load8_s"), ("i64", "i64.load8_u"), ("i64", "i64.load16_s"), ("i64", "i64.load16_u"),
          ("i64", "i64.load32_s"), ("i64", "i64.load32_u")]
 DESTS = ["stack", "set", "tee"]
+STORE_OF = {"i32": "i32.store", "i64": "i64.store", "f32": "f32.store", "f64": "f64.store"}
 
 
 def result_type(t: str, op: str) -> str:
@@ -53,6 +54,16 @@ def binop_func(t: str, op: str, form: str, dest: str) -> str:
     body = FORMS[form].format(t=t, k=CONST[t])
     return (f'(func (export "{t}.{op}/{form}/{dest}") (param $a {t}) (param $b {t}) (result {r} {r})'
             f" (local $d {r}) {body} ({t}.{op}) {finish(dest)})")
+
+
+def binop_to_memory_func(t: str, op: str, form: str) -> str:
+    """The result stored by the store of its type (the address pushed first)."""
+    r = result_type(t, op)
+    body = FORMS[form].format(t=t, k=CONST[t])
+    return (f'(func (export "{t}.{op}/{form}/memory") (param $a {t}) (param $b {t}) (result i64 i64)'
+            f" (memory.fill (i32.const 0) (i32.const 0) (i32.const 64))"
+            f" (i32.const 8) {body} ({t}.{op}) ({STORE_OF[r]} offset=4)"
+            f" (i64.load (i32.const 8)) (i64.load (i32.const 16)))")
 
 
 def load_func(t: str, load: str, form: str, dest: str) -> str:
@@ -107,6 +118,7 @@ def module_text() -> str:
     ids = "".join(f"(func $id_a{t} (param {t}) (result {t}) (local.get 0))"
                   f"(func $id_b{t} (param {t}) (result {t}) (local.get 0))" for t in CONST)
     funcs = [binop_func(t, op, form, dest) for t, op in BINOPS for form in FORMS for dest in DESTS]
+    funcs += [binop_to_memory_func(t, op, form) for t, op in BINOPS for form in FORMS]
     funcs += [load_func(t, load, form, dest) for t, load in LOADS for form in ("s", "l") for dest in DESTS]
     funcs += [addr_load_func(t, load, form, dest) for t, load in LOADS for form in ADDR_FORMS for dest in DESTS]
     funcs += [addr_store_func(t, store, form, value) for t, store in STORES for form in ("all", "alc")
@@ -164,6 +176,9 @@ def test_binary_operators_in_every_form_agree_with_wasmtime(engines, t, op):
             for args in ARGS[t]:
                 got, want = both(engines, name, args)
                 assert [bits(r, v) for v in got] == [bits(r, v) for v in want], (name, args)
+        for args in ARGS[t]:
+            got, want = both(engines, f"{t}.{op}/{form}/memory", args)
+            assert [bits("i64", v) for v in got] == [bits("i64", v) for v in want], (form, args)
 
 
 @pytest.mark.parametrize("t,load", LOADS, ids=[load for _, load in LOADS])
@@ -230,6 +245,12 @@ TRAPPING = """
     (i32.const 14)
     (i64.store32 offset=5 (i32.add (local.get $p) (local.get $q)) (i64.const 77))
     (drop)
+    (i32.const 0))
+  (func (export "result_to_memory") (param $p i32) (result i32) (local $x f64)
+    (i32.const 15)
+    (local.set $x (f64.const 2))
+    (f64.store offset=1 (local.get $p) (f64.add (local.get $x) (f64.const 0.5)))
+    (drop)
     (i32.const 0)))
 """
 
@@ -239,6 +260,7 @@ TRAPPING = """
     ("into_tee", 1, b"\x29\x03\x09", [12, 65531], 0),            # i64.load: the address computed
     ("at_sum", 2, b"\x2e\x01\x06", [13, 65532], 13),             # i32.load16_s at local + constant
     ("store_at_sum", 3, b"\x3e\x02\x05", [14, 65530, 77], 0),    # i64.store32 of a constant at local + local
+    ("result_to_memory", 4, b"\x39\x03\x01", [15, 65530, 0x4004000000000000], 0),  # f64.store of an f64.add
 ])
 def test_a_trapping_fused_access_reports_the_access(tmp_path, export, func, opcode, stack, in_range):
     binary = wat2wasm(TRAPPING)
