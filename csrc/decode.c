@@ -481,7 +481,7 @@ static bool parse_data(decoder *d, wp_reader *r) {
  * of range (a validation error, "unknown type", that validate.c reports),
  * local_types holds the declared locals only. */
 static bool read_locals(decoder *d, wp_reader *r, uint32_t func, wp_func_body *body) {
-  const wp_module *m = d->m;
+  wp_module *m = d->m;
   uint32_t typeidx = m->func_types[func];
   uint32_t nparams = typeidx < m->ntypes ? m->types[typeidx].nparams : 0;
   uint32_t ndecls;
@@ -501,7 +501,7 @@ static bool read_locals(decoder *d, wp_reader *r, uint32_t func, wp_func_body *b
     if (!read_valtype(d, r, &vt))
       return false;
   }
-  body->local_types = wp_calloc((size_t)nparams + total, 1);
+  body->local_types = wp_arena_alloc(&m->local_arena, (size_t)nparams + total);
   if (body->local_types == NULL)
     return nomem(d, r);
   if (nparams > 0)

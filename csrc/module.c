@@ -44,13 +44,13 @@ void wp_module_release(wp_module *m) {
   free(m->func_types);
   if (m->bodies != NULL) {
     for (uint32_t i = 0; i < m->nfuncs - m->nfuncs_imported; i++) {
-      free(m->bodies[i].local_types);
       for (int v = 0; v < WP_VARIANT_COUNT; v++)
         if (m->bodies[i].code[v] != NULL)
           wp_code_free(m->bodies[i].code[v]);
     }
     free(m->bodies);
   }
+  wp_arena_free(&m->local_arena);
   free(m->tables);
   free(m->mems);
   free(m->globals);
