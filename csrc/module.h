@@ -214,8 +214,9 @@ typedef struct wp_custom_desc {
 } wp_custom_desc;
 
 struct wp_module {
-  uint8_t *bytes;          /* owned copy of the binary */
+  uint8_t *bytes;          /* the binary: an owned copy, or the caller's (never written) */
   uint32_t size;
+  bool bytes_borrowed;     /* wp_module_new_borrowed: bytes are not ours to free */
 
   wp_functype *types;
   uint32_t ntypes;
