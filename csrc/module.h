@@ -117,6 +117,14 @@ static inline bool wp_read_immediates(wp_reader *r, wp_opcode op, wp_imm *imm, w
   case IMM_LABEL: case IMM_FUNC: case IMM_LOCAL: case IMM_GLOBAL:
     memset(imm, 0, sizeof *imm);
     return wp_read_u32(r, &imm->a, err);
+  case IMM_I32: {
+    int32_t v;
+    memset(imm, 0, sizeof *imm);
+    if (!wp_read_s32(r, &v, err))
+      return false;
+    imm->u64 = (uint32_t)v;
+    return true;
+  }
   default:
     return wp_read_immediates_slow(r, op, imm, err);
   }

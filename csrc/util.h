@@ -11,6 +11,9 @@
 #define WP_UNUSED(x) ((void)(x))
 #define WP_LIKELY(x) __builtin_expect(!!(x), 1)
 #define WP_UNLIKELY(x) __builtin_expect(!!(x), 0)
+/* For the small helpers of hot loops (the validator's stack operations),
+ * which the compiler's size heuristics would otherwise leave as calls. */
+#define WP_ALWAYS_INLINE inline __attribute__((always_inline))
 
 /* wp_error_set: fill err (may be NULL) and return -1, for `return wp_error_set(...)`. */
 int wp_error_set(wp_error *err, wp_error_kind kind, uint32_t offset, const char *fmt, ...)

@@ -137,9 +137,9 @@ static int grow(body_ctx *c, void **arr, uint32_t *cap, bool *on_heap, uint32_t 
 
 /* ---- operand stack ---- */
 
-static ctl_frame *top_ctl(body_ctx *c) { return &c->ctls[c->nctls - 1]; }
+static WP_ALWAYS_INLINE ctl_frame *top_ctl(body_ctx *c) { return &c->ctls[c->nctls - 1]; }
 
-static int push(body_ctx *c, uint8_t t) {
+static WP_ALWAYS_INLINE int push(body_ctx *c, uint8_t t) {
   if (WP_UNLIKELY(c->nvals == c->cap_vals))
     TRY(grow(c, (void **)&c->vals, &c->cap_vals, &c->vals_on_heap, c->nvals, 1));
   c->vals[c->nvals++] = t;
@@ -147,7 +147,7 @@ static int push(body_ctx *c, uint8_t t) {
   return 0;
 }
 
-static int pop(body_ctx *c, uint8_t *out) {
+static WP_ALWAYS_INLINE int pop(body_ctx *c, uint8_t *out) {
   ctl_frame *f = top_ctl(c);
   if (c->nvals == f->height) {
     if (f->unreachable) {
@@ -160,7 +160,7 @@ static int pop(body_ctx *c, uint8_t *out) {
   return 0;
 }
 
-static int pop_expect(body_ctx *c, uint8_t want) {
+static WP_ALWAYS_INLINE int pop_expect(body_ctx *c, uint8_t want) {
   uint8_t got = UNKNOWN;
   TRY(pop(c, &got));
   if (got != want && got != UNKNOWN && want != UNKNOWN) return fail(c, "type mismatch: expected %s", want == WP_I32 ? "i32" : "another type");
@@ -179,7 +179,7 @@ static int push_list(body_ctx *c, const uint8_t *types, uint32_t n) {
 
 /* ---- control stack ---- */
 
-static bool emitting(body_ctx *c) {
+static WP_ALWAYS_INLINE bool emitting(body_ctx *c) {
   ctl_frame *f = top_ctl(c);
   return c->em && !f->unreachable && !f->dead;
 }
