@@ -133,10 +133,11 @@ def compare_startup(data: bytes, repeat: int) -> None:
         print("  start-up vs wasm3: n/a (pywasm3 not installed: pip install -e '.[bench]')")
         return
     assert wasmprof_startup(data) == wasm3_startup(data) == 42
-    ours, _ = best(lambda: wasmprof_startup(data), repeat)
-    theirs, _ = best(lambda: wasm3_startup(data), repeat)
+    ours, ours_med = best(lambda: wasmprof_startup(data), repeat)
+    theirs, theirs_med = best(lambda: wasm3_startup(data), repeat)
     print(f"  load + instantiate + first call: wasmprof {ours * 1e3:.2f} ms, wasm3 {theirs * 1e3:.2f} ms "
-          f"(best of {repeat}; ratio {ours / theirs:.2f}x)")
+          f"(best of {repeat}; ratio {ours / theirs:.2f}x); "
+          f"medians {ours_med * 1e3:.2f} ms vs {theirs_med * 1e3:.2f} ms (ratio {ours_med / theirs_med:.2f}x)")
 
 
 if __name__ == "__main__":

@@ -475,13 +475,33 @@ static bool parse_data(decoder *d, wp_reader *r) {
 
 /* ---- code ---------------------------------------------------------------- */
 
+/* Parameter and local type lists are mostly a few bytes, for which a call
+ * to memcpy or memset costs more than the bytes (once per function). */
+static void copy_types(uint8_t *out, const uint8_t *in, uint32_t n) {
+  if (n > 16) {
+    memcpy(out, in, n);
+    return;
+  }
+  for (uint32_t i = 0; i < n; i++)
+    out[i] = in[i];
+}
+
+static void fill_types(uint8_t *out, uint8_t vt, uint32_t n) {
+  if (n > 16) {
+    memset(out, vt, n);
+    return;
+  }
+  for (uint32_t i = 0; i < n; i++)
+    out[i] = vt;
+}
+
 /* read_locals: the local declarations of one body (a vector of
  * (count, type)), into body->local_types after the parameters.
  * The parameters come from the function's type; when its type index is out
  * of range (a validation error, "unknown type", that validate.c reports),
  * local_types holds the declared locals only. */
 static bool read_locals(decoder *d, wp_reader *r, uint32_t func, wp_func_body *body) {
-  const wp_module *m = d->m;
+  wp_module *m = d->m;
   uint32_t typeidx = m->func_types[func];
   uint32_t nparams = typeidx < m->ntypes ? m->types[typeidx].nparams : 0;
   uint32_t ndecls;
@@ -501,11 +521,11 @@ static bool read_locals(decoder *d, wp_reader *r, uint32_t func, wp_func_body *b
     if (!read_valtype(d, r, &vt))
       return false;
   }
-  body->local_types = wp_calloc((size_t)nparams + total, 1);
+  body->local_types = wp_arena_alloc(&m->local_arena, (size_t)nparams + total);
   if (body->local_types == NULL)
     return nomem(d, r);
-  if (nparams > 0)
-    memcpy(body->local_types, m->types[typeidx].types, nparams);
+  if (nparams > 0) /* (the type index may be out of range; then nparams is 0) */
+    copy_types(body->local_types, m->types[typeidx].types, nparams);
   body->nlocals = (uint32_t)total;
   /* Second pass over the same (already checked) bytes to fill the types. */
   wp_reader again = {r->base, decls, r->pos};
@@ -515,7 +535,7 @@ static bool read_locals(decoder *d, wp_reader *r, uint32_t func, wp_func_body *b
     uint8_t vt;
     wp_read_u32(&again, &count, d->err);
     wp_read_u8(&again, &vt, d->err);
-    memset(out, vt, count);
+    fill_types(out, vt, count);
     out += count;
   }
   return true;

@@ -4,7 +4,7 @@
 
 /* ---- lifetime -------------------------------------------------------------- */
 
-wp_module *wp_module_new(const uint8_t *bytes, size_t len, wp_error *err) {
+static wp_module *module_new(const uint8_t *bytes, size_t len, bool borrow, wp_error *err) {
   wp_error local;
   if (err == NULL)
     err = &local; /* decode and validate always have somewhere to write */
@@ -14,21 +14,34 @@ wp_module *wp_module_new(const uint8_t *bytes, size_t len, wp_error *err) {
   if (len > UINT32_MAX)
     return wp_error_set(err, WP_ERR_LIMIT, WP_NO_OFFSET, "module larger than 4 GiB"), NULL;
   wp_module *m = wp_calloc(1, sizeof *m);
-  uint8_t *copy = malloc(len ? len : 1);
+  /* Borrowed bytes are only ever read: the cast drops const for the field
+   * an owned copy shares.  (NULL with len 0 borrows an empty array.) */
+  static const uint8_t empty[1];
+  uint8_t *copy = borrow ? (uint8_t *)(uintptr_t)(bytes ? bytes : empty) : malloc(len ? len : 1);
   if (m == NULL || copy == NULL) {
     free(m);
-    free(copy);
+    if (!borrow)
+      free(copy);
     return wp_error_set(err, WP_ERR_NOMEM, WP_NO_OFFSET, "out of memory"), NULL;
   }
-  if (len)
+  if (len && !borrow)
     memcpy(copy, bytes, len);
   m->bytes = copy;
   m->size = (uint32_t)len;
+  m->bytes_borrowed = borrow;
   if (wp_decode(m, err) != 0 || wp_validate(m, err) != 0) {
     wp_module_free(m);
     return NULL;
   }
   return m;
+}
+
+wp_module *wp_module_new(const uint8_t *bytes, size_t len, wp_error *err) {
+  return module_new(bytes, len, false, err);
+}
+
+wp_module *wp_module_new_borrowed(const uint8_t *bytes, size_t len, wp_error *err) {
+  return module_new(bytes, len, true, err);
 }
 
 /* wp_module_release: everything decode, validate and compile allocated.
@@ -44,13 +57,13 @@ void wp_module_release(wp_module *m) {
   free(m->func_types);
   if (m->bodies != NULL) {
     for (uint32_t i = 0; i < m->nfuncs - m->nfuncs_imported; i++) {
-      free(m->bodies[i].local_types);
       for (int v = 0; v < WP_VARIANT_COUNT; v++)
         if (m->bodies[i].code[v] != NULL)
           wp_code_free(m->bodies[i].code[v]);
     }
     free(m->bodies);
   }
+  wp_arena_free(&m->local_arena);
   free(m->tables);
   free(m->mems);
   free(m->globals);
@@ -67,16 +80,19 @@ void wp_module_release(wp_module *m) {
   wp_dwarf_free(m->dwarf);
   uint8_t *bytes = m->bytes;
   uint32_t size = m->size;
+  bool borrowed = m->bytes_borrowed;
   memset(m, 0, sizeof *m);
   m->bytes = bytes;
   m->size = size;
+  m->bytes_borrowed = borrowed;
 }
 
 void wp_module_free(wp_module *m) {
   if (m == NULL)
     return;
   wp_module_release(m);
-  free(m->bytes);
+  if (!m->bytes_borrowed)
+    free(m->bytes);
   free(m);
 }
 

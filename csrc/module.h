@@ -78,13 +78,57 @@ typedef struct wp_imm {
   const uint8_t *vec;
 } wp_imm;
 
-/* wp_read_immediates: read (and check the encoding of) op's immediates. */
-bool wp_read_immediates(wp_reader *r, wp_opcode op, wp_imm *imm, wp_error *err);
+/* wp_read_immediates: read (and check the encoding of) op's immediates.
+ * Fields op has no immediate for are zero. */
+static inline bool wp_read_immediates(wp_reader *r, wp_opcode op, wp_imm *imm, wp_error *err);
 
 /* wp_read_opcode: read one (possibly prefixed) opcode.  Unknown opcodes are
  * malformed ("illegal opcode"); SIMD (0xFD) gives WP_ERR_VALIDATE
  * "SIMD is not supported yet". */
-bool wp_read_opcode(wp_reader *r, wp_opcode *op, wp_error *err);
+static inline bool wp_read_opcode(wp_reader *r, wp_opcode *op, wp_error *err);
+
+/* The out-of-line readers behind the inline ones: every encoding, every error. */
+bool wp_read_immediates_slow(wp_reader *r, wp_opcode op, wp_imm *imm, wp_error *err);
+bool wp_read_opcode_slow(wp_reader *r, wp_opcode *op, wp_error *err);
+
+/* wp_op_by_byte: single-byte opcode -> wp_opcode + 1; 0 for no such opcode
+ * and for the prefixes (0xFC, 0xFD), which the slow reader handles. */
+extern const uint16_t wp_op_by_byte[256];
+
+/* Inline fast paths for what function bodies are mostly made of: a
+ * single-byte opcode, with no immediate or one single-byte LEB128 index. */
+static inline bool wp_read_opcode(wp_reader *r, wp_opcode *op, wp_error *err) {
+  if (WP_LIKELY(r->pos < r->end)) {
+    uint16_t e = wp_op_by_byte[*r->pos];
+    if (WP_LIKELY(e != 0)) {
+      r->pos++;
+      *op = (wp_opcode)(e - 1);
+      return true;
+    }
+  }
+  return wp_read_opcode_slow(r, op, err);
+}
+
+static inline bool wp_read_immediates(wp_reader *r, wp_opcode op, wp_imm *imm, wp_error *err) {
+  switch (wp_opinfo_table[op].imm) {
+  case IMM_NONE:
+    memset(imm, 0, sizeof *imm);
+    return true;
+  case IMM_LABEL: case IMM_FUNC: case IMM_LOCAL: case IMM_GLOBAL:
+    memset(imm, 0, sizeof *imm);
+    return wp_read_u32(r, &imm->a, err);
+  case IMM_I32: {
+    int32_t v;
+    memset(imm, 0, sizeof *imm);
+    if (!wp_read_s32(r, &v, err))
+      return false;
+    imm->u64 = (uint32_t)v;
+    return true;
+  }
+  default:
+    return wp_read_immediates_slow(r, op, imm, err);
+  }
+}
 
 /* wp_constexpr: a constant expression, kept as the byte range of its
  * instructions (up to and including the final `end`); validate.c checks it
@@ -139,7 +183,7 @@ typedef struct wp_func_body {
   uint32_t code_start;     /* module offset of the first instruction (after locals) */
   uint32_t body_end;       /* one past the final `end` */
   uint32_t nlocals;        /* declared locals, not counting params */
-  uint8_t *local_types;    /* params then declared locals: nparams + nlocals types */
+  uint8_t *local_types;    /* params then declared locals: nparams + nlocals types (in local_arena) */
   struct wp_code *code[WP_VARIANT_COUNT]; /* internal code per loop variant, translated on first call */
 } wp_func_body;
 
@@ -178,8 +222,9 @@ typedef struct wp_custom_desc {
 } wp_custom_desc;
 
 struct wp_module {
-  uint8_t *bytes;          /* owned copy of the binary */
+  uint8_t *bytes;          /* the binary: an owned copy, or the caller's (never written) */
   uint32_t size;
+  bool bytes_borrowed;     /* wp_module_new_borrowed: bytes are not ours to free */
 
   wp_functype *types;
   uint32_t ntypes;
@@ -191,6 +236,7 @@ struct wp_module {
   uint32_t nfuncs, nfuncs_imported;
   uint32_t *func_types;
   wp_func_body *bodies;    /* nfuncs - nfuncs_imported entries */
+  wp_arena local_arena;    /* holds every body's local_types */
 
   uint32_t ntables, ntables_imported;
   wp_tabletype *tables;

@@ -14,7 +14,7 @@ const wp_opinfo wp_opinfo_table[WP_OP_COUNT] = {
 /* Byte -> opcode + 1 (0 = no such opcode), for single-byte opcodes and for
  * the sub-opcodes after the 0xFC prefix.  Built at compile time; a
  * duplicated byte in opcodes.def is a -Woverride-init warning. */
-static const uint16_t op_by_byte[256] = {
+const uint16_t wp_op_by_byte[256] = {
 #define OP(byte, name, ident, imm, sig) [byte] = WP_OP_##ident + 1,
 #define OPFC(sub, name, ident, imm, sig)
 #include "opcodes.def"
@@ -32,7 +32,7 @@ static const uint16_t op_by_fc[] = {
 
 #define N_FC (sizeof op_by_fc / sizeof op_by_fc[0])
 
-bool wp_read_opcode(wp_reader *r, wp_opcode *op, wp_error *err) {
+bool wp_read_opcode_slow(wp_reader *r, wp_opcode *op, wp_error *err) {
   uint32_t at = wp_reader_offset(r);
   uint8_t b;
   if (!wp_read_u8(r, &b, err))
@@ -48,9 +48,9 @@ bool wp_read_opcode(wp_reader *r, wp_opcode *op, wp_error *err) {
   }
   if (b == 0xFD)
     return wp_error_set(err, WP_ERR_VALIDATE, at, "SIMD is not supported yet"), false;
-  if (op_by_byte[b] == 0)
+  if (wp_op_by_byte[b] == 0)
     return wp_error_set(err, WP_ERR_DECODE, at, "illegal opcode 0x%02x", b), false;
-  *op = (wp_opcode)(op_by_byte[b] - 1);
+  *op = (wp_opcode)(wp_op_by_byte[b] - 1);
   return true;
 }
 
@@ -122,7 +122,7 @@ static bool read_reftype(wp_reader *r, uint32_t *out, wp_error *err) {
   return true;
 }
 
-bool wp_read_immediates(wp_reader *r, wp_opcode op, wp_imm *imm, wp_error *err) {
+bool wp_read_immediates_slow(wp_reader *r, wp_opcode op, wp_imm *imm, wp_error *err) {
   memset(imm, 0, sizeof *imm);
   switch (wp_opinfo_table[op].imm) {
   case IMM_NONE:

@@ -11,7 +11,11 @@
 #define WP_MAX_PAGES 65536u
 
 /* wp_func: a function instance.  Guest functions are owned by their
- * instance (inst != NULL, body != NULL); host functions by the host. */
+ * instance (inst != NULL, body != NULL); host functions by the host.
+ * What only host functions need beyond the call itself (the context's
+ * destructor, their own copy of the type) lives in func.c's wrapper, so
+ * that an instance's array of guest functions (one per defined function:
+ * 100,000 in a big module, all written at instantiation) stays small. */
 struct wp_func {
   const wp_functype *type;
   wp_instance *inst;      /* guest: owning instance; host: NULL */
@@ -19,8 +23,6 @@ struct wp_func {
   wp_func_body *body;     /* guest: the module's body (holds the lazily built code) */
   wp_host_fn host;        /* host */
   void *host_ctx;
-  void (*host_ctx_free)(void *);
-  wp_functype own_type;   /* host: the copied type that `type` points to */
 };
 
 /* wp_memory: data never moves.  The whole reachable range (max pages, or

@@ -69,6 +69,59 @@ bool wp_grow(void **arr, uint32_t *cap, uint32_t need, size_t elem) {
   return true;
 }
 
+/* ---- arena ------------------------------------------------------------- */
+
+#define ARENA_CHUNK 65536u /* the largest chunk, apart from single big requests */
+
+struct wp_arena_chunk {
+  struct wp_arena_chunk *next;
+  uint8_t data[];
+};
+
+static struct wp_arena_chunk *chunk_new(size_t n) {
+  if (n > SIZE_MAX - sizeof(struct wp_arena_chunk)) return NULL;
+  return malloc(sizeof(struct wp_arena_chunk) + n);
+}
+
+uint8_t *wp_arena_alloc(wp_arena *a, size_t n) {
+  if (a->chunks != NULL && n <= a->cap - a->used) {
+    uint8_t *p = a->chunks->data + a->used;
+    a->used += n;
+    return p;
+  }
+  if (a->chunks != NULL && n > ARENA_CHUNK / 4) {
+    /* A big request gets a chunk of its own behind the current one, whose
+     * free space stays in use. */
+    struct wp_arena_chunk *c = chunk_new(n);
+    if (c == NULL) return NULL;
+    c->next = a->chunks->next;
+    a->chunks->next = c;
+    return c->data;
+  }
+  /* Chunks double from a small first one, so that a small module (a test
+   * suite loads thousands) does not hold 64 KiB it never uses. */
+  size_t cap = a->chunks == NULL ? 256 : a->cap < ARENA_CHUNK / 2 ? a->cap * 2 : ARENA_CHUNK;
+  if (cap < n) cap = n;
+  struct wp_arena_chunk *c = chunk_new(cap);
+  if (c == NULL) return NULL;
+  c->next = a->chunks;
+  a->chunks = c;
+  a->cap = cap;
+  a->used = n;
+  return c->data;
+}
+
+void wp_arena_free(wp_arena *a) {
+  struct wp_arena_chunk *c = a->chunks;
+  while (c != NULL) {
+    struct wp_arena_chunk *next = c->next;
+    free(c);
+    c = next;
+  }
+  a->chunks = NULL;
+  a->used = a->cap = 0;
+}
+
 /* ---- the reader -------------------------------------------------------- */
 
 static bool fail_at(const wp_reader *r, const uint8_t *at, wp_error *err, const char *msg) {
@@ -82,7 +135,7 @@ static bool fail_end(const wp_reader *r, wp_error *err) {
   return fail_at(r, r->pos, err, "unexpected end of section or function");
 }
 
-bool wp_read_u8(wp_reader *r, uint8_t *out, wp_error *err) {
+bool wp_read_u8_slow(wp_reader *r, uint8_t *out, wp_error *err) {
   if (r->pos >= r->end)
     return fail_end(r, err);
   *out = *r->pos++;
@@ -142,7 +195,7 @@ static bool read_sleb(wp_reader *r, unsigned bits, int64_t *out, wp_error *err) 
   return true;
 }
 
-bool wp_read_u32(wp_reader *r, uint32_t *out, wp_error *err) {
+bool wp_read_u32_slow(wp_reader *r, uint32_t *out, wp_error *err) {
   uint64_t v = 0;
   if (!read_uleb(r, 32, &v, err))
     return false;
@@ -150,7 +203,7 @@ bool wp_read_u32(wp_reader *r, uint32_t *out, wp_error *err) {
   return true;
 }
 
-bool wp_read_s32(wp_reader *r, int32_t *out, wp_error *err) {
+bool wp_read_s32_slow(wp_reader *r, int32_t *out, wp_error *err) {
   int64_t v;
   if (!read_sleb(r, 32, &v, err))
     return false;

@@ -9,6 +9,8 @@
  * drop/keep counts. */
 #include "compile.h"
 
+#include <pthread.h>
+
 #define UNKNOWN 0 /* the bottom type of the polymorphic stack */
 #define FUNC_FRAME 0xff
 
@@ -38,6 +40,10 @@ typedef struct body_ctx {
   uint32_t nvals, cap_vals, max_vals;
   ctl_frame *ctls;
   uint32_t nctls, cap_ctls;
+  /* Both stacks start in the caller's stack buffers (body_stacks), and move
+   * to the heap only when a body outgrows them: most bodies never do, so
+   * validating a module allocates nothing per function. */
+  bool vals_on_heap, ctls_on_heap;
 } body_ctx;
 
 /* A byte per value type whose address serves as a one-type result list. */
@@ -88,18 +94,60 @@ static uint8_t letter_type(char ch) {
   }
 }
 
+/* ---- the stacks' storage ---- */
+
+#define INLINE_VALS 256
+#define INLINE_CTLS 16
+
+/* body_stacks: the initial storage of both stacks, on the C stack of
+ * whoever walks a body. */
+typedef struct body_stacks {
+  uint8_t vals[INLINE_VALS];
+  ctl_frame ctls[INLINE_CTLS];
+} body_stacks;
+
+static void stacks_init(body_ctx *c, body_stacks *st) {
+  c->vals = st->vals;
+  c->cap_vals = INLINE_VALS;
+  c->ctls = st->ctls;
+  c->cap_ctls = INLINE_CTLS;
+}
+
+static void stacks_free(body_ctx *c) {
+  if (c->vals_on_heap) free(c->vals);
+  if (c->ctls_on_heap) free(c->ctls);
+  c->vals = NULL;
+  c->ctls = NULL;
+  c->vals_on_heap = c->ctls_on_heap = false;
+}
+
+/* grow: make room for one more element in a stack whose storage is *arr
+ * (on the heap or not, as *on_heap says). */
+static int grow(body_ctx *c, void **arr, uint32_t *cap, bool *on_heap, uint32_t n, size_t elem) {
+  if (*on_heap) return wp_grow(arr, cap, n + 1, elem) ? 0 : oom(c);
+  void *heap = NULL;
+  uint32_t heap_cap = 0;
+  if (!wp_grow(&heap, &heap_cap, *cap * 2, elem)) return oom(c);
+  memcpy(heap, *arr, (size_t)n * elem);
+  *arr = heap;
+  *cap = heap_cap;
+  *on_heap = true;
+  return 0;
+}
+
 /* ---- operand stack ---- */
 
-static ctl_frame *top_ctl(body_ctx *c) { return &c->ctls[c->nctls - 1]; }
+static WP_ALWAYS_INLINE ctl_frame *top_ctl(body_ctx *c) { return &c->ctls[c->nctls - 1]; }
 
-static int push(body_ctx *c, uint8_t t) {
-  if (!wp_grow((void **)&c->vals, &c->cap_vals, c->nvals + 1, 1)) return oom(c);
+static WP_ALWAYS_INLINE int push(body_ctx *c, uint8_t t) {
+  if (WP_UNLIKELY(c->nvals == c->cap_vals))
+    TRY(grow(c, (void **)&c->vals, &c->cap_vals, &c->vals_on_heap, c->nvals, 1));
   c->vals[c->nvals++] = t;
   if (c->nvals > c->max_vals) c->max_vals = c->nvals;
   return 0;
 }
 
-static int pop(body_ctx *c, uint8_t *out) {
+static WP_ALWAYS_INLINE int pop(body_ctx *c, uint8_t *out) {
   ctl_frame *f = top_ctl(c);
   if (c->nvals == f->height) {
     if (f->unreachable) {
@@ -112,7 +160,7 @@ static int pop(body_ctx *c, uint8_t *out) {
   return 0;
 }
 
-static int pop_expect(body_ctx *c, uint8_t want) {
+static WP_ALWAYS_INLINE int pop_expect(body_ctx *c, uint8_t want) {
   uint8_t got = UNKNOWN;
   TRY(pop(c, &got));
   if (got != want && got != UNKNOWN && want != UNKNOWN) return fail(c, "type mismatch: expected %s", want == WP_I32 ? "i32" : "another type");
@@ -131,7 +179,7 @@ static int push_list(body_ctx *c, const uint8_t *types, uint32_t n) {
 
 /* ---- control stack ---- */
 
-static bool emitting(body_ctx *c) {
+static WP_ALWAYS_INLINE bool emitting(body_ctx *c) {
   ctl_frame *f = top_ctl(c);
   return c->em && !f->unreachable && !f->dead;
 }
@@ -140,7 +188,8 @@ static int push_ctl(body_ctx *c, uint8_t kind, const uint8_t *params, uint32_t n
                     uint32_t nr) {
   const ctl_frame *parent = c->nctls ? top_ctl(c) : NULL;
   bool dead = parent && (parent->unreachable || parent->dead);
-  if (!wp_grow((void **)&c->ctls, &c->cap_ctls, c->nctls + 1, sizeof(ctl_frame))) return oom(c);
+  if (WP_UNLIKELY(c->nctls == c->cap_ctls))
+    TRY(grow(c, (void **)&c->ctls, &c->cap_ctls, &c->ctls_on_heap, c->nctls, sizeof(ctl_frame)));
   ctl_frame *f = &c->ctls[c->nctls++];
   *f = (ctl_frame){.kind = kind, .dead = dead, .params = params, .nparams = np, .results = results,
                    .nresults = nr, .height = c->nvals, .fixups = WP_NO_FIXUP, .else_fixup = WP_NO_FIXUP};
@@ -556,11 +605,32 @@ static uint32_t natural_alignment(wp_opcode op) {
   }
 }
 
+/* op_sig: the stack effect of an instruction with a fixed signature (the
+ * "pops:pushes" strings of opcodes.def), decoded once into value types so
+ * that checking an instruction does not parse a string. */
+typedef struct op_sig {
+  uint8_t npop, npush;
+  uint8_t pop[4], push[4]; /* opcodes.def has at most three pops ("iii:") and one push */
+} op_sig;
+
+static op_sig op_sigs[WP_OP_COUNT];
+static pthread_once_t op_sigs_once = PTHREAD_ONCE_INIT;
+
+static void build_op_sigs(void) {
+  for (unsigned op = 0; op < WP_OP_COUNT; op++) {
+    const char *sig = wp_opinfo_table[op].sig;
+    const char *colon = strchr(sig, ':');
+    if (colon == NULL) continue; /* "*": checked by hand */
+    op_sig *o = &op_sigs[op];
+    for (const char *p = sig; p < colon && o->npop < sizeof o->pop; p++) o->pop[o->npop++] = letter_type(*p);
+    for (const char *p = colon + 1; *p && o->npush < sizeof o->push; p++) o->push[o->npush++] = letter_type(*p);
+  }
+}
+
 /* Instructions whose stack effect is the opcode table's signature. */
 static int op_simple(body_ctx *c, wp_opcode op, const wp_imm *imm) {
   const wp_opinfo *info = &wp_opinfo_table[op];
-  const char *sig = info->sig;
-  const char *colon = strchr(sig, ':');
+  const op_sig *sig = &op_sigs[op];
   if (info->imm == IMM_MEMARG) {
     TRY(need_memory(c));
     if (imm->a > natural_alignment(op)) return fail(c, "alignment must not be larger than natural");
@@ -573,7 +643,7 @@ static int op_simple(body_ctx *c, wp_opcode op, const wp_imm *imm) {
   } else if (op == WP_OP_data_drop) {
     TRY(need_data(c, imm->a));
   }
-  for (const char *p = colon; p-- > sig;) TRY(pop_expect(c, letter_type(*p)));
+  for (uint32_t i = sig->npop; i-- > 0;) TRY(pop_expect(c, sig->pop[i]));
   if (emitting(c)) {
     switch (info->imm) {
     case IMM_NONE:
@@ -587,7 +657,7 @@ static int op_simple(body_ctx *c, wp_opcode op, const wp_imm *imm) {
     default: emit_op_u64(c, op, imm->a); break; /* memory.init, data.drop */
     }
   }
-  for (const char *p = colon + 1; *p; p++) TRY(push(c, letter_type(*p)));
+  for (uint32_t i = 0; i < sig->npush; i++) TRY(push(c, sig->push[i]));
   return 0;
 }
 
@@ -659,6 +729,9 @@ int wp_validate_body(const wp_module *m, uint32_t defined_index, wp_emitter *em,
   c.op_offset = body->code_start;
   uint32_t typeidx = m->func_types[func_index];
   if (typeidx >= m->ntypes) return fail(&c, "unknown type %u", typeidx);
+  pthread_once(&op_sigs_once, build_op_sigs);
+  body_stacks st;
+  stacks_init(&c, &st);
   c.type = &m->types[typeidx];
   c.locals = body->local_types;
   c.nlocals = c.type->nparams + body->nlocals;
@@ -677,8 +750,7 @@ int wp_validate_body(const wp_module *m, uint32_t defined_index, wp_emitter *em,
   }
   if (rc == 1 && em && em->oom) rc = oom(&c);
   if (max_height) *max_height = c.nlocals + c.max_vals;
-  free(c.vals);
-  free(c.ctls);
+  stacks_free(&c);
   return rc == 1 ? 0 : -1;
 }
 
@@ -715,6 +787,9 @@ int wp_body_stack_types(const wp_module *m, uint32_t defined_index, uint32_t off
   *ntypes = 0;
   uint32_t typeidx = m->func_types[func_index];
   if (typeidx >= m->ntypes) return fail(&c, "unknown type %u", typeidx);
+  pthread_once(&op_sigs_once, build_op_sigs);
+  body_stacks st;
+  stacks_init(&c, &st);
   c.type = &m->types[typeidx];
   c.locals = body->local_types;
   c.nlocals = c.type->nparams + body->nlocals;
@@ -723,13 +798,16 @@ int wp_body_stack_types(const wp_module *m, uint32_t defined_index, uint32_t off
    * `offset`: the type stack there is what that instruction sees. */
   while (rc == 0 && c.r.pos < c.r.end && wp_reader_offset(&c.r) != offset) rc = step(&c);
   if (rc == 0 && c.r.pos < c.r.end) {
-    *types = c.vals; /* the caller frees it */
-    *ntypes = c.nvals;
-    c.vals = NULL;
+    if (c.nvals > 0) { /* a copy the caller frees: the stack may be body_stacks' */
+      if ((*types = malloc(c.nvals)) == NULL)
+        rc = oom(&c);
+      else
+        memcpy(*types, c.vals, c.nvals);
+    }
+    *ntypes = *types ? c.nvals : 0;
   } else if (rc >= 0) {
     rc = wp_error_set(err, WP_ERR_ARG, offset, "no instruction at offset %u in function %u", offset, func_index);
   }
-  free(c.vals);
-  free(c.ctls);
+  stacks_free(&c);
   return rc == 0 ? 0 : -1;
 }

@@ -121,6 +121,12 @@ typedef struct wp_functype wp_functype; /* function type */
 /* wp_module_new: decode and validate a binary module.  The bytes are copied.
  * On failure returns NULL with err->kind WP_ERR_DECODE or WP_ERR_VALIDATE. */
 wp_module *wp_module_new(const uint8_t *bytes, size_t len, wp_error *err);
+/* wp_module_new_borrowed: the same, without the copy: the module reads the
+ * caller's bytes in place, so they must stay alive and unchanged until
+ * wp_module_free.  For hosts that hold the binary immutably anyway (the
+ * Python binding with a bytes object): a big module loads without copying
+ * (and faulting in) its megabytes of code and debugging sections. */
+wp_module *wp_module_new_borrowed(const uint8_t *bytes, size_t len, wp_error *err);
 void wp_module_free(wp_module *module);
 
 /* Limits on a memory or table type (max is meaningful when has_max). */

@@ -55,6 +55,7 @@ typedef struct wpy_Module {
   PyObject_HEAD
   wp_module *module;
   bool names_warned, dwarf_warned; /* py_backtrace.c: warned once about a malformed section */
+  PyObject *bytes; /* the bytes object the module reads in place (wp_module_new_borrowed), or NULL */
 } wpy_Module;
 
 /* wpy_Instance: an instantiated module.  imported[] holds a strong reference

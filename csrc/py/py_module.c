@@ -11,7 +11,11 @@ static PyObject *module_from_bytes(PyTypeObject *type, PyObject *data) {
   if (PyObject_GetBuffer(data, &view, PyBUF_SIMPLE) < 0) return NULL;
   wp_error err;
   memset(&err, 0, sizeof err);
-  wp_module *m = wp_module_new(view.buf, (size_t)view.len, &err);
+  /* A bytes object never changes, so the module can read it in place for
+   * as long as we hold a reference; anything mutable is copied. */
+  bool borrow = PyBytes_CheckExact(data);
+  wp_module *m = borrow ? wp_module_new_borrowed(view.buf, (size_t)view.len, &err)
+                        : wp_module_new(view.buf, (size_t)view.len, &err);
   PyBuffer_Release(&view);
   if (!m) {
     if (err.kind == WP_OK) return PyErr_NoMemory();
@@ -23,6 +27,10 @@ static PyObject *module_from_bytes(PyTypeObject *type, PyObject *data) {
     return NULL;
   }
   self->module = m;
+  if (borrow) {
+    Py_INCREF(data);
+    self->bytes = data;
+  }
   return (PyObject *)self;
 }
 
@@ -57,6 +65,7 @@ static void module_dealloc(PyObject *o) {
   wpy_Module *self = (wpy_Module *)o;
   if (self->module) wp_module_free(self->module);
   self->module = NULL;
+  Py_CLEAR(self->bytes); /* after the module that read it */
   Py_TYPE(o)->tp_free(o);
 }
 
