@@ -290,8 +290,15 @@ static void remember(wp_emitter *em, unsigned iop, uint32_t cell, uint32_t map, 
 
 static uint32_t emit_op_cell(wp_emitter *em, unsigned iop, uint32_t wasm_offset);
 
+/* The instructions of a fused sequence all run at the fused instruction,
+ * offset-map entry `map`: their tick records say so (code.h), so a trap
+ * there charges all of them and refunds only what follows. */
+static void records_fused_at(wp_emitter *em, uint32_t map) {
+  for (uint32_t r = em->nrec; r-- > 0 && em->rec_pos[r] > map;) em->rec_pos[r] = map;
+}
+
 uint32_t wp_emit_op(wp_emitter *em, unsigned iop, uint32_t wasm_offset) {
-  if (em->ticks || em->oom) return emit_op_cell(em, iop, wasm_offset);
+  if (!em->fuse || em->oom) return emit_op_cell(em, iop, wasm_offset);
   wp_cell imm[4];
   uint32_t nimm;
   struct wp_emitted first;
@@ -302,6 +309,7 @@ uint32_t wp_emit_op(wp_emitter *em, unsigned iop, uint32_t wasm_offset) {
      * maps to the first instruction's offset (or the last's when it traps there). */
     em->ncells = first.cell;
     em->nmap = first.map;
+    records_fused_at(em, first.map);
     if (!at_last) wasm_offset = first.offset;
   }
   uint32_t map = em->nmap;
@@ -335,7 +343,7 @@ static uint32_t emit_op_cell(wp_emitter *em, unsigned iop, uint32_t wasm_offset)
 void wp_emit_u64(wp_emitter *em, uint64_t v) {
   /* local.set's and local.tee's index is their only immediate: here the
    * store is complete and may absorb the instruction before it (fused.h). */
-  if (!em->ticks && !em->oom && em->nlast == 2) {
+  if (em->fuse && !em->oom && em->nlast == 2) {
     struct wp_emitted *a = &em->last[0], *b = &em->last[1];
     bool tee = b->iop == WP_OP_local_tee;
     if ((b->iop == WP_OP_local_set || tee) && b->cell + 1 == em->ncells && a->cell >= em->barrier &&
@@ -344,6 +352,7 @@ void wp_emit_u64(wp_emitter *em, uint64_t v) {
        * where b, the next instruction emitted, begins) */
       em->ncells = b->cell;
       em->nmap = b->map;
+      records_fused_at(em, a->map);
       em->nlast = 1;
       em->cells[a->cell].handler = em->handlers[fused_dest[a->iop][tee]];
       a->iop = fused_dest[a->iop][tee];
@@ -356,6 +365,7 @@ void wp_emit_u64(wp_emitter *em, uint64_t v) {
       struct wp_emitted first = *a;
       em->ncells = first.cell;
       em->nmap = first.map;
+      records_fused_at(em, first.map);
       em->nlast = 0;
       emit_op_cell(em, a->iop == WP_OP_local_get ? WP_XOP_copy_local : WP_XOP_set_local_const, first.offset);
       emit_cell(em, src);
@@ -481,7 +491,9 @@ wp_code *wp_compile(const wp_module *m, uint32_t defined_index, wp_handler_table
 
 wp_code *wp_compile_ticked(const wp_module *m, uint32_t defined_index, wp_handler_table handlers,
                            const wp_cost_model *costs, wp_error *err) {
-  wp_emitter em = {.handlers = handlers, .ticks = costs != NULL};
+  /* Every loop variant so far runs superinstructions (a stepping one, which
+   * stops at each wasm instruction, must not). */
+  wp_emitter em = {.handlers = handlers, .ticks = costs != NULL, .fuse = true};
   wp_code *code = wp_calloc(1, sizeof *code);
   uint32_t max_height = 0;
   if (!code || wp_validate_body(m, defined_index, &em, &max_height, err) < 0 || em.oom) {

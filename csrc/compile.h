@@ -20,7 +20,7 @@ typedef struct wp_emitter {
   uint16_t *rec_op;
   uint32_t *rec_pos;
   uint32_t nrec, cap_rec;
-  /* Superinstructions (plain code only; fused.h): the last instructions
+  /* Superinstructions (fused.h), when `fuse` is set: the last instructions
    * emitted, newest last, and the latest branch target (no fusing across). */
   struct wp_emitted {
     uint16_t iop;
@@ -28,6 +28,7 @@ typedef struct wp_emitter {
   } last[2];
   uint32_t nlast;
   uint32_t barrier;
+  bool fuse;
 } wp_emitter;
 
 /* No pending fixup. Fixup lists thread through the placeholder cells. */

@@ -72,7 +72,7 @@ static const wp_code *wp_func_code_compile(wp_func *f, wp_variant v, const wp_co
 #define HOOK_TRAP() TICKED_TRAP()
 #define LOOP_FN wp_loop_counted
 #define LOOP_VARIANT WP_VARIANT_COUNTED
-#define LOOP_FUSED 0
+#define LOOP_FUSED 1
 #define HOOK_ENTER(f) (ex->ticks += ex->cost.per_call)
 #define HOOK_HOST_ENTER(f) (ex->ticks += ex->cost.per_call)
 #include "exec_loop.h"
@@ -83,7 +83,7 @@ static const wp_code *wp_func_code_compile(wp_func *f, wp_variant v, const wp_co
 #define HOOK_TRAP() TICKED_TRAP()
 #define LOOP_FN wp_loop_profiled
 #define LOOP_VARIANT WP_VARIANT_PROFILED
-#define LOOP_FUSED 0
+#define LOOP_FUSED 1
 #define HOOK_ENTER(f) wp_prof_enter(ex, (f))
 #define HOOK_LEAVE() wp_prof_leave(ex)
 #define HOOK_HOST_ENTER(f) wp_prof_enter(ex, (f))
