@@ -290,9 +290,9 @@ static void remember(wp_emitter *em, unsigned iop, uint32_t cell, uint32_t map, 
 
 static uint32_t emit_op_cell(wp_emitter *em, unsigned iop, uint32_t wasm_offset);
 
-/* The instructions of a fused sequence all run at the fused instruction,
- * offset-map entry `map`: their tick records say so (code.h), so a trap
- * there charges all of them and refunds only what follows. */
+/* The instructions of a fused sequence up to the one that may trap all run
+ * at the fused instruction, offset-map entry `map`: their tick records say
+ * so (code.h), so a trap there charges them and refunds what follows. */
 static void records_fused_at(wp_emitter *em, uint32_t map) {
   for (uint32_t r = em->nrec; r-- > 0 && em->rec_pos[r] > map;) em->rec_pos[r] = map;
 }
@@ -351,8 +351,7 @@ void wp_emit_u64(wp_emitter *em, uint64_t v) {
       /* a's result goes to the local: a's cells, then the index (a ends
        * where b, the next instruction emitted, begins) */
       em->ncells = b->cell;
-      em->nmap = b->map;
-      records_fused_at(em, a->map);
+      em->nmap = b->map; /* the store's tick record stays after a: a trap in a refunds it */
       em->nlast = 1;
       em->cells[a->cell].handler = em->handlers[fused_dest[a->iop][tee]];
       a->iop = fused_dest[a->iop][tee];

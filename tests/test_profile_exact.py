@@ -165,3 +165,40 @@ def test_start_function_is_profiled(tmp_path):
     assert [n.func for n in prof.nodes[1:]] == [0]
     assert prof.nodes[1].calls == 1
     assert prof.total_ticks == 3  # i32.const, global.set, end
+
+
+# Superinstructions run in profiled code too (csrc/fused.h): a trap at a
+# fused access charges the sequence up to the access and refunds what
+# follows it in the block (a local.set fused after a load included).
+FUSED_TRAP = """
+(module
+  (memory 1)
+  (func $f (param $p i32) (result i32) (local $d i32) (local $x i64)
+    (local.set $x (i64.const 2))
+    {access}
+    (drop (i32.add (local.get $d) (i32.const 2)))
+    (local.set $d (i32.mul (local.get $d) (local.get $d)))
+    (local.get $d))
+  (func (export "run") (param $p i32) (result i32)
+    (call $f (local.get $p))))
+"""
+
+
+@pytest.mark.parametrize("access", [
+    "(local.set $d (i32.load8_u offset=7 (local.get $p)))",                             # l_ load into a local
+    "(local.set $d (i32.load offset=9 (i32.add (local.get $p) (i32.const 1))))",        # load at a sum, into a local
+    "(i32.store offset=5 (i32.add (local.get $p) (local.get $d)) (i32.const 77))",      # store at a sum
+    "(i32.store offset=3 (local.get $p) (i32.add (local.get $d) (i32.const 5)))",       # result to memory
+])
+@pytest.mark.parametrize("p", [16, 65530])
+def test_trap_in_a_fused_access_keeps_totals_exact(tmp_path, access, p):
+    path = write_wasm(tmp_path, FUSED_TRAP.format(access=access))
+    ref = Reference(str(path))
+    try:
+        ref.call("run", [p])
+    except RefTrap:
+        pass
+    prof = profile(path, invoke="run", args=(p,))
+    assert (prof.trap is not None) == (p == 65530)
+    assert prof.total_ticks == ref.ticks
+    assert tree_of(prof) == ref.tree
