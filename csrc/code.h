@@ -69,7 +69,8 @@ typedef union wp_cell {
 } wp_cell;
 
 /* Internal-only instructions, numbered after the wasm ones: those every
- * loop variant runs, then the superinstructions (plain code only). */
+ * loop variant runs, then the superinstructions (fused.h; left out of a
+ * variant built without LOOP_FUSED). */
 #define WP_BASE_XOPS(X) \
   X(jump)          \
   X(jump_unwind)   \
@@ -118,9 +119,11 @@ void wp_cost_model_init_default(wp_cost_model *m);
  * counted instruction after a branch target, a branch, a call or a return,
  * so calls are always the last instruction of their block.  Each counted
  * wasm instruction has a record: its opcode (rec_op) and rec_pos, the index
- * in the offset map of the first internal instruction at or after it.  An
- * instruction traps at map index t: the records of its block with
- * rec_pos > t did not run, and their cost is taken back (exact totals). */
+ * in the offset map of the first internal instruction at or after it (for
+ * instructions fused into one, up to a trapping access: that instruction's
+ * index; fused.h).  An instruction traps at map index t: the records of its
+ * block with rec_pos > t did not run, and their cost is taken back (exact
+ * totals). */
 typedef struct wp_code {
   wp_cell *cells;
   uint32_t ncells;

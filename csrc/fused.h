@@ -1,10 +1,14 @@
 /* fused.h: superinstructions, the commonest short wasm sequences as one
- * internal instruction (plain code only; compile.c fuses them, exec_loop.h
- * runs them).  Only non-trapping operators are fused, and never across a
- * branch target; a fused instruction maps to the wasm offset of its first
- * instruction, and the only place it can stop (an interrupt check in a
- * back-edge form) is before any of its effects, so the operand stack seen
- * there is the one at that offset.
+ * internal instruction (compile.c fuses them, exec_loop.h runs them, in
+ * every loop variant built with LOOP_FUSED: a stepping variant must not).
+ * Chosen by counting executed instruction pairs over bench/programs.
+ * Nothing fuses across a branch target.  A fused instruction maps to the
+ * wasm offset of its first instruction, or, when it can trap (a memory
+ * access), to the access, where the trap first pushes back what the access
+ * would have found on the operand stack.  The only other place it can stop
+ * (an interrupt check in a back-edge form) is before any of its effects.
+ * In ticked code the instructions fused up to the access share its tick
+ * record position (code.h), so trap refunds stay exact.
  *
  * Binary operators (F(X, ident, ctype, get, put, expr), a and b the operands):
  *   ll_OP  local.get A; local.get B; OP      c0, A|B (pair)
