@@ -235,8 +235,8 @@ static unsigned fuse(wp_emitter *em, unsigned iop, wp_cell imm[4], uint32_t *nim
       em->nlast -= 2;
       if (b->iop == WP_OP_local_get) {
         imm[0].u64 = 0;
-        imm[0].pair.a = cells[a->cell + 1].u32;
-        imm[0].pair.b = cells[b->cell + 1].u32;
+        imm[0].pair.a = (uint32_t)cells[a->cell + 1].u64;
+        imm[0].pair.b = (uint32_t)cells[b->cell + 1].u64;
         *nimm = 1;
         return fused_bin[k].ll;
       }
@@ -297,8 +297,31 @@ static void records_fused_at(wp_emitter *em, uint32_t map) {
   for (uint32_t r = em->nrec; r-- > 0 && em->rec_pos[r] > map;) em->rec_pos[r] = map;
 }
 
+/* get2: a third local.get arrives after two that stayed alone; they were
+ * kept apart until now in case what followed would absorb them. */
+static void fuse_two_gets(wp_emitter *em) {
+  struct wp_emitted *a = &em->last[0], *b = &em->last[1];
+  if (em->nlast != 2 || a->iop != WP_OP_local_get || b->iop != WP_OP_local_get || a->cell < em->barrier ||
+      a->cell + 2 != b->cell || b->cell + 2 != em->ncells)
+    return;
+  wp_cell pair = {.u64 = 0};
+  pair.pair.a = (uint32_t)em->cells[a->cell + 1].u64;
+  pair.pair.b = (uint32_t)em->cells[b->cell + 1].u64;
+  em->cells[a->cell].handler = em->handlers[WP_XOP_get2];
+  em->cells[a->cell + 1] = pair;
+  em->ncells = b->cell;
+  em->nmap = b->map;
+  /* B's tick record moves to get2's map entry, the pending local.get's
+   * (recorded already) to the entry it will now have */
+  for (uint32_t r = em->nrec; r-- > 0 && em->rec_pos[r] >= b->map;)
+    em->rec_pos[r] = em->rec_pos[r] == b->map ? a->map : em->rec_pos[r] - 1;
+  a->iop = WP_XOP_get2;
+  em->nlast = 1;
+}
+
 uint32_t wp_emit_op(wp_emitter *em, unsigned iop, uint32_t wasm_offset) {
   if (!em->fuse || em->oom) return emit_op_cell(em, iop, wasm_offset);
+  if (iop == WP_OP_local_get) fuse_two_gets(em);
   wp_cell imm[4];
   uint32_t nimm;
   struct wp_emitted first;

@@ -419,6 +419,12 @@ dispatch:
       fp[pc[2].u64] = fp[pc[1].u64];
       NEXT(3);
     }
+    XCASE(get2) : {
+      sp[0] = fp[pc[1].pair.a];
+      sp[1] = fp[pc[1].pair.b];
+      sp += 2;
+      NEXT(2);
+    }
     XCASE(set_local_const) : {
       fp[pc[2].u64] = pc[1].u64;
       NEXT(3);

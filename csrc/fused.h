@@ -195,8 +195,11 @@
   X(sll_jsl_##id) X(sll_jsc_##id) X(sll_jbsl_##id) X(sll_jbsc_##id) X(slc_jsl_##id)     \
   X(slc_jsc_##id) X(slc_jbsl_##id) X(slc_jbsc_##id)
 
+/* Two pushes of locals that nothing else absorbed (fused when a third
+ * local.get follows them):
+ *   get2  local.get A; local.get B              c0, A|B */
 #define WP_FUSED_XOPS(X) \
-  X(copy_local) X(set_local_const) \
+  X(copy_local) X(set_local_const) X(get2) \
   WP_FUSED_BINOPS(WP_FUSED_BIN_NAMES_, X) WP_FUSED_CMPS(WP_FUSED_CMP_NAMES_, X) WP_FUSED_LOADS(WP_FUSED_LOAD_NAMES_, X) \
   WP_FUSED_STORES(WP_FUSED_STORE_NAMES_, X) \
   WP_FUSED_BINOPS(WP_FUSED_DEST_BIN_NAMES_, X) WP_FUSED_LOADS(WP_FUSED_DEST_LOAD_NAMES_, X) \

@@ -290,3 +290,25 @@ def test_nothing_fuses_into_a_store_that_is_a_branch_target():
     f = wasmprof.Instance(wasmprof.Module(binary)).exports["f"]
     assert f(5, 0) == 6
     assert f(5, 1) == 100
+
+
+def test_runs_of_local_gets():
+    # Three or more local.gets in a row: the first two become one get2
+    # instruction, whatever follows.
+    binary = wat2wasm("""
+    (module
+      (func (export "three") (param $a i32) (param $b i32) (param $c i32) (result i32 i32 i32)
+        (local.get $a) (local.get $b) (local.get $c))
+      (func (export "select") (param $a i64) (param $b i64) (param $c i32) (result i64)
+        (select (local.get $a) (local.get $b) (local.get $c)))
+      (func (export "five") (param $a i32) (param $b i32) (result i32)
+        (local.get $a) (local.get $b) (local.get $a) (local.get $b) (local.get $a)
+        (i32.sub) (i32.add) (i32.mul) (i32.sub)))""")
+    ours = wasmprof.Instance(wasmprof.Module(binary)).exports
+    store = wasmtime.Store()
+    theirs = wasmtime.Instance(store, wasmtime.Module(store.engine, binary), []).exports(store)
+    for name, args in [("three", (1, -2, 3)), ("select", (2**40, -5, 0)), ("select", (2**40, -5, 1)),
+                       ("five", (7, 100)), ("five", (-3, 2**31 - 1))]:
+        got, want = ours[name](*args), theirs[name](store, *args)
+        assert (tuple(got) if isinstance(got, (tuple, list)) else got) == \
+            (tuple(want) if isinstance(want, (tuple, list)) else want), (name, args)

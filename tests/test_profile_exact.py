@@ -175,6 +175,7 @@ FUSED_TRAP = """
   (memory 1)
   (func $f (param $p i32) (result i32) (local $d i32) (local $x i64)
     (local.set $x (i64.const 2))
+    (drop (select (local.get $p) (local.get $d) (local.get $p)))
     {access}
     (drop (i32.add (local.get $d) (i32.const 2)))
     (local.set $d (i32.mul (local.get $d) (local.get $d)))
