@@ -1,5 +1,6 @@
 /* exec.c: execution contexts, entry into the guest (wp_call) and the
- * interpreter loop variants, each an instantiation of exec_loop.h.
+ * choice of interpreter loop variant (exec_plain.c, exec_counted.c,
+ * exec_profiled.c: each an instantiation of exec_loop.h).
  *
  * Guest-to-guest calls never recurse in C: the loop pushes a wp_frame and
  * jumps.  The C stack grows only when a host function re-enters the guest,
@@ -7,95 +8,27 @@
 #define _DEFAULT_SOURCE /* MAP_NORESERVE */
 #include <sys/mman.h>
 
+#include "exec_loops.h"
 #include "numeric.h"
 #include "profile.h"
 #include "runtime.h"
-
-#ifndef WP_COMPUTED_GOTO
-#if defined(__GNUC__) && !defined(WP_NO_COMPUTED_GOTO)
-#define WP_COMPUTED_GOTO 1
-#else
-#define WP_COMPUTED_GOTO 0
-#endif
-#endif
 
 #define WP_DEFAULT_MAX_FRAMES 50000u
 #define WP_DEFAULT_STACK_SLOTS (4u << 20)
 #define WP_MAX_ENTRY_DEPTH 1000u
 
-#if !WP_COMPUTED_GOTO
-/* The portable build's "handlers" are the internal opcode numbers. */
-static const void *const wp_opcode_numbers[WP_IOP_COUNT] = {
-#define OP(byte, name, ident, imm, sig) [WP_OP_##ident] = (const void *)(uintptr_t)WP_OP_##ident,
-#define OPFC(sub, name, ident, imm, sig) [WP_OP_##ident] = (const void *)(uintptr_t)WP_OP_##ident,
-#include "opcodes.def"
-#undef OP
-#undef OPFC
-#define X(ident) [WP_XOP_##ident] = (const void *)(uintptr_t)WP_XOP_##ident,
-    WP_XOPS(X)
-#undef X
-};
+#ifndef WP_NO_OBSERVATION
+static const wp_loop_fn loops[WP_VARIANT_COUNT] = {wp_loop_plain, wp_loop_counted, wp_loop_profiled};
+#else
+/* -DWP_NO_OBSERVATION: the plain loop alone, for bench/zero_cost.py to show
+ * that the observing variants cost the plain loop nothing.  Asking for
+ * ticks or a profile fails in wp_exec_invoke. */
+static const wp_loop_fn loops[WP_VARIANT_COUNT] = {wp_loop_plain, NULL, NULL};
 #endif
 
-static const wp_code *wp_func_code_compile(wp_func *f, wp_variant v, const wp_cost_model *cost, wp_error *err);
-#define WP_FUNC_CODE(f) ((const wp_code *)(f)->body->code[LOOP_VARIANT])
-
-/* The plain loop: no observation at all. */
-#define LOOP_FN wp_loop_plain
-#define LOOP_VARIANT WP_VARIANT_PLAIN
-#define LOOP_FUSED 1
-#include "exec_loop.h"
-
-/* Ticked loops: XOP_tick advances ex->ticks and enforces the limit; a trap
- * takes back the cost of its block's instructions that did not run. */
-#define TICKED_TICK(n)                                            \
-  do {                                                            \
-    uint64_t ticks_ = ex->ticks + (n);                            \
-    if (WP_UNLIKELY(ticks_ > ex->tick_stop)) {                    \
-      frame->pc = pc;                                             \
-      frame->sp = sp;                                             \
-      if (wp_tick_stop_reached(ex, func, pc, ticks_, err)) return -1;\
-      LOAD_MEMORY(); /* the callback may have grown it */         \
-    }                                                             \
-    ex->ticks = ticks_;                                           \
-  } while (0)
-#define TICKED_CODE(code)                                         \
-  do {                                                            \
-    if (WP_UNLIKELY((code)->cost_hash != ex->cost.hash))          \
-      wp_code_reprice((wp_code *)(code), &ex->cost);              \
-  } while (0)
-#define TICKED_TRAP() (ex->ticks -= wp_code_unexecuted_cost(WP_FUNC_CODE(func), pc, &ex->cost))
-
-/* The counted loop: ticks only (a tick limit without a profile). */
-#define HOOK_TICK(n) TICKED_TICK(n)
-#define HOOK_CODE(code) TICKED_CODE(code)
-#define HOOK_TRAP() TICKED_TRAP()
-#define LOOP_FN wp_loop_counted
-#define LOOP_VARIANT WP_VARIANT_COUNTED
-#define LOOP_FUSED 1
-#define HOOK_ENTER(f) (ex->ticks += ex->cost.per_call)
-#define HOOK_HOST_ENTER(f) (ex->ticks += ex->cost.per_call)
-#include "exec_loop.h"
-
-/* The profiled loop: ticks and the call tree (profile.h). */
-#define HOOK_TICK(n) TICKED_TICK(n)
-#define HOOK_CODE(code) TICKED_CODE(code)
-#define HOOK_TRAP() TICKED_TRAP()
-#define LOOP_FN wp_loop_profiled
-#define LOOP_VARIANT WP_VARIANT_PROFILED
-#define LOOP_FUSED 1
-#define HOOK_ENTER(f) wp_prof_enter(ex, (f))
-#define HOOK_LEAVE() wp_prof_leave(ex)
-#define HOOK_HOST_ENTER(f) wp_prof_enter(ex, (f))
-#define HOOK_HOST_LEAVE() wp_prof_leave(ex)
-#include "exec_loop.h"
-
-typedef int (*wp_loop_fn)(wp_exec *ex, uint32_t base, wp_error *err, wp_handler_table *labels);
-static const wp_loop_fn loops[WP_VARIANT_COUNT] = {wp_loop_plain, wp_loop_counted, wp_loop_profiled};
-
-/* wp_func_code_compile: translate a guest function for a loop variant on
- * its first call there; ticked variants price it with cost. */
-static const wp_code *wp_func_code_compile(wp_func *f, wp_variant v, const wp_cost_model *cost, wp_error *err) {
+/* wp_func_code_compile (exec_variant.h): translate a guest function for a
+ * loop variant on its first call there; ticked variants price it with cost. */
+const wp_code *wp_func_code_compile(wp_func *f, wp_variant v, const wp_cost_model *cost, wp_error *err) {
   static wp_handler_table handlers[WP_VARIANT_COUNT];
   if (!handlers[v]) loops[v](NULL, 0, NULL, &handlers[v]);
   const wp_module *m = f->inst->module;
@@ -184,6 +117,12 @@ int wp_exec_invoke(wp_exec *ex, wp_func *f, wp_error *err) {
   wp_frame *frame = &ex->frames[ex->nframes++];
   *frame = (wp_frame){.func = f, .pc = NULL, .fp = args, .sp = args + room};
   wp_variant v = (wp_variant)ex->variant;
+#ifdef WP_NO_OBSERVATION
+  if (v != WP_VARIANT_PLAIN) {
+    ex->nframes--;
+    return wp_error_set(err, WP_ERR_ARG, WP_NO_OFFSET, "this build has no ticks or profiles (WP_NO_OBSERVATION)");
+  }
+#endif
   /* A profile returns to the node this entry started from, even after a trap. */
   uint32_t prof_node = ex->prof ? ex->prof->cur : 0, prof_folded = ex->prof ? ex->prof->folded : 0;
   int rc;
@@ -232,7 +171,7 @@ void wp_exec_request_poll(wp_exec *ex) {
  * the top frame's pc and sp saved.  A poll request runs the host's hook
  * first; a stop request (possibly made by the hook's own signal handling)
  * then ends the guest. */
-int wp_exec_checkpoint(wp_exec *ex, wp_error *err) {
+WP_NOINLINE int wp_exec_checkpoint(wp_exec *ex, wp_error *err) {
   unsigned flags = atomic_fetch_and_explicit(&ex->interrupt, ~WP_INTERRUPT_POLL, memory_order_relaxed);
   if ((flags & WP_INTERRUPT_POLL) && ex->poll) {
     if (ex->poll(ex, ex->poll_ctx, err) != 0) return -1;

@@ -1,5 +1,6 @@
-/* exec_loop.h: the interpreter loop, written once and included by exec.c
- * once per loop variant.  Before including, define
+/* exec_loop.h: the interpreter loop, written once and included once per
+ * loop variant (exec_plain.c, exec_counted.c, exec_profiled.c; after
+ * exec_variant.h).  Before including, define
  *   LOOP_FN        the function's name
  *   LOOP_VARIANT   the wp_variant it implements (selects the code cache)
  *   LOOP_FUSED     1 if its code may hold superinstructions (fused.h);
@@ -64,7 +65,17 @@ int LOOP_FN(wp_exec *ex, uint32_t base, wp_error *err, wp_handler_table *labels)
 #define CASE(ident) case WP_OP_##ident
 #define XCASE(ident) case WP_XOP_##ident
 #define DISPATCH() goto dispatch
-  static const void *const *handlers = wp_opcode_numbers;
+  /* The portable build's "handlers" are the internal opcode numbers. */
+  static const void *const handlers[WP_IOP_COUNT] = {
+#define OP(byte, name, ident, imm, sig) [WP_OP_##ident] = (const void *)(uintptr_t)WP_OP_##ident,
+#define OPFC(sub, name, ident, imm, sig) [WP_OP_##ident] = (const void *)(uintptr_t)WP_OP_##ident,
+#include "opcodes.def"
+#undef OP
+#undef OPFC
+#define X(ident) [WP_XOP_##ident] = (const void *)(uintptr_t)WP_XOP_##ident,
+      WP_XOPS(X)
+#undef X
+  };
 #endif
   if (!ex) {
     *labels = handlers;

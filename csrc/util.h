@@ -14,6 +14,9 @@
 /* For the small helpers of hot loops (the validator's stack operations),
  * which the compiler's size heuristics would otherwise leave as calls. */
 #define WP_ALWAYS_INLINE inline __attribute__((always_inline))
+/* For cold paths called from the interpreter loops, whose register
+ * allocation they must not disturb. */
+#define WP_NOINLINE __attribute__((noinline, cold))
 
 /* wp_error_set: fill err (may be NULL) and return -1, for `return wp_error_set(...)`. */
 int wp_error_set(wp_error *err, wp_error_kind kind, uint32_t offset, const char *fmt, ...)

@@ -1,0 +1,17 @@
+/* exec_counted.c: the counted loop, ticks only (a tick limit without a
+ * profile).  Left out of a -DWP_NO_OBSERVATION build (exec.c). */
+#include "exec_variant.h"
+
+#ifndef WP_NO_OBSERVATION
+#define HOOK_TICK(n) TICKED_TICK(n)
+#define HOOK_CODE(code) TICKED_CODE(code)
+#define HOOK_TRAP() TICKED_TRAP()
+#define LOOP_FN wp_loop_counted
+#define LOOP_VARIANT WP_VARIANT_COUNTED
+#define LOOP_FUSED 1
+#define HOOK_ENTER(f) (ex->ticks += ex->cost.per_call)
+#define HOOK_HOST_ENTER(f) (ex->ticks += ex->cost.per_call)
+#include "exec_loop.h"
+#else
+typedef int wp_no_counted_loop; /* ISO C wants something in a translation unit */
+#endif

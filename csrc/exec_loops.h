@@ -1,0 +1,16 @@
+/* exec_loops.h: the interpreter loop variants (exec_loop.h, instantiated
+ * in exec_plain.c, exec_counted.c and exec_profiled.c), as exec.c calls
+ * them. */
+#ifndef WP_EXEC_LOOPS_H
+#define WP_EXEC_LOOPS_H
+
+#include "runtime.h"
+
+/* Run the frame on top of ex's frame stack until the frame count returns
+ * to base; called with ex == NULL, only store the handler table in *labels. */
+typedef int (*wp_loop_fn)(wp_exec *ex, uint32_t base, wp_error *err, wp_handler_table *labels);
+int wp_loop_plain(wp_exec *ex, uint32_t base, wp_error *err, wp_handler_table *labels);
+int wp_loop_counted(wp_exec *ex, uint32_t base, wp_error *err, wp_handler_table *labels);
+int wp_loop_profiled(wp_exec *ex, uint32_t base, wp_error *err, wp_handler_table *labels);
+
+#endif

@@ -1,0 +1,53 @@
+/* exec_variant.h: what every interpreter loop variant's translation unit
+ * (exec_plain.c, exec_counted.c, exec_profiled.c) includes before
+ * exec_loop.h.  One variant per translation unit, so that the plain loop's
+ * code is the same whether the observing variants are built or not
+ * (bench/zero_cost.py --without-observation), and the variants compile in
+ * parallel. */
+#ifndef WP_EXEC_VARIANT_H
+#define WP_EXEC_VARIANT_H
+
+#ifndef _DEFAULT_SOURCE
+#define _DEFAULT_SOURCE /* clock_gettime (profile.h); included before any system header */
+#endif
+
+#include "exec_loops.h"
+#include "numeric.h"
+#include "profile.h"
+#include "runtime.h"
+
+#ifndef WP_COMPUTED_GOTO
+#if defined(__GNUC__) && !defined(WP_NO_COMPUTED_GOTO)
+#define WP_COMPUTED_GOTO 1
+#else
+#define WP_COMPUTED_GOTO 0
+#endif
+#endif
+
+
+/* exec.c: translate a guest function for a loop variant on its first call
+ * there; ticked variants price it with cost. */
+const wp_code *wp_func_code_compile(wp_func *f, wp_variant v, const wp_cost_model *cost, wp_error *err);
+#define WP_FUNC_CODE(f) ((const wp_code *)(f)->body->code[LOOP_VARIANT])
+
+/* Ticked loops: XOP_tick advances ex->ticks and enforces the limit; a trap
+ * takes back the cost of its block's instructions that did not run. */
+#define TICKED_TICK(n)                                            \
+  do {                                                            \
+    uint64_t ticks_ = ex->ticks + (n);                            \
+    if (WP_UNLIKELY(ticks_ > ex->tick_stop)) {                    \
+      frame->pc = pc;                                             \
+      frame->sp = sp;                                             \
+      if (wp_tick_stop_reached(ex, func, pc, ticks_, err)) return -1;\
+      LOAD_MEMORY(); /* the callback may have grown it */         \
+    }                                                             \
+    ex->ticks = ticks_;                                           \
+  } while (0)
+#define TICKED_CODE(code)                                         \
+  do {                                                            \
+    if (WP_UNLIKELY((code)->cost_hash != ex->cost.hash))          \
+      wp_code_reprice((wp_code *)(code), &ex->cost);              \
+  } while (0)
+#define TICKED_TRAP() (ex->ticks -= wp_code_unexecuted_cost(WP_FUNC_CODE(func), pc, &ex->cost))
+
+#endif
