@@ -108,6 +108,18 @@ def read_leb_u(data: bytes, pos: int) -> tuple[int, int]:
             return result, pos
 
 
+def leb_s(value: int) -> bytes:
+    """Encode a signed LEB128."""
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if (value == 0 and not byte & 0x40) or (value == -1 and byte & 0x40):
+            out.append(byte)
+            return bytes(out)
+        out.append(byte | 0x80)
+
+
 def leb_u(value: int) -> bytes:
     """Encode an unsigned LEB128."""
     out = bytearray()

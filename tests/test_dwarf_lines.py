@@ -11,22 +11,11 @@ from typing import List, Optional, Tuple
 import pytest
 
 import wasmprof
-from conftest import leb_u
+from conftest import leb_s, leb_u
 from wasm_builder import build, custom
 
 LINE_BASE, LINE_RANGE, OPCODE_BASE = -5, 14, 13
 STD_LENGTHS = bytes([0, 1, 1, 1, 1, 0, 0, 0, 1, 0, 0, 1])
-
-
-def sleb(v: int) -> bytes:
-    out = bytearray()
-    while True:
-        b = v & 0x7F
-        v >>= 7
-        if (v == 0 and not b & 0x40) or (v == -1 and b & 0x40):
-            out.append(b)
-            return bytes(out)
-        out.append(b | 0x80)
 
 
 class Program:
@@ -44,7 +33,7 @@ class Program:
         return self
 
     def advance_line(self, n: int) -> "Program":
-        self.ops += b"\x03" + sleb(n)
+        self.ops += b"\x03" + leb_s(n)
         return self
 
     def set_file(self, f: int) -> "Program":

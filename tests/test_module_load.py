@@ -18,22 +18,11 @@ from typing import List, Tuple
 import pytest
 
 import wasmprof
-from conftest import leb_u
+from conftest import leb_s, leb_u
 from wasm_builder import custom, name, section
 
 HEADER = b"\0asm\x01\0\0\0"
 I32, I64, F32, F64 = 0x7F, 0x7E, 0x7D, 0x7C
-
-
-def sleb(v: int) -> bytes:
-    out = bytearray()
-    while True:
-        b = v & 0x7F
-        v >>= 7
-        if (v == 0 and not b & 0x40) or (v == -1 and b & 0x40):
-            out.append(b)
-            return bytes(out)
-        out.append(b | 0x80)
 
 
 def module(types: List[bytes], funcs: List[Tuple[int, bytes]], exports: List[Tuple[str, int]] = (),
@@ -72,7 +61,7 @@ def varied_function(i: int, big: bool = False) -> Tuple[bytes, int]:
     a = 49_000 if big else i % 37
     b = i % 11
     slot = 1 + a
-    code = (b"\x20\x00" + b"\x41" + sleb(i) + b"\x6a"   # local.get 0; i32.const i; i32.add
+    code = (b"\x20\x00" + b"\x41" + leb_s(i) + b"\x6a"   # local.get 0; i32.const i; i32.add
             + b"\x21" + leb_u(slot) + b"\x20" + leb_u(slot) + b"\x0b")
     return locals_decl([(a, F64), (1, I32), (b, I64)]) + code, slot
 
@@ -148,7 +137,7 @@ def test_too_many_locals_is_still_refused():
 def deep_body(depth: int, nesting: int) -> bytes:
     """() -> i32: `depth` constants summed by depth-1 adds, inside `nesting`
     blocks that each pass the i32 result out."""
-    code = b"".join(b"\x41" + sleb(k) for k in range(depth)) + b"\x6a" * (depth - 1)
+    code = b"".join(b"\x41" + leb_s(k) for k in range(depth)) + b"\x6a" * (depth - 1)
     for _ in range(nesting):
         code = b"\x02\x7f" + code + b"\x0b"
     return b"\x00" + code + b"\x0b"
@@ -162,7 +151,7 @@ def test_deep_stacks_validate_and_run(depth, nesting):
 
 def test_type_error_deep_in_a_big_stack_is_reported_exactly():
     depth = 1000
-    code = b"".join(b"\x41" + sleb(k) for k in range(depth))
+    code = b"".join(b"\x41" + leb_s(k) for k in range(depth))
     code += b"\x42\x00"  # an i64 on top of 1000 i32s ...
     add_at = len(code)
     code += b"\x6a"      # ... that i32.add refuses
