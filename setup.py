@@ -12,17 +12,6 @@ import os
 import sys
 
 from setuptools import Extension, find_packages, setup
-from setuptools.command.build_ext import build_ext
-
-
-class ParallelBuildExt(build_ext):
-    """Compile the C files on every core: the loop variants (csrc/exec_*.c)
-    take a minute or more each."""
-
-    def finalize_options(self) -> None:
-        super().finalize_options()
-        if not self.parallel:
-            self.parallel = os.cpu_count() or 1
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -66,7 +55,6 @@ setup(
     packages=find_packages(where="python"),
     package_data={"wasmprof": ["py.typed", "*.pyi"]},
     ext_modules=[_extension()],
-    cmdclass={"build_ext": ParallelBuildExt},
     extras_require={
         "test": ["pytest", "wasmtime", "pandas", "matplotlib", "nbclient", "nbformat", "ipykernel",
                  "jsonschema"],

@@ -41,6 +41,8 @@ def build_host(src: Path, out: Path, extra: list[str]) -> Path:
     libs = ["-lm"]
     if (src / "csrc" / "native.c").exists():
         libs.insert(0, "-lffi")
+    if (src / "csrc" / "names.c").exists():
+        libs.insert(0, "-liberty")  # the demangler
     cmd = ["cc", *CFLAGS, *extra, f"-I{src / 'include'}", f"-I{src / 'csrc'}", *sources, *libs, "-o", str(out)]
     subprocess.run(cmd, check=True)
     return out
