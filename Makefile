@@ -1,50 +1,45 @@
-# Makefile: the C side of wasmprof without Python.
+# Makefile: the C side of wasmprof, a thin wrapper around meson.build
+# (meson and ninja: `pip install meson ninja`, which setup.sh does).
 #
-#   make lib        build/libwasmprof.a from csrc/*.c (the CPython extension in
-#                   csrc/py/ is built by setup.py, not here)
-#   make examples   examples/host, a small C host linked with the library
-#   make check-c    build both and run examples/host on examples/fib.wasm
-#   make clean      remove what this Makefile built
+#   make lib        build/release/libwasmprof.a, the core (csrc/*.c)
+#   make examples   build/release/host, the example C host (examples/host.c)
+#   make all        both, and the C hosts the tests drive (tests/c/)
+#   make check-c    build, then run the example host on examples/*.wasm
+#   make clean      remove the build directory
 #
-# Warnings are errors.  Extra flags: make CFLAGS_EXTRA="-g -fsanitize=address"
-# (run `make clean` first when changing them: objects do not track flags).
+# build/release is the directory `pip install -e .` uses too (setup.sh,
+# tests/run.sh), so make and pip compile the core once between them.  The
+# sanitizer build: make all check-c BUILD=build/asan SANITIZE=1.  Warnings
+# are errors (WERROR=false to allow them).  SANITIZE and WERROR take effect
+# when the build directory is first set up.
 
-CC ?= cc
-CFLAGS = -std=c11 -Wall -Wextra -Werror -O2 -Iinclude -Icsrc $(CFLAGS_EXTRA)
-LDLIBS = -lffi -lm -liberty  # libiberty: the demangler (names.c)
-
-BUILD = build
-OBJDIR = $(BUILD)/c
-LIB = $(BUILD)/libwasmprof.a
-SRCS = $(wildcard csrc/*.c)
-OBJS = $(patsubst csrc/%.c,$(OBJDIR)/%.o,$(SRCS))
-HOST = examples/host
+MESON ?= meson
+BUILD ?= build/release
+SANITIZE ?= 0
+WERROR ?= true
+# What meson-python passes (pyproject.toml; plus werror), so that a later `pip install -e .`
+# into the same directory reconfigures without recompiling.
+SETUP_ARGS = -Dbuildtype=release -Db_ndebug=if-release -Doptimization=2 -Dwerror=$(WERROR) \
+             -Dsanitize=$(if $(filter 1,$(SANITIZE)),true,false)
+HOST = $(BUILD)/host
 
 .PHONY: all lib examples check-c clean
 
-all: lib examples
+all: $(BUILD)/build.ninja
+	$(MESON) compile -C $(BUILD)
 
-lib: $(LIB)
+lib: $(BUILD)/build.ninja
+	$(MESON) compile -C $(BUILD) wasmprof
 
-$(LIB): $(OBJS)
-	rm -f $@
-	ar rcs $@ $^
+examples: $(BUILD)/build.ninja
+	$(MESON) compile -C $(BUILD) host
 
-# -MMD -MP: track header dependencies (csrc/*.h, opcodes.def, include/wasmprof.h).
-$(OBJDIR)/%.o: csrc/%.c | $(OBJDIR)
-	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
-
-$(OBJDIR):
-	mkdir -p $@
-
-examples: $(HOST)
-
-$(HOST): examples/host.c include/wasmprof.h $(LIB)
-	$(CC) $(CFLAGS) examples/host.c $(LIB) $(LDLIBS) -o $@
+$(BUILD)/build.ninja:
+	$(MESON) setup $(BUILD) $(SETUP_ARGS)
 
 # Expected values: fib(20) = 6765, fib_iter(30) = 832040,
 # loop_sum(1000) = sum of i*i mod 1000003 for i < 1000 = 332833500.
-check-c: $(HOST)
+check-c: examples
 	@set -e; \
 	check() { out=$$($(HOST) "$$@" | tr '\n' ' '); \
 	  echo "$(HOST) $$* -> $$out"; \
@@ -56,6 +51,4 @@ check-c: $(HOST)
 	echo "check-c: ok"
 
 clean:
-	rm -rf $(OBJDIR) $(LIB) $(HOST)
-
--include $(OBJS:.o=.d)
+	rm -rf $(BUILD)

@@ -7,11 +7,11 @@ Runs each kernel once in a fresh interpreter under
 `valgrind --tool=callgrind --toggle-collect=wp_call` and prints the
 instructions executed inside wp_call (the guest call: translation and the
 plain loop; none of Python's own start-up, so the figure is deterministic).
-With --compare DIR, the same runs are made with the wasmprof found in
-DIR/python (another checkout built with `setup.py build_ext --inplace`,
-e.g. the commit before a change to the core) and the ratio is printed: the
+With --compare DIR, the same runs are made with DIR's wasmprof (another
+checkout with a meson.build, e.g. the commit before a change to the core,
+built here in a temporary directory) and the ratio is printed: the
 profiler must leave the plain loop alone, so the ratios must be within 1%
-of 1.  With --without-observation, DIR is a copy of this checkout built
+of 1.  With --without-observation, DIR is this checkout built
 with -DWP_NO_OBSERVATION (only the plain loop: no counted or profiled
 variant, no tick or profile support; csrc/exec.c), made in a temporary
 directory: the comparison the speed issue asks for.  With --variants, the instructions of the counted, profiled and
@@ -24,11 +24,11 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Optional
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,14 +50,22 @@ else:
 MODES = ("plain", "counted", "profiled", "profiled+time")
 
 
-def instructions(path: Path, export: str, arg: int, tree: Path, mode: str = "plain") -> int:
+def instructions(path: Path, export: str, arg: int, site: Optional[Path], mode: str = "plain") -> int:
+    """Ir inside wp_call of one run, with the installed wasmprof (site None)
+    or the one installed under `site` (a site-packages directory)."""
     code = DRIVER.format(path=str(path), export=export, arg=arg, mode=mode)
-    env = dict(os.environ, PYTHONHASHSEED="0", PYTHONPATH=str(tree / "python"))
+    env = dict(os.environ, PYTHONHASHSEED="0")
+    python = [sys.executable]
+    if site is not None:
+        # -S: no site-packages, so that an editable install of this checkout
+        # (whose import hook comes first) cannot stand in for `site`'s.
+        env["PYTHONPATH"] = str(site)
+        python.append("-S")
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "callgrind.out")
         proc = subprocess.run(
             ["valgrind", "--tool=callgrind", "--toggle-collect=wp_call", f"--callgrind-out-file={out}",
-             sys.executable, "-c", code],
+             *python, "-c", code],
             capture_output=True, text=True, env=env,
         )
         if proc.returncode != 0:
@@ -68,20 +76,18 @@ def instructions(path: Path, export: str, arg: int, tree: Path, mode: str = "pla
         return int(m.group(1))
 
 
-def build_without_observation(dest: Path) -> Path:
-    """Copy this checkout's sources to dest and build them in place with
-    -DWP_NO_OBSERVATION; returns dest."""
-    skip = shutil.ignore_patterns("*.so", "__pycache__", "build")
-    for name in ("setup.py", "pyproject.toml", "README.md", "csrc", "include", "python"):
-        src = ROOT / name
-        if src.is_dir():
-            shutil.copytree(src, dest / name, ignore=skip)
-        elif src.exists():
-            shutil.copy2(src, dest / name)
-    env = dict(os.environ, CFLAGS=(os.environ.get("CFLAGS", "") + " -DWP_NO_OBSERVATION").strip())
-    subprocess.run([sys.executable, "setup.py", "-q", "build_ext", "--inplace"], cwd=dest, env=env, check=True,
+def build_tree(src: Path, dest: Path, c_args: str = "") -> Path:
+    """Build checkout `src` with meson (as pip does: release, -O2) in dest and
+    install it under dest; returns the site-packages directory holding its
+    wasmprof."""
+    setup = ["meson", "setup", str(dest / "build"), str(src), "-Dbuildtype=release", "-Db_ndebug=if-release",
+             "-Doptimization=2"]
+    if c_args:
+        setup.append(f"-Dc_args={c_args}")
+    subprocess.run(setup, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(["meson", "install", "-C", str(dest / "build"), "--destdir", str(dest / "stage")], check=True,
                    stdout=subprocess.DEVNULL)
-    return dest
+    return next((dest / "stage").rglob("wasmprof/__init__.py")).parent.parent
 
 
 def main() -> int:
@@ -89,7 +95,7 @@ def main() -> int:
     ap.add_argument("--fib", type=int, default=20)
     ap.add_argument("--loop", type=int, default=200000)
     ap.add_argument("--kernel", type=int, default=3000)
-    ap.add_argument("--compare", type=Path, metavar="DIR", help="another checkout (built in place) to compare with")
+    ap.add_argument("--compare", type=Path, metavar="DIR", help="another checkout (with a meson.build) to build and compare with")
     ap.add_argument("--without-observation", action="store_true",
                     help="compare with this checkout built without the observing loops (-DWP_NO_OBSERVATION)")
     ap.add_argument("--variants", action="store_true",
@@ -102,33 +108,35 @@ def main() -> int:
     if ns.variants:
         print(f"{'run':24} {'plain Ir':>14}" + "".join(f" {m:>14}" for m in MODES[1:]) + "   (ratios to plain)")
         for name, path, export, arg in runs:
-            irs = [instructions(path, export, arg, ROOT, mode) for mode in MODES]
+            irs = [instructions(path, export, arg, None, mode) for mode in MODES]
             print(f"{name:24} {irs[0]:>14,}" + "".join(f" {ir / irs[0]:>13.2f}x" for ir in irs[1:]))
         return 0
-    if ns.without_observation:
+    if ns.without_observation or ns.compare:
         with tempfile.TemporaryDirectory() as tmp:
-            print("building this checkout with -DWP_NO_OBSERVATION ...", flush=True)
-            ns.compare = build_without_observation(Path(tmp))
-            return compare(ns, runs)
-    return compare(ns, runs)
+            what = "this checkout with -DWP_NO_OBSERVATION" if ns.without_observation else str(ns.compare)
+            print(f"building {what} ...", flush=True)
+            site = build_tree(ns.compare or ROOT, Path(tmp), "-DWP_NO_OBSERVATION" if ns.without_observation else "")
+            return compare(runs, site)
+    return compare(runs, None)
 
 
-def compare(ns: argparse.Namespace, runs: list) -> int:
+def compare(runs: list, site: Optional[Path]) -> int:
+    """Print each run's Ir, and with `site` the Ir of that build and the ratio."""
     header = f"{'run':24} {'Ir in wp_call':>15}"
-    if ns.compare:
+    if site:
         header += f" {'Ir (compared)':>15} {'ratio':>8}"
     print(header)
     worst = 0.0
     for name, path, export, arg in runs:
-        ir = instructions(path, export, arg, ROOT)
+        ir = instructions(path, export, arg, None)
         line = f"{name:24} {ir:>15,}"
-        if ns.compare:
-            other = instructions(path, export, arg, ns.compare.resolve())
+        if site:
+            other = instructions(path, export, arg, site)
             ratio = ir / other
             worst = max(worst, abs(ratio - 1))
             line += f" {other:>15,} {ratio:>8.4f}"
         print(line)
-    if ns.compare:
+    if site:
         print(f"largest difference: {100 * worst:.2f}%")
     return 0
 

@@ -67,29 +67,30 @@ def native_env() -> dict[str, str]:
 
 PYTHON = sys.executable
 
-# What a C host linking build/libwasmprof.a needs (the Makefile's LDLIBS).
-C_HOST_LIBS = ["-lffi", "-liberty", "-lm", "-lpthread"]
+# The meson build directory whose C programs the tests run: build/release
+# (what setup.sh, tests/run.sh and `make` share) unless WASMPROF_BUILD_DIR
+# names another, as .ci/run does for its sanitizer pass (build/asan).
+BUILD_DIR = Path(os.environ.get("WASMPROF_BUILD_DIR", ROOT / "build" / "release"))
 
 
-def build_c_host(source: str, exe: Path) -> Path:
-    """Build the core library (make lib) and link the C host `source`
-    (relative to the project root) against it as `exe`.  Skips when make or
-    cc is missing, except under CI (env CI set), where that fails."""
+def c_program(name: str) -> Path:
+    """A C program of the meson build (meson.build: `host`, or a C host of
+    tests/c/ such as `profile_host`; all at the build directory's top), built first with `make all` (a no-op
+    when `pip install -e .` already built that directory).  Skips when make
+    or meson is missing, except under CI (env CI set), where that fails."""
     import shutil
     import subprocess
 
-    missing = [tool for tool in ("make", "cc") if shutil.which(tool) is None]
+    missing = [tool for tool in ("make", "meson") if shutil.which(tool) is None]
     if missing:
         if os.environ.get("CI"):
             pytest.fail(f"{' and '.join(missing)} not found (required under CI)")
         pytest.skip(f"{' and '.join(missing)} not found")
-    env = native_env()
-    make = subprocess.run(["make", "lib"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    make = subprocess.run(["make", "all", f"BUILD={BUILD_DIR}"], cwd=ROOT, env=native_env(), capture_output=True,
+                          text=True, timeout=900)
     assert make.returncode == 0, make.stdout + make.stderr
-    cc = subprocess.run(["cc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-O1", "-Iinclude", source,
-                         "build/libwasmprof.a", *C_HOST_LIBS, "-o", str(exe)],
-                        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-    assert cc.returncode == 0, cc.stderr
+    exe = BUILD_DIR / name
+    assert exe.is_file(), f"{exe} was not built"
     return exe
 
 

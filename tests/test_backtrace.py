@@ -20,6 +20,7 @@ import pytest
 
 import wasmprof
 from conftest import native_env, sections
+from wasm_clang import clang_wasm
 
 sys.path.insert(0, str(Path(__file__).parent))
 from wasi_stub import wasi_imports  # noqa: E402
@@ -65,8 +66,7 @@ def c_wasm(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("c") / "trap_c.wasm"
     # No -O: the name section keeps every function and no frame is inlined.
     # No entry point: the exports are called directly.
-    r = subprocess.run([clang, "--target=wasm32-wasi", "-g", "-nostartfiles", "-Wl,--no-entry", "-o", str(out),
-                        str(C_SRC)], capture_output=True, text=True, env=native_env())
+    r = clang_wasm([C_SRC], out, cflags=["-g"], ldflags=["-nostartfiles", "-Wl,--no-entry"], clang=clang)
     if r.returncode != 0:
         _missing(f"clang cannot build for wasm32-wasi (wasi-libc, lld): {r.stderr[-500:]}")
     return out
@@ -75,8 +75,7 @@ def c_wasm(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def inline_wasm(tmp_path_factory: pytest.TempPathFactory, c_wasm: Path) -> Path:
     out = tmp_path_factory.mktemp("inline") / "inline_c.wasm"
-    r = subprocess.run(["clang", "--target=wasm32-wasi", "-O2", "-g", "-nostartfiles", "-Wl,--no-entry", "-o",
-                        str(out), str(INLINE_SRC)], capture_output=True, text=True, env=native_env())
+    r = clang_wasm([INLINE_SRC], out, cflags=["-O2", "-g"], ldflags=["-nostartfiles", "-Wl,--no-entry"])
     assert r.returncode == 0, r.stderr
     return out
 

@@ -1,8 +1,9 @@
-"""The C embedding: `make lib examples` builds build/libwasmprof.a and the
-example host (examples/host.c), which runs exports of examples/*.wasm.
+"""The C embedding: `make lib examples` builds libwasmprof.a and the example
+host (examples/host.c) in the build directory (build/release), and the host
+runs exports of examples/*.wasm.
 
-Skipped when make or cc is missing, except under CI (env CI set), where that
-is a failure."""
+Skipped when make or meson is missing, except under CI (env CI set), where
+that is a failure."""
 
 from __future__ import annotations
 
@@ -12,24 +13,24 @@ import subprocess
 
 import pytest
 
-from conftest import EXAMPLES, ROOT, native_env
+from conftest import BUILD_DIR, ROOT, native_env
 
-HOST = EXAMPLES / "host"
+HOST = BUILD_DIR / "host"
 
 
 @pytest.fixture(scope="module")
 def host():
-    missing = [tool for tool in ("make", "cc") if shutil.which(tool) is None]
+    missing = [tool for tool in ("make", "meson") if shutil.which(tool) is None]
     if missing:
         message = f"{' and '.join(missing)} not found"
         if os.environ.get("CI"):
             pytest.fail(message + " (required under CI)")
         pytest.skip(message)
     proc = subprocess.run(
-        ["make", "lib", "examples"], cwd=ROOT, env=native_env(), capture_output=True, text=True, timeout=600
+        ["make", "lib", "examples", f"BUILD={BUILD_DIR}"], cwd=ROOT, env=native_env(), capture_output=True, text=True, timeout=600
     )
     assert proc.returncode == 0, f"make failed:\n{proc.stdout}\n{proc.stderr}"
-    assert (ROOT / "build" / "libwasmprof.a").is_file()
+    assert (BUILD_DIR / "libwasmprof.a").is_file()
     assert HOST.is_file()
     return HOST
 
@@ -59,7 +60,7 @@ def test_host_runs_exports(host, args, expected):
 
 
 def test_host_make_check_c(host):
-    proc = subprocess.run(["make", "check-c"], cwd=ROOT, env=native_env(), capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(["make", "check-c", f"BUILD={BUILD_DIR}"], cwd=ROOT, env=native_env(), capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "check-c: ok" in proc.stdout
 

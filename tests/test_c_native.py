@@ -1,13 +1,13 @@
 """The C API of native imports, C host functions with a context pointer,
 instance limits and interrupts: tests/c/native_interrupt.c linked against
-build/libwasmprof.a (make lib), run on a module assembled here."""
+libwasmprof.a (meson.build), run on a module assembled here."""
 
 from __future__ import annotations
 
 import subprocess
 
 
-from conftest import build_c_host, native_env, wat2wasm
+from conftest import c_program, native_env, wat2wasm
 
 WAT = """
 (module
@@ -23,7 +23,7 @@ WAT = """
 
 
 def test_c_native_host_limits_interrupts(tmp_path):
-    exe = build_c_host("tests/c/native_interrupt.c", tmp_path / "native_interrupt")
+    exe = c_program("native_interrupt")
     env = native_env()
     wasm = tmp_path / "m.wasm"
     wasm.write_bytes(wat2wasm(WAT))

@@ -1,18 +1,18 @@
 """The profile and tick-limit C API (wasmprof.h), from a C host built
-against build/libwasmprof.a; its figures must equal wasmprof.profile()'s."""
+against libwasmprof.a (meson.build); its figures must equal wasmprof.profile()'s."""
 from __future__ import annotations
 
 import subprocess
 
 import pytest
 
-from conftest import EXAMPLES, build_c_host, native_env
+from conftest import EXAMPLES, c_program, native_env
 from wasmprof.profiler import profile
 
 
 @pytest.fixture(scope="module")
 def host(tmp_path_factory):
-    return build_c_host("tests/c/profile_host.c", tmp_path_factory.mktemp("c") / "profile_host")
+    return c_program("profile_host")
 
 
 def test_c_profile_equals_python_profile(host):

@@ -1,5 +1,5 @@
 """The core's WASI from a plain C host (tests/c/wasi_host.c linked with
-build/libwasmprof.a): a C test program sees its arguments, environment and
+libwasmprof.a, meson.build): a C test program sees its arguments, environment and
 preopened directory, and its exit status comes back, the same as under
 wasmtime."""
 from __future__ import annotations
@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import build_c_host, native_env
+from conftest import c_program, native_env
 from wasi_support import Case, Toolchains, prepare_dir, run_wasmtime, snapshot
 
 
 @pytest.fixture(scope="module")
 def host(tmp_path_factory) -> Path:
-    return build_c_host("tests/c/wasi_host.c", tmp_path_factory.mktemp("wasi_host") / "wasi_host")
+    return c_program("wasi_host")
 
 
 @pytest.fixture(scope="module")

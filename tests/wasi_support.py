@@ -17,6 +17,7 @@ import pytest
 
 import wasmprof
 from conftest import native_env
+from wasm_clang import clang_wasm
 
 PROGRAMS = Path(__file__).parent / "wasi_programs"
 GUEST_DIR = "/sandbox"
@@ -58,7 +59,7 @@ class Toolchains:
             probe.write_text("int main(void) { return 0; }\n")
             path = shutil.which("clang")
             ok = path is not None and _works(
-                [path, "--target=wasm32-wasi", "-O2", str(probe), "-o", str(self.cache / "probe_c.wasm")], self.cache
+                [path, "--target=wasm32-wasi", str(probe), "-o", str(self.cache / "probe_c.wasm")], self.cache
             )
             self._clang = path if ok else None
             self._probed["clang"] = True
@@ -90,13 +91,14 @@ class Toolchains:
         out = self.cache / (src.stem + ("_c" if src.suffix == ".c" else "_rs") + ".wasm")
         if out.exists():
             return out
+        tmp = Path(str(out) + ".tmp")
         if src.suffix == ".c":
-            cmd = [self.clang(), "--target=wasm32-wasi", "-O2", "-Wall", "-Werror", str(src), "-o", str(out) + ".tmp"]
+            proc = clang_wasm([src], tmp, cflags=["-O2", "-Wall", "-Werror"], clang=self.clang())
         else:
             cmd = [self.rustc(), "--target", "wasm32-wasi", "-O", "-C", "debuginfo=0", "--edition", "2021",
-                   str(src), "-o", str(out) + ".tmp"]
-        proc = subprocess.run(cmd, cwd=self.cache, env=native_env(), capture_output=True, text=True, timeout=600)
-        assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{proc.stdout}\n{proc.stderr}"
+                   str(src), "-o", str(tmp)]
+            proc = subprocess.run(cmd, cwd=self.cache, env=native_env(), capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, f"{' '.join(proc.args)} failed:\n{proc.stdout}\n{proc.stderr}"
         os.replace(str(out) + ".tmp", out)
         return out
 

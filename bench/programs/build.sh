@@ -22,6 +22,9 @@ SYSROOT=${WASI_SYSROOT:-/usr}
 # floating-point results are bit-identical to the native gcc build's.
 FLAGS=(--target=wasm32-wasi "--sysroot=$SYSROOT" -O2 -ffp-contract=off -Wall -Wextra -Werror)
 
+# Compile and link in separate steps, the link without -O: given one, clang
+# runs binaryen's wasm-opt after linking when it is installed, which strips
+# the name section.
 for src in *.c; do
   name=${src%.c}
   echo "+ $name.wasm, $name.nowasi.wasm" >&2
@@ -29,8 +32,12 @@ for src in *.c; do
   # half-written .wasm behind.
   # -g: DWARF line tables for the profiler's source locations (only in the
   # WASI build, the one wasmprof runs).
-  "$CLANG" "${FLAGS[@]}" -g -o "$name.wasm.tmp" "$src"
-  "$CLANG" "${FLAGS[@]}" -DBENCH_NO_WASI -nostartfiles -Wl,--no-entry -o "$name.nowasi.wasm.tmp" "$src"
+  "$CLANG" "${FLAGS[@]}" -g -c -o "$name.o.tmp" "$src"
+  "$CLANG" --target=wasm32-wasi "--sysroot=$SYSROOT" -o "$name.wasm.tmp" "$name.o.tmp"
+  "$CLANG" "${FLAGS[@]}" -DBENCH_NO_WASI -c -o "$name.nowasi.o.tmp" "$src"
+  "$CLANG" --target=wasm32-wasi "--sysroot=$SYSROOT" -nostartfiles -Wl,--no-entry -o "$name.nowasi.wasm.tmp" \
+    "$name.nowasi.o.tmp"
+  rm -f "$name.o.tmp" "$name.nowasi.o.tmp"
   mv "$name.wasm.tmp" "$name.wasm"
   mv "$name.nowasi.wasm.tmp" "$name.nowasi.wasm"
 done
