@@ -9,6 +9,9 @@
 # warnings errors.
 echo "+ $PYTHON -m pip install meson-python meson ninja" >&2
 "$PYTHON" -m pip install --quiet --disable-pip-version-check meson-python meson ninja
+# Where pip put the meson and ninja commands, in case it is not on PATH yet.
+PATH="$("$PYTHON" -c 'import sysconfig; print(sysconfig.get_path("scripts"))'):$PATH"
+export PATH
 WERROR=$([ "${WASMPROF_WERROR:-0}" = 1 ] && echo true || echo false)
 make all BUILD=build/release WERROR="$WERROR"
 TARGET=".${EXTRAS:+[$EXTRAS]}"
