@@ -59,6 +59,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             report.longrepr = f"skipped under CI, and not on CI_ALLOWED_SKIPS (tests/conftest.py): {reason}"
 
 
+@pytest.hookimpl(tryfirst=True)  # before the terminal reporter files it as a skip
 def pytest_collectreport(report: pytest.CollectReport) -> None:
     """A whole module skipped at collection (importorskip) under CI fails too."""
     if os.environ.get("CI") and report.skipped:

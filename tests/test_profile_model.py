@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -161,6 +162,40 @@ def test_failed_render_leaves_no_file(tmp_path):
     with pytest.raises(ValueError, match="flamechart"):
         p.save(tmp_path / "a.folded", order="flamechart")
     assert os.listdir(tmp_path) == []
+
+
+FAILING_WRITE = """
+import os, resource, signal, sys
+sys.path.insert(0, {tests!r})
+from profile_samples import kernel_like
+target = {target!r}
+kernel_like(n=1).save(target)                       # the old file
+old = open(target, "rb").read()
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)       # a write past the limit fails with EFBIG instead
+resource.setrlimit(resource.RLIMIT_FSIZE, (len(old) // 2, resource.RLIM_INFINITY))
+try:
+    kernel_like(n=2).save(target)                   # larger than the limit: the write fails
+except OSError as e:
+    print("failed:", e.strerror)
+print("old file kept:", open(target, "rb").read() == old)
+print("left behind:", sorted(os.listdir(os.path.dirname(target))))
+"""
+
+
+def test_a_failed_write_keeps_the_old_file(tmp_path):
+    """A write that really fails (the file size limit, as a full disk would)
+    raises, leaves the old file as it was and no temporary file."""
+    import subprocess
+    import sys
+
+    from conftest import python_env
+
+    target = tmp_path / "out" / "k.svg"
+    target.parent.mkdir()
+    code = FAILING_WRITE.format(tests=str(Path(__file__).parent), target=str(target))
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=python_env(), timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == ["failed: File too large", "old file kept: True", "left behind: ['k.svg']"]
 
 
 def test_dataframe():

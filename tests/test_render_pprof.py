@@ -12,9 +12,10 @@ from wasmprof.render import pprof
 
 def pprof_top(path, sample_index):
     go = require_tool("go", "golang-go")
-    out = subprocess.run([go, "tool", "pprof", f"-sample_index={sample_index}", "-top", "-nodecount=1000", str(path)],
-                         capture_output=True, text=True, check=True).stdout
-    total = int(re.search(r"Total samples = (\d+)", out).group(1)) if "Total samples" in out else None
+    out = subprocess.run([go, "tool", "pprof", f"-sample_index={sample_index}", "-top", "-nodecount=1000",
+                          "-nodefraction=0", str(path)], capture_output=True, text=True, check=True).stdout
+    m = re.search(r"Total samples = (\d+)", out) or re.search(r"of (\d+) total", out)
+    total = int(m.group(1)) if m else None
     flat = {}
     for line in out.splitlines():
         m = re.match(r"\s*(\d+)\s+\S+%\s+\S+%\s+(\d+)\s+\S+%\s+(.+)$", line)
