@@ -694,7 +694,7 @@ def test_reads_a_coredump_written_by_wasmtime(tmp_path, record_property):
     binary = wat2wasm(WASMTIME_TRAPPER)
     module_path, core = tmp_path / "trapper.wasm", tmp_path / "trapper.core"
     module_path.write_bytes(binary)
-    proc = subprocess.run([wasmtime, "run", f"-D", f"coredump={core}", "--invoke", "run", str(module_path)],
+    proc = subprocess.run([wasmtime, "run", "-D", f"coredump={core}", "--invoke", "run", str(module_path)],
                           capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert proc.returncode != 0 and core.is_file(), proc.stderr
     # wasmtime's own backtrace of the trap: "    0:     0x50 - trapper!..."

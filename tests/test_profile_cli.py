@@ -1,7 +1,6 @@
 """python -m wasmprof profile."""
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 
