@@ -18,7 +18,7 @@ def test_profile_top_table():
     lines = r.stdout.strip().splitlines()
     assert lines[0].split()[:2] == ["self", "ticks"]
     assert len(lines) == 1 + 3 + 1
-    from wasmprof.profiler import profile
+    from wasmprof.profiles.profiler import profile
 
     assert f"{profile(EXAMPLES / 'kernel.wasm', invoke='run', args=(300,)).total_ticks:,} total ticks" in lines[-1]
 
@@ -29,8 +29,8 @@ def test_profile_writes_output(tmp_path):
                 "12")
     assert r.returncode == 0, r.stderr
     assert r.stdout == ""  # no table unless asked for, when writing a file
-    from wasmprof.profile import Profile
-    from wasmprof.profiler import profile
+    from wasmprof.profiles.model import Profile
+    from wasmprof.profiles.profiler import profile
 
     written = Profile.load(out)
     # what the options did: the call tree folded below depth 4 (fib(12)

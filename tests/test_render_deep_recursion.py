@@ -10,8 +10,8 @@ from profile_samples import Recorder
 from test_render_callgrind import annotate, parse_rows
 from test_render_flamegraph import frames
 from test_render_pprof import pprof_top
-from wasmprof.profile import Profile
-from wasmprof.render import FORMATS, callgrind, firefox, folded, speedscope
+from wasmprof.profiles.model import Profile
+from wasmprof.profiles.render import FORMATS, callgrind, firefox, folded, speedscope
 
 DEPTH = 1000
 

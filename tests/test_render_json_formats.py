@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from profile_samples import kernel_like
-from wasmprof.render import chrome_trace, firefox, speedscope
+from wasmprof.profiles.render import chrome_trace, firefox, speedscope
 
 SCHEMAS = Path(__file__).resolve().parent / "schemas"
 
@@ -157,8 +157,8 @@ def test_chrome_trace_begin_end_balanced():
 
 
 def test_truncated_events_still_give_balanced_outputs():
-    from wasmprof.profile import Profile
-    from wasmprof.render import folded
+    from wasmprof.profiles.model import Profile
+    from wasmprof.profiles.render import folded
 
     full = kernel_like()
     cut = full.events[: len(full.events) // 2]

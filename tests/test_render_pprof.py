@@ -7,7 +7,7 @@ import subprocess
 
 from profile_samples import kernel_like
 from render_helpers import require_tool
-from wasmprof.render import pprof
+from wasmprof.profiles.render import pprof
 
 
 def pprof_top(path, sample_index):

@@ -19,7 +19,7 @@ Subcommands:
         the environment; the guest's exit status becomes ours.
 
     coredump show CORE [--module K.wasm] | coredump mem CORE ADDR LEN
-        Read a WebAssembly coredump (see coredump_cmd.py).
+        Read a WebAssembly coredump (see coredump/cli.py).
 
 Each subcommand is a ``_Command``: a name, a function that adds its
 arguments to an argparse subparser, and a function that runs it and
@@ -197,7 +197,7 @@ def _run(ns: argparse.Namespace) -> int:
     return 0
 
 
-# ---- profile (issue 4; the profiler lives in profiler.py) --------------------------
+# ---- profile (the profiler lives in profiles/profiler.py) ---------------------------
 
 
 def _configure_profile(p: argparse.ArgumentParser) -> None:
@@ -228,7 +228,7 @@ def _print_top(prof: Any, n: int) -> None:
 
 
 def _profile(ns: argparse.Namespace) -> int:
-    from .profiler import TerminalProgress, profile
+    from .profiles.profiler import TerminalProgress, profile
 
     module = _load(ns.file)
     wasi = _wasi_for(ns, module)  # a WASI program run as a command takes ARGS as its arguments
@@ -269,11 +269,11 @@ def _profile(ns: argparse.Namespace) -> int:
     return prof.exit_code or 0  # a WASI program's exit status, as for run
 
 
-# ---- coredump (python/wasmprof/coredump_cmd.py) ---------------------------------------
+# ---- coredump (python/wasmprof/coredump/cli.py) ---------------------------------------
 
 
 def _run_coredump(ns: argparse.Namespace) -> int:
-    from . import coredump_cmd
+    from .coredump import cli as coredump_cmd
 
     try:
         return coredump_cmd.run(ns)
@@ -284,7 +284,7 @@ def _run_coredump(ns: argparse.Namespace) -> int:
 
 
 def _configure_coredump(p: argparse.ArgumentParser) -> None:
-    from . import coredump_cmd
+    from .coredump import cli as coredump_cmd
 
     coredump_cmd.configure(p)
 

@@ -7,8 +7,8 @@ the only data that has to be right is the node list; the constructor checks
 its invariants and raises :class:`ValueError` naming the offending node.
 
 The data model is documented in docs/profile-model.md.  Output formats live
-in :mod:`wasmprof.render`, one module per format; :meth:`Profile.save` picks
-one from the file name.
+in :mod:`wasmprof.profiles.render`, one module per format; :meth:`Profile.save`
+picks one from the file name.
 """
 from __future__ import annotations
 
@@ -400,7 +400,7 @@ class Profile:
     # -- output -------------------------------------------------------------------------------
 
     def render(self, format: str, **opts: Any) -> Union[str, bytes]:
-        """The profile in a named format (see wasmprof.render.FORMATS), as text or bytes."""
+        """The profile in a named format (see wasmprof.profiles.render.FORMATS), as text or bytes."""
         from . import render as _render
 
         return _render.get(format).render(self, **opts)

@@ -8,7 +8,7 @@ from xml.sax.saxutils import escape
 from . import flamegraph_svg
 
 if TYPE_CHECKING:
-    from ..profile import Profile, ProfileDiff
+    from ..model import Profile, ProfileDiff
 
 # Each inline flamegraph in a notebook needs its own element ids.
 _ids = itertools.count(1)

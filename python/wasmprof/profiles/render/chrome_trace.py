@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 from ._common import function_labels
 
 if TYPE_CHECKING:
-    from ..profile import Profile
+    from ..model import Profile
 
 NAME = "chrome-trace"
 EXTENSIONS = (".trace.json", ".chrome.json")

@@ -1,5 +1,5 @@
 """wasmprof.profile(): run a module under the profiled interpreter loop and
-return an exact :class:`~wasmprof.profile.Profile`.
+return an exact :class:`~wasmprof.Profile`.
 
 The C core collects (csrc/profile.c): a call tree with one node per distinct
 path of calls, each with its call count, self ticks and optionally self
@@ -30,11 +30,11 @@ import time as _time
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
-from . import _core
-from ._core import Func, Instance, LimitError, Module, Trap
+from .. import _core
+from .._core import Func, Instance, LimitError, Module, Trap
 
-from .profile import Event, Node, Profile
-from .wasi import Wasi, imports_wasi
+from .model import Event, Node, Profile
+from ..wasi import Wasi, imports_wasi
 
 __all__ = ["profile", "CostTable", "load_cost_table"]
 
