@@ -274,6 +274,7 @@ struct wp_module {
   uint32_t code_section_start; /* module offset of the Code section's contents (DWARF addresses start here) */
   struct wp_names *names;
   struct wp_dwarf *dwarf;
+  char *file_name;         /* wp_module_set_file_name: where the binary came from, or NULL */
 };
 
 /* names.c, dwarf.c: free the lazily built debugging tables. */

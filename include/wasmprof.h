@@ -157,6 +157,14 @@ uint32_t wp_functype_result_count(const wp_functype *t);
 wp_valtype wp_functype_param(const wp_functype *t, uint32_t i);
 wp_valtype wp_functype_result(const wp_functype *t, uint32_t i);
 
+/* wp_module_set_file_name: record the file the module was read from (a
+ * copy is kept; NULL forgets it).  A module without a name of its own (the
+ * name section's) is then called by the file's base name where it must be
+ * named, as in coredumps.  Returns false when out of memory. */
+bool wp_module_set_file_name(wp_module *m, const char *path);
+/* wp_module_file_name: the path given to wp_module_set_file_name, or NULL. */
+const char *wp_module_file_name(const wp_module *m);
+
 /* wp_custom_section: the i-th custom section's name and payload, as byte
  * ranges of the module's own copy of the binary. Returns false past the end. */
 bool wp_module_custom_section(const wp_module *m, uint32_t i, const char **name, uint32_t *name_len,

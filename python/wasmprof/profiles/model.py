@@ -118,6 +118,8 @@ class Profile:
         self.events: Optional[List[Event]] = list(events) if events is not None else None
         self.events_truncated = bool(events_truncated)
         self.events_sample_every = events_sample_every
+        #: what the module lacked for names or lines (wasmprof.build_hints), or None
+        self.hint: Optional[str] = None
         self._validate()
 
     # -- invariants ---------------------------------------------------------------------------
@@ -470,8 +472,9 @@ class Profile:
         return isinstance(other, Profile) and self.to_dict() == other.to_dict()
 
     def __repr__(self) -> str:
-        return (f"<Profile {self.module_name!r}: {self.total_ticks} ticks, {len(self.nodes)} nodes, "
+        text = (f"<Profile {self.module_name!r}: {self.total_ticks} ticks, {len(self.nodes)} nodes, "
                 f"{len(self.functions())} functions>")
+        return f"{text}\n{self.hint}" if self.hint else text
 
     def _repr_html_(self) -> str:
         from .render import summary_html

@@ -25,7 +25,9 @@ def summary_line(profile: "Profile") -> str:
     if profile.events is not None:
         note = " (truncated)" if profile.events_truncated else ""
         parts.append(f"{len(profile.events):,} flamechart events{note}")
-    return " &middot; ".join(parts)
+    line = " &middot; ".join(parts)
+    hint = getattr(profile, "hint", None)
+    return f"{line}<br><i>{escape(hint)}</i>" if hint else line
 
 
 def top_table(profile: "Profile", n: int = 10) -> str:
