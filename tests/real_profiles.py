@@ -4,6 +4,7 @@
 - kernel_flamechart(): the same with flamechart events (the speedscope "evented" profile, the
   Chrome trace's calls in time order);
 - fib(): examples/fib.wasm fib(15): one function, recursive (totals must count it once);
+- kernel_timed(): kernel() with wall-clock time (time=True);
 - sort_strings(): bench/programs/sort_strings.wasm, a C program on wasi-libc: libc names, WASI
   host functions (calls, no ticks), a few dozen functions.
 
@@ -48,6 +49,7 @@ def sort_strings() -> Profile:
     return _checked(p)
 
 
+# The profiles every viewer is tested on, by name.
 PROFILES: Dict[str, Callable[[], Profile]] = {
     "kernel": kernel, "kernel_flamechart": kernel_flamechart, "fib": fib, "sort_strings": sort_strings,
 }
@@ -82,3 +84,10 @@ def ticks_rows(p: Profile) -> Dict[str, Tuple[int, int]]:
     rows = sandwich_rows(p, lambda n: n.self_ticks)
     assert rows == {f.name: (f.self_ticks, f.total_ticks) for f in p.functions() if f.total_ticks}
     return rows
+
+
+@functools.lru_cache(maxsize=None)
+def kernel_timed() -> Profile:
+    """kernel() with wall-clock time per node (time=True)."""
+    return _checked(wasmprof.profile(EXAMPLES / "kernel.wasm", invoke="run", args=(1000,), time=True,
+                                     max_ticks=MAX_TICKS))
