@@ -17,7 +17,7 @@ from typing import Callable, Dict, List, Tuple
 
 import wasmprof
 from conftest import EXAMPLES, ROOT
-from wasmprof.profile import Node, Profile
+from wasmprof.profiles.model import Node, Profile
 
 MAX_TICKS = 10**8  # every guest here needs far less; a regression that loops stops here
 

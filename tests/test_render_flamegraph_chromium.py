@@ -17,8 +17,8 @@ import pytest
 
 from browser_tools import Watch, chromium
 from real_profiles import PROFILES
-from wasmprof.profile import Node, Profile
-from wasmprof.render import flamegraph_svg
+from wasmprof.profiles.model import Node, Profile
+from wasmprof.profiles.render import flamegraph_svg
 
 WIDTH = 1200
 INNER = WIDTH - 2 * flamegraph_svg.PAD_X

@@ -18,7 +18,7 @@ import pytest
 import real_profiles
 from browser_tools import SPEEDSCOPE_VERSION, Watch, chromium, serve, speedscope_app
 from real_profiles import PROFILES, sandwich_rows, ticks_rows
-from wasmprof.profile import Profile
+from wasmprof.profiles.model import Profile
 
 Rows = Dict[str, Tuple[int, int]]
 
