@@ -127,14 +127,16 @@ def test_firefox_host_category():
 def test_chrome_trace_complete_events(events):
     p = kernel_like(events=events)
     doc = json.loads(chrome_trace.render(p))
-    xs = [e for e in doc["traceEvents"] if e["ph"] == "X"]
+    xs = [e for e in doc["traceEvents"] if e["ph"] in "Xi"]
     assert len(xs) == (sum(n.calls for n in p.nodes[1:]) if events else len(p.nodes) - 1)
+    # A call that took no ticks (the host function log) is an instant (a span of none breaks speedscope).
+    assert {e["name"] for e in xs if e["ph"] == "i"} == {"log"} and all(e["dur"] for e in xs if e["ph"] == "X")
     top = [e for e in xs if p.nodes[e["args"]["node"]].parent == 0]
     assert sum(e["dur"] for e in top) == p.total_ticks
     # Per-node durations sum to the node's total ticks (calls laid end to end).
     per_node = {}
     for e in xs:
-        per_node[e["args"]["node"]] = per_node.get(e["args"]["node"], 0) + e["dur"]
+        per_node[e["args"]["node"]] = per_node.get(e["args"]["node"], 0) + e.get("dur", 0)
     assert all(per_node[n.id] == n.total_ticks for n in p.nodes[1:])
     assert all(e["ts"] >= 0 for e in xs)
 
