@@ -292,7 +292,7 @@ def _profile(ns: argparse.Namespace) -> int:
         print(f"{PROG}: wrote {ns.output}", file=sys.stderr)
     if ns.top or not ns.output:
         _print_top(prof, ns.top or 10)
-    if prof.hint:
+    if prof.hint and (prof.trap is None or prof.hint not in str(prof.trap)):  # said once
         print(f"{PROG}: {prof.hint}", file=sys.stderr)
     if prof.events_truncated:
         print(f"{PROG}: the flamechart was truncated at {ns.max_events} events (raise --max-events)", file=sys.stderr)
