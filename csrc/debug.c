@@ -85,9 +85,16 @@ uint64_t wp_debug_exact_ticks(const wp_debug *d) {
   while (i > 0 && !wp_code_is_tick(code, i)) i--;
   if (!wp_code_is_tick(code, i)) return ex->ticks;
   const wp_cell *tick = &code->cells[code->map_cell[i]];
-  uint64_t unrun = 0; /* the block's instructions from pc on were charged with it, but have not run */
-  for (uint32_t r = tick[2].pair.a; r < tick[2].pair.b; r++)
-    if (code->rec_pos[r] >= t) unrun += ex->cost.op[code->rec_op[r]];
+  /* The block was charged whole; what has not run is the instruction at pc
+   * (the last record at t: the ones before it are nop/block/loop/end, which
+   * have no code and count once control passes them) and what follows. */
+  uint64_t unrun = 0;
+  uint32_t own = UINT32_MAX;
+  for (uint32_t r = tick[2].pair.a; r < tick[2].pair.b; r++) {
+    if (code->rec_pos[r] > t) unrun += ex->cost.op[code->rec_op[r]];
+    else if (code->rec_pos[r] == t) own = r;
+  }
+  if (own != UINT32_MAX) unrun += ex->cost.op[code->rec_op[own]];
   return ex->ticks - unrun;
 }
 

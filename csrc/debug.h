@@ -70,7 +70,7 @@ typedef struct wp_dbg_diff {
 
 /* A snapshot (debug_replay.c): everything execution reads, at a check. */
 typedef struct wp_dbg_snap {
-  uint64_t icount, ticks, log_pos;
+  uint64_t icount, ticks, exact, log_pos;
   uint32_t nframes;
   wp_frame *frames;
   wp_slot *stack;

@@ -196,7 +196,8 @@ bool wp_debug_snapshot(wp_debug *d) {
   while (d->nsnaps >= d->max_snaps || (d->nsnaps > 2 && d->snap_bytes + mem_bytes > d->snap_budget)) thin(d);
   d->next_snap = d->icount + d->snap_every;
   if (!d->snaps && !(d->snaps = wp_calloc(d->max_snaps, sizeof *d->snaps))) return false;
-  wp_dbg_snap s = {.icount = d->icount, .ticks = ex->ticks, .log_pos = d->log_pos, .nframes = ex->nframes};
+  wp_dbg_snap s = {.icount = d->icount, .ticks = ex->ticks, .exact = wp_debug_exact_ticks(d), .log_pos = d->log_pos,
+                   .nframes = ex->nframes};
   s.nstack = (size_t)(top->fp + (code ? code->max_height : 0) - ex->stack);
   s.frames = dup(ex->frames, ex->nframes * sizeof(wp_frame));
   s.stack = dup(ex->stack, s.nstack * sizeof(wp_slot));

@@ -215,6 +215,17 @@ static PyObject *debug_clock(wpy_Debug *self, PyObject *unused) {
                        self->dbg->finished ? Py_True : Py_False);
 }
 
+/* position: (frames, top frame's function index, its module offset), cheaply, for line stepping. */
+static PyObject *debug_position(wpy_Debug *self, PyObject *unused) {
+  (void)unused;
+  const wp_exec *ex = wp_debug_exec(self->dbg);
+  if (!self->dbg->in_call || !ex->nframes) return Py_BuildValue("(IOO)", 0u, Py_None, Py_None);
+  const wp_frame *f = &ex->frames[ex->nframes - 1];
+  uint32_t off = f->pc ? wp_frame_offset(f) : WP_NO_OFFSET;
+  if (off == WP_NO_OFFSET) return Py_BuildValue("(IIO)", ex->nframes, f->func->index, Py_None);
+  return Py_BuildValue("(III)", ex->nframes, f->func->index, off);
+}
+
 /* frame_tuple: (func_index or None, module offset or None, locals, operands). */
 static PyObject *frame_tuple(const wp_frame *f, bool top) {
   const wp_func *fn = f->func;
@@ -434,7 +445,8 @@ static PyObject *debug_snapshots(wpy_Debug *self, PyObject *unused) {
   (void)unused;
   PyObject *out = PyList_New(self->dbg->nsnaps);
   for (uint32_t i = 0; out && i < self->dbg->nsnaps; i++) {
-    PyObject *v = PyLong_FromUnsignedLongLong(self->dbg->snaps[i].icount);
+    PyObject *v = Py_BuildValue("(KK)", (unsigned long long)self->dbg->snaps[i].icount,
+                                (unsigned long long)self->dbg->snaps[i].exact);
     if (!v) Py_CLEAR(out);
     else PyList_SET_ITEM(out, i, v);
   }
@@ -572,6 +584,7 @@ static PyMethodDef debug_methods[] = {
     {"results", (PyCFunction)debug_results, METH_NOARGS, "The returned call's results as (type, value) pairs, or None."},
     {"stop_info", (PyCFunction)debug_stop_info, METH_NOARGS, "(breakpoint/watchpoint id, old bytes, new bytes)."},
     {"clock", (PyCFunction)debug_clock, METH_NOARGS, "(icount, ticks, in_call, finished)."},
+    {"position", (PyCFunction)debug_position, METH_NOARGS, "(frames, top function index, module offset)."},
     {"frames", (PyCFunction)debug_frames, METH_NOARGS, "The frames, innermost first: (func, offset, locals, operands)."},
     {"set_local", (PyCFunction)debug_set_local, METH_VARARGS, "set_local(depth, index, value)."},
     {"mem_read", (PyCFunction)debug_mem_read, METH_VARARGS, "mem_read(addr, n) -> bytes of memory 0."},
@@ -586,7 +599,7 @@ static PyMethodDef debug_methods[] = {
     {"enable", (PyCFunction)debug_enable, METH_VARARGS, "enable(id, flag)."},
     {"delete", (PyCFunction)debug_delete, METH_VARARGS, "delete(id)."},
     {"restore", (PyCFunction)debug_restore, METH_VARARGS, "restore(icount) -> the restored snapshot's icount."},
-    {"snapshots", (PyCFunction)debug_snapshots, METH_NOARGS, "The snapshots' icounts."},
+    {"snapshots", (PyCFunction)debug_snapshots, METH_NOARGS, "The snapshots: (icount, ticks)."},
     {"trace", (PyCFunction)debug_trace, METH_NOARGS, "The trace buffer: (icount, ticks, func, offset)."},
     {"profile_start", (PyCFunction)debug_profile_start, METH_NOARGS, "Profile from here."},
     {"profile_stop", (PyCFunction)debug_profile_stop, METH_NOARGS, "Stop; (nodes, events, truncated)."},

@@ -47,6 +47,7 @@ from .types import (
     TableType,
 )
 from . import coredump  # wasmprof.coredump.load(...): reading WebAssembly coredumps
+from .debugger import Debugger, Stop  # stepping, breakpoints, watchpoints, reverse execution
 
 # wasmprof.profile is the function (profiler.py).  Imported last, after the
 # submodule wasmprof.profile (the Profile class) has been loaded by
@@ -58,6 +59,7 @@ from .profiler import profile
 __version__ = "0.1.0"
 
 __all__ = [
+    "Debugger",
     "DecodeError",
     "Error",
     "Exports",
@@ -80,6 +82,7 @@ __all__ = [
     "ProfileDiff",
     "Module",
     "SourceLocation",
+    "Stop",
     "NativeLibrary",
     "NativeSymbol",
     "Table",
