@@ -528,7 +528,7 @@ class Debugger:
             if found:
                 icount, reason, hit = found[-1]
                 self._goto(icount, None)
-                return self._stop(reason, hit=hit, count=False)
+                return self._stop("watchpoint" if reason == "watchpoint" else "breakpoint", hit=hit)
         if snaps:
             return self._goto(0, "start")
         raise ValueError("no history to go back in")
@@ -754,7 +754,7 @@ class Debugger:
             raise ValueError(f"no code at or after {spec}")
         return best[2], best[1]
 
-    def _stop(self, reason: str, *, hit: Any = None, count: bool = True) -> Stop:
+    def _stop(self, reason: str, *, hit: Any = None) -> Stop:
         icount, ticks, _in_call, _finished = self._s.clock()
         frames = self.frames
         stop = Stop(reason, ticks, icount, frames[0] if frames else None)
