@@ -497,9 +497,10 @@ class Debugger:
         now = self.ticks
         if self.paused and tick >= now:
             return self._stop("tick") if tick == now else self._run(until_tick=tick, stops=False)
-        snaps = [s for s in self._s.snapshots() if s[1] <= tick]
-        if not snaps:
+        history = self._s.snapshots()
+        if not history:
             raise ValueError(f"no history reaches back to tick {tick}")
+        snaps = [s for s in history if s[1] <= tick] or history[:1]  # before the first instruction: the first
         self._s.restore(snaps[-1][0])
         if self.ticks >= tick:
             return self._stop("tick")
