@@ -52,7 +52,7 @@ def debugged(module: wasmprof.Module, n: int, mode: str, small: int) -> float:
     dbg.call("run")
     if mode == "breakpoints":
         f = unused_function(module, dbg, small)
-        dbg.breakpoint(f)                      # a function entry breakpoint
+        dbg.breakpoint(function=f)             # a function entry breakpoint
         dbg.breakpoint(function=f, offset=3)  # a patched instruction
     else:
         dbg.watch(8, 4)                       # the C programs' memory below 1 KiB is never written
