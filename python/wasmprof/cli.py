@@ -22,6 +22,9 @@ Subcommands:
     coredump show CORE [--module K.wasm] | coredump mem CORE ADDR LEN
         Read a WebAssembly coredump (see coredump/cli.py).
 
+    debug FILE.wasm [--invoke NAME] [-- ARGS...]
+        The interactive debugger (see debug_cli.py).
+
 Each subcommand is a ``_Command``: a name, a function that adds its
 arguments to an argparse subparser, and a function that runs it and
 returns the exit status.  To add one (``profile``, ``coredump``, ...),
@@ -327,10 +330,27 @@ def _configure_coredump(p: argparse.ArgumentParser) -> None:
     coredump_cmd.configure(p)
 
 
+# ---- debug (python/wasmprof/debug_cli.py) ----------------------------------------------
+
+
+def _run_debug(ns: argparse.Namespace) -> int:
+    from . import debug_cli
+
+    return debug_cli.run(ns)
+
+
+def _configure_debug(p: argparse.ArgumentParser) -> None:
+    from . import debug_cli
+
+    debug_cli.configure(p)
+
+
 COMMANDS: List[_Command] = [
     _Command("run", "instantiate a module and call an export", _configure_run, _run),
     _Command("coredump", "read a WebAssembly coredump (show, mem)", _configure_coredump, _run_coredump),
     _Command("profile", "run a module under the exact profiler", _configure_profile, _profile),
+    _Command("debug", "debug a call interactively (breakpoints, watchpoints, reverse steps)", _configure_debug,
+             _run_debug),
 ]
 
 
