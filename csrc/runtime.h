@@ -128,6 +128,7 @@ struct wp_exec {
   wp_poll_fn poll;
   void *poll_ctx;
   uint32_t frames_cap;          /* frames allocated; max_frames is the ceiling in force */
+  struct wp_debug *dbg;         /* the debugger session this context belongs to (debug.c), or NULL */
 };
 
 /* meter.c: choose ex->variant and tick_stop from the limit, the callback

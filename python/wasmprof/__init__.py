@@ -44,10 +44,12 @@ from .types import (
     TableType,
 )
 from . import coredump  # wasmprof.coredump.load(...): reading WebAssembly coredumps
+from .debugger import Debugger, Stop  # stepping, breakpoints, watchpoints, reverse execution
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Debugger",
     "DecodeError",
     "Error",
     "Exports",
@@ -70,6 +72,7 @@ __all__ = [
     "ProfileDiff",
     "Module",
     "SourceLocation",
+    "Stop",
     "NativeLibrary",
     "NativeSymbol",
     "Table",

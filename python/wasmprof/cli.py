@@ -22,6 +22,9 @@ Subcommands:
     coredump show CORE [--module K.wasm] | coredump mem CORE ADDR LEN
         Read a WebAssembly coredump (see coredump/cli.py).
 
+    debug FILE.wasm [--invoke NAME] [-- ARGS...]
+        The interactive debugger (see debug_cli.py).
+
 Each subcommand is a ``_Command``: a name, a function that adds its
 arguments to an argparse subparser, and a function that runs it and
 returns the exit status.  To add one (``profile``, ``coredump``, ...),
@@ -292,7 +295,7 @@ def _profile(ns: argparse.Namespace) -> int:
         print(f"{PROG}: wrote {ns.output}", file=sys.stderr)
     if ns.top or not ns.output:
         _print_top(prof, ns.top or 10)
-    if prof.hint:
+    if prof.hint and (prof.trap is None or prof.hint not in str(prof.trap)):  # said once
         print(f"{PROG}: {prof.hint}", file=sys.stderr)
     if prof.events_truncated:
         print(f"{PROG}: the flamechart was truncated at {ns.max_events} events (raise --max-events)", file=sys.stderr)
@@ -327,10 +330,27 @@ def _configure_coredump(p: argparse.ArgumentParser) -> None:
     coredump_cmd.configure(p)
 
 
+# ---- debug (python/wasmprof/debug_cli.py) ----------------------------------------------
+
+
+def _run_debug(ns: argparse.Namespace) -> int:
+    from . import debug_cli
+
+    return debug_cli.run(ns)
+
+
+def _configure_debug(p: argparse.ArgumentParser) -> None:
+    from . import debug_cli
+
+    debug_cli.configure(p)
+
+
 COMMANDS: List[_Command] = [
     _Command("run", "instantiate a module and call an export", _configure_run, _run),
     _Command("coredump", "read a WebAssembly coredump (show, mem)", _configure_coredump, _run_coredump),
     _Command("profile", "run a module under the exact profiler", _configure_profile, _profile),
+    _Command("debug", "debug a call interactively (breakpoints, watchpoints, reverse steps)", _configure_debug,
+             _run_debug),
 ]
 
 
