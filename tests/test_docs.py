@@ -150,8 +150,15 @@ def _run_console(pairs: List[Tuple[str, str]], cwd: Path, where: str) -> None:
     for i, (cmd, _) in enumerate(pairs):
         script += [f"printf '\\n@@wasmprof-docs {i}@@\\n'; (exit $__s)", f"{cmd} 2>&1; __s=$?", f"echo \"@@status $__s@@\""]
     script.insert(1, "__s=0")
+    # `python` and `wasmprof` are this interpreter, as in the reader's environment.
+    bin_dir = cwd / ".bin"
+    bin_dir.mkdir(exist_ok=True)
+    for name, line in (("python", f'exec "{sys.executable}" "$@"'),
+                       ("wasmprof", f'exec "{sys.executable}" -m wasmprof "$@"')):
+        (bin_dir / name).write_text(f"#!/bin/sh\n{line}\n")
+        (bin_dir / name).chmod(0o755)
     env = dict(os.environ)
-    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    env["PATH"] = str(bin_dir) + os.pathsep + env.get("PATH", "")
     proc = subprocess.run(["bash", "-c", "\n".join(script)], cwd=cwd, env=env, capture_output=True, text=True,
                           timeout=120)
     outputs: Dict[int, Tuple[str, int]] = {}
@@ -184,6 +191,7 @@ def test_guide_examples_run(guide: Path, tmp_path: Path, monkeypatch: pytest.Mon
             test = parser.get_doctest(code, namespace, where, str(guide), line)
             result = runner.run(test, out=lambda s: pytest.fail(f"{where}: doctest failed:\n{s}"), clear_globs=False)
             assert result.failed == 0
+            namespace.update(test.globs)  # a DocTest runs in a copy of the namespace
         elif lang == "console":
             _run_console(_console(code), cwd, where)
         else:

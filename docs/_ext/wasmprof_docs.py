@@ -8,6 +8,8 @@
   docs change.
 - ``.. wasmprof-formats::`` documents each profile output format from
   ``wasmprof.profiles.render.FORMATS`` (names, file names, viewers, options).
+- ``.. wasmprof-debug-commands::`` lists the interactive debugger's commands
+  from their help texts (the ``do_*`` docstrings of its command loop).
 """
 from __future__ import annotations
 
@@ -32,7 +34,8 @@ COVERED = {
     "wasmprof.profiles", "wasmprof.profiles.render", "wasmprof.coredump",
     "wasmprof.backtraces", "wasmprof.limits", "wasmprof.profiles.model", "wasmprof.profiles.profiler",
     "wasmprof.coredump.reader", "wasmprof.coredump.render",
-    "wasmprof.cli", "wasmprof.coredump.cli", "wasmprof.__main__", "wasmprof.build_hints",
+    "wasmprof.debugger",
+    "wasmprof.cli", "wasmprof.coredump.cli", "wasmprof.debug_cli", "wasmprof.__main__", "wasmprof.build_hints",
     "wasmprof.profiles.render.summary_html",
 }
 
@@ -114,8 +117,31 @@ class Formats(_GeneratedRst):
         return out
 
 
+class DebugCommands(SphinxDirective):
+    """The debugger's commands: syntax and help, as its ``help`` shows them."""
+
+    def run(self) -> List[nodes.Node]:
+        import cmd
+
+        from wasmprof.debug_cli import DebugShell
+
+        items = nodes.definition_list()
+        for attr in sorted(dir(DebugShell)):
+            method = getattr(DebugShell, attr)
+            doc = (method.__doc__ or "").strip()
+            if not attr.startswith("do_") or not doc or getattr(cmd.Cmd, attr, None) is method:
+                continue
+            syntax, _, what = doc.partition(": ")
+            item = nodes.definition_list_item()
+            item += nodes.term("", "", nodes.literal(syntax, syntax))
+            item += nodes.definition("", nodes.paragraph(what, what))
+            items += item
+        return [items]
+
+
 def setup(app: Sphinx) -> Dict[str, Any]:
     app.connect("autodoc-skip-member", _skip_reexports)
     app.add_directive("wasmprof-more-modules", MoreModules)
     app.add_directive("wasmprof-formats", Formats)
+    app.add_directive("wasmprof-debug-commands", DebugCommands)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
