@@ -64,7 +64,7 @@ def test_kernel_out_of_memory_traps(kernel):
     assert excinfo.value.kind == "memory_oob"
 
 
-@pytest.mark.parametrize("name", ["fib", "kernel"])
+@pytest.mark.parametrize("name", ["fib", "kernel", "imports"])
 def test_committed_wasm_matches_source(name):
     """The committed .wasm is the .wat source assembled: every non-custom
     section is identical when the source is assembled again here (with
