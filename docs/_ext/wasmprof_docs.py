@@ -13,6 +13,7 @@
 """
 from __future__ import annotations
 
+import inspect
 import pkgutil
 from typing import Any, Dict, List
 
@@ -45,7 +46,10 @@ def _top_level_ids() -> set:
 
 
 def _skip_reexports(app: Sphinx, what: str, name: str, obj: Any, skip: bool, options: Any) -> Any:
-    if what == "module" and app.env.docname != TOP_PAGE and id(obj) in _top_level_ids():
+    # Only classes and functions: autodoc shows a re-exported data object
+    # (a type alias) on its own module's page alone.
+    if (what == "module" and app.env.docname != TOP_PAGE and (inspect.isclass(obj) or inspect.isroutine(obj))
+            and id(obj) in _top_level_ids()):
         return True
     return None
 
