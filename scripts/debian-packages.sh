@@ -13,7 +13,7 @@ BUILD_PACKAGES=(gcc make libffi-dev libiberty-dev)
 # its npm fetches speedscope), chromium (headless: speedscope and the
 # flamegraphs run in it, tests/browser_tools.py).
 TEST_PACKAGES=(wabt clang lld wasi-libc libclang-rt-14-dev-wasm32 rustc libstd-rust-dev-wasm32
-               golang-go valgrind llvm-14 nodejs chromium)
+               golang-go valgrind llvm-14 nodejs binaryen chromium)
 
 # apt_install PKG...: install those not installed yet (as root, or through
 # sudo); without either, say what is missing and go on.

@@ -8,7 +8,7 @@ memory hash) are what going back must land on."""
 from __future__ import annotations
 
 import hashlib
-from typing import Any, List, Tuple
+from typing import Any, Tuple
 
 import pytest
 import wasmtime

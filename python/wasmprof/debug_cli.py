@@ -14,11 +14,10 @@ from __future__ import annotations
 import argparse
 import cmd
 import os
-import shlex
 import sys
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional
 
-from ._core import Error, Exit, Func, Instance, LinkError, Module
+from ._core import Error, Func, Instance, LinkError, Module
 from .debugger import Debugger, Stop
 
 HISTORY = os.path.expanduser("~/.wasmprof_debug_history")

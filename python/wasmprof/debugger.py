@@ -24,7 +24,7 @@ again (csrc/debug_replay.c).
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 from . import _core
@@ -688,7 +688,7 @@ class Debugger:
     def profile(self) -> Any:
         """Run from here to the end of the call under the profiler (breakpoints do not stop
         it) and return the :class:`~wasmprof.profile.Profile` of that part of the run."""
-        from .profiler import _Names, _build_profile
+        from .profiles.profiler import _Names, _build_profile
 
         self._s.profile_start()
         try:
