@@ -1,4 +1,4 @@
-"""The Python API contract (docs/python-api.md): modules, their imports and
+"""The Python API (its reference: docs/api/, from the docstrings): modules, their imports and
 exports, instances and their exports, and decode/validation errors.
 
 Values, host imports, memory/globals/tables and traps have their own files
