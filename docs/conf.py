@@ -1,7 +1,7 @@
 """Sphinx configuration: the wasmprof documentation site.
 
 Build it with ``python -m sphinx -W --keep-going -b html docs build/docs``
-(``pip install -e '.[docs]'`` first); tests/test_docs.py does the same with
+(``pip install -e '.[docs]'`` first); tests/project/test_docs.py does the same with
 warnings as errors.  Guides are Markdown (myst-parser), the API reference is
 autodoc over the installed package (the C extension's docstrings come from
 csrc/py/*.c), the CLI reference is sphinx-argparse over wasmprof.cli's parser.
