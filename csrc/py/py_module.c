@@ -188,6 +188,16 @@ static PyObject *module_get_file_name(PyObject *o, void *closure) {
   return PyUnicode_DecodeFSDefault(f);
 }
 
+/* _repr_html_: Jupyter's view, made by python/wasmprof/reprs.py. */
+static PyObject *module_repr_html(PyObject *o, PyObject *unused) {
+  (void)unused;
+  PyObject *reprs = PyImport_ImportModule("wasmprof.reprs");
+  if (!reprs) return NULL;
+  PyObject *r = PyObject_CallMethod(reprs, "module_html", "O", o);
+  Py_DECREF(reprs);
+  return r;
+}
+
 static PyObject *module_repr(PyObject *o) {
   const wp_module *m = ((wpy_Module *)o)->module;
   if (!m) return PyUnicode_FromString("<wasmprof.Module (uninitialised)>");
@@ -209,6 +219,7 @@ static PyGetSetDef module_getset[] = {
 static PyMethodDef module_methods[] = {
     {"from_file", module_from_file, METH_O | METH_CLASS,
      "Module.from_file(path) -> Module\n\nRead, decode and validate a module file."},
+    {"_repr_html_", module_repr_html, METH_NOARGS, "An HTML view of the module for Jupyter."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -2,7 +2,7 @@
  *
  * _core._native_func(address, params, results) makes a Func that calls the C
  * function at `address` through libffi (csrc/native.c).  Loading libraries
- * and finding symbols is done in Python (python/wasmprof/native.py, with
+ * and finding symbols is done in Python (python/wasmprof/native_imports.py, with
  * ctypes), which never unloads a library, so the address stays valid. */
 #include "core.h"
 

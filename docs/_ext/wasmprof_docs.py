@@ -31,7 +31,7 @@ TOP_PAGE = "api/wasmprof"
 # there), implementation modules whose public names a documented package
 # re-exports, and internals that are no API (the CLI has its own page).
 COVERED = {
-    "wasmprof", "wasmprof.types", "wasmprof.invoke", "wasmprof.native", "wasmprof.wasi",
+    "wasmprof", "wasmprof.types", "wasmprof.invoke", "wasmprof.native_imports", "wasmprof.wasi",
     "wasmprof.profiles", "wasmprof.profiles.render", "wasmprof.coredump",
     "wasmprof.backtraces", "wasmprof.limits", "wasmprof.profiles.model", "wasmprof.profiles.profiler",
     "wasmprof.coredump.reader", "wasmprof.coredump.render",

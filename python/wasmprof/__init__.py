@@ -33,7 +33,7 @@ from ._core import Exit  # WASI proc_exit
 from .wasi import Wasi, run
 from ._core import interrupt
 from .limits import Limits
-from .native import NativeLibrary, NativeSymbol, native, native_library
+from .native_imports import NativeLibrary, NativeSymbol, native, native_library
 from .types import (
     ExportType,
     ExternType,

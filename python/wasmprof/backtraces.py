@@ -171,10 +171,17 @@ def _attach_to_host_exception(exc: BaseException, frames: Sequence[Frame]) -> No
         exc.add_note(render_frames(frames))
 
 
+def _trap_html(self: BaseException) -> str:
+    from .reprs import trap_html
+
+    return trap_html(self)
+
+
 def _install() -> None:
     from ._core import Trap
 
     Trap.__str__ = _trap_str  # type: ignore[method-assign]
+    Trap._repr_html_ = _trap_html  # type: ignore[attr-defined]  # Jupyter
 
 
 _install()

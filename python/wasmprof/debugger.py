@@ -170,6 +170,11 @@ class Stop:
     def ended(self) -> bool:
         return self.reason in ("returned", "trapped", "exited", "error")
 
+    def _repr_html_(self) -> str:
+        from .reprs import stop_html
+
+        return stop_html(self)
+
     def __str__(self) -> str:
         where = f" {self.frame}" if self.frame else ""
         if self.reason == "breakpoint" and self.breakpoint:

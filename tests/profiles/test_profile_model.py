@@ -236,11 +236,15 @@ def test_no_submodule_shadows_the_profile_function():
     import wasmprof
 
     # importing every submodule binds each as an attribute of its package:
-    # none may be called `profile`
+    # no module shares its name with a function of the package
     for info in pkgutil.walk_packages(wasmprof.__path__, "wasmprof."):
         importlib.import_module(info.name)
     assert wasmprof.Profile is Profile
     assert callable(wasmprof.profile) and wasmprof.profile.__module__ == "wasmprof.profiles.profiler"
+    assert callable(wasmprof.native) and wasmprof.native.__module__ == "wasmprof.native_imports"
+    modules = {info.name.rsplit(".", 1)[1] for info in pkgutil.iter_modules(wasmprof.__path__)}
+    assert not modules & {name for name in wasmprof.__all__ if callable(getattr(wasmprof, name))
+                          and not isinstance(getattr(wasmprof, name), type)}
 
 
 def test_top_table_text():

@@ -227,6 +227,11 @@ class Coredump:
             return []
         return [(i, self.globals[g]) for i, g in enumerate(self.instances[instance].globals) if g < len(self.globals)]
 
+    def _repr_html_(self) -> str:
+        from ..reprs import coredump_html
+
+        return coredump_html(self)
+
     def render(self, module: Any = None) -> str:
         """A readable report; names and source lines come from module (or the one given to load())."""
         from .render import render
