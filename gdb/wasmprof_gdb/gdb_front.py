@@ -157,19 +157,21 @@ class GuestFrameDecorator(FrameDecorator):
     """A guest frame shown in `bt` where the loop's C frame was (the first of
     a loop's frames keeps the C frame as its inferior frame)."""
 
-    def __init__(self, base, guest: GuestFrame) -> None:
+    def __init__(self, base, guest: GuestFrame, number: Optional[int]) -> None:
         super().__init__(base)
         self.guest = guest
+        self.number = number  # its number in wasm-bt
 
     def function(self):
         g = self.guest
+        tag = f"[wasm #{self.number}]" if self.number is not None else "[wasm]"
         if g.error:
-            return f"[wasm] {unreadable(g.error)}"
+            return f"{tag} {unreadable(g.error)}"
         index, off = g.func_index, g.code_offset
         where = f"func[{index}]" if index is not None else "func[?]"
         if off is not None:
             where += f"+{off:#x}"
-        return f"[wasm] {g.name()} <{where}>"
+        return f"{tag} {g.name()} <{where}>"
 
     def address(self):
         return None
@@ -211,14 +213,15 @@ class WasmFrameFilter:
     def filter(self, frame_iter):
         try:
             cframes, _ = c_frames()
-            proc = session().proc
-            segments = proc.loop_segments(cframes) if proc.ok else {}
+            s = session()
+            segments = s.proc.loop_segments(cframes) if s.proc.ok else {}
+            numbers = {(f.ctx.addr, f.index): n for n, f in enumerate(s.frames)}
         except Exception:
-            segments = {}
-        return self._replace(frame_iter, segments) if segments else frame_iter
+            segments, numbers = {}, {}
+        return self._replace(frame_iter, segments, numbers) if segments else frame_iter
 
     @staticmethod
-    def _replace(frame_iter, segments: dict):
+    def _replace(frame_iter, segments: dict, numbers: dict):
         for dec in frame_iter:
             try:
                 frame = dec.inferior_frame()
@@ -229,7 +232,7 @@ class WasmFrameFilter:
                 yield dec
                 continue
             for g in guest:
-                yield GuestFrameDecorator(dec, g)
+                yield GuestFrameDecorator(dec, g, numbers.get((g.ctx.addr, g.index)))
 
 
 # ---- pretty-printers ----
