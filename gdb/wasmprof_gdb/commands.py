@@ -95,6 +95,19 @@ class Session:
             text += f" at {loc}"
         return text
 
+    def source_text(self, f: GuestFrame, indent: str = "") -> list:
+        """The DWARF variables of the frame's function, by source name."""
+        if f.error:
+            return []
+        out = []
+        for var in f.source_variables() or []:
+            value = var.value if var.value is not None else (
+                unreadable(var.why) if var.why and not var.why.startswith(("a ", "no ", "DWARF", "wasm"))
+                else f"<{var.why}>")
+            kind = "param " if var.param else ""
+            out.append(f"{indent}{var.name} ({kind}{var.type_name}) = {value}")
+        return out
+
     def locals_text(self, f: GuestFrame, indent: str = "") -> list:
         if f.error:
             return [indent + unreadable(f.error)]
@@ -125,6 +138,9 @@ class Session:
         for i, f in enumerate(frames):
             out.append(self.describe(i, f))
             if full:
+                source = self.source_text(f, "        ")
+                if source:
+                    out += ["      source variables (DWARF):"] + source + ["      wasm locals:"]
                 out += self.locals_text(f, "        ")
                 out += self.stack_text(f, "        ")
         return "\n".join(out)
@@ -162,14 +178,21 @@ class Session:
 
     def locals(self, arg: str) -> str:
         f = self.current()
-        lines = self.locals_text(f)
-        return "\n".join(lines + self.stack_text(f)) if lines else "No locals."
+        source = self.source_text(f)
+        lines = self.locals_text(f) + self.stack_text(f)
+        if source:
+            lines = ["source variables (DWARF):"] + ["  " + s for s in source] + ["wasm locals:"] + ["  " + s for s in lines]
+        return "\n".join(lines) if lines else "No locals."
 
     def print_(self, arg: str) -> str:
         name = arg.strip()
         if not name:
             raise CommandError("usage: wasm-print NAME (a local or a global of the selected guest frame)")
         f = self.current()
+        for var in f.source_variables() or []:
+            if var.name == name:
+                value = var.value if var.value is not None else f"<{var.why}>"
+                return f"{var.name} = {value} ({var.type_name})"
         for local in f.locals():
             if name in (local.name, f"${local.name}"):
                 value = local.value if local.value is not None else unreadable(f"local {local.index}")

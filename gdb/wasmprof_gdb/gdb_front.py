@@ -153,6 +153,19 @@ def _gdb_value(valtype: Optional[str], text: Optional[str]):
     return gdb.Value(text)
 
 
+def _source_value(var):
+    if var.value is None:
+        return gdb.Value(f"<{var.why}>")
+    try:
+        return gdb.Value(int(var.value, 0))
+    except ValueError:
+        pass
+    try:
+        return gdb.Value(float(var.value))
+    except ValueError:
+        return gdb.Value(var.value)
+
+
 class GuestFrameDecorator(FrameDecorator):
     """A guest frame shown in `bt` where the loop's C frame was (the first of
     a loop's frames keeps the C frame as its inferior frame)."""
@@ -184,14 +197,26 @@ class GuestFrameDecorator(FrameDecorator):
         loc = None if self.guest.error else self.guest.location()
         return loc.line if loc else None
 
+    def _source(self, params: bool):
+        variables = self.guest.source_variables()
+        if variables is None:
+            return None
+        return [_Arg(v.name, _source_value(v)) for v in variables if v.param == params]
+
     def frame_args(self):
         if self.guest.error:
             return None
+        source = self._source(True)
+        if source is not None:
+            return source
         return [_Arg(l.name, _gdb_value(l.valtype, l.value)) for l in self.guest.locals() if l.param]
 
     def frame_locals(self):
         if self.guest.error:
             return None
+        source = self._source(False)
+        if source is not None:
+            return source
         return [_Arg(l.name, _gdb_value(l.valtype, l.value)) for l in self.guest.locals() if not l.param]
 
 

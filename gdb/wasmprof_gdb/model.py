@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
 from .dwarf_lines import LineTable, SourceLocation
+from .dwarf_vars import ATE_BOOLEAN, ATE_FLOAT, ATE_SIGNED, ATE_SIGNED_CHAR, DebugInfo, Location, Variable
 from .layout import Layout, LayoutError, load_layout
 from .names import Names, parse_names, strip_rust_hash
 from .target import Mem, Target
@@ -51,6 +52,8 @@ class Module:
     _customs: Optional[dict] = None
     _names: Optional[Names] = None
     _lines: Optional[LineTable] = None
+    _info: Optional[DebugInfo] = None
+    _info_read: bool = False
 
     def get(self, name: str) -> Optional[int]:
         return self.proc.layout.get(self.addr, "wp_module." + name)
@@ -93,6 +96,15 @@ class Module:
                 return None
             self._lines = LineTable(line, self.section(".debug_line_str"), self.section(".debug_str"))
         return self._lines
+
+    @property
+    def debug_info(self) -> Optional[DebugInfo]:
+        if not self._info_read:
+            self._info_read = True
+            info, abbrev = self.section(".debug_info"), self.section(".debug_abbrev")
+            if info is not None and abbrev is not None:
+                self._info = DebugInfo(info, abbrev, self.section(".debug_str"), self.section(".debug_line_str"))
+        return self._info
 
     def display_name(self, index: int) -> Optional[str]:
         raw = self.names.func(index)
@@ -184,6 +196,31 @@ class Memory:
     @property
     def size(self) -> Optional[int]:
         return self.proc.layout.get(self.addr, "wp_memory.size")
+
+
+def format_source_value(var: Variable, raw: bytes) -> str:
+    """A source variable's bytes as its DWARF type shows them."""
+    n = len(raw)
+    if var.pointer and n in (4, 8):
+        return f"{int.from_bytes(raw, 'little'):#x}"
+    if var.encoding == ATE_FLOAT and n in (4, 8):
+        return repr(struct.unpack("<f" if n == 4 else "<d", raw)[0])
+    if var.encoding is not None and n in (1, 2, 4, 8):
+        signed = var.encoding in (ATE_SIGNED, ATE_SIGNED_CHAR)
+        v = int.from_bytes(raw, "little", signed=signed)
+        if var.encoding == ATE_BOOLEAN:
+            return "true" if v else "false"
+        return str(v)
+    return "{" + " ".join(f"{b:02x}" for b in raw) + "}"
+
+
+@dataclass
+class SourceVariable:
+    name: str
+    type_name: str
+    param: bool
+    value: Optional[str]  # None: see why
+    why: Optional[str] = None
 
 
 @dataclass
@@ -320,6 +357,54 @@ class GuestFrame:
                 name = f"param{i}" if i < (nparams or 0) else f"local{i}"
             value = format_value(t, values[i]) if values is not None else None
             out.append(Local(i, name, t, value, i < (nparams or 0)))
+        return out
+
+    def _location_bits(self, loc: Location) -> Optional[int]:
+        """The 64-bit slot of a wasm local or global location."""
+        if loc.kind == "local":
+            return self.proc.mem.u64(self.fp + 8 * loc.index) if self.fp else None
+        inst = self.instance
+        globals_ = inst.get("globals") if inst else None
+        gptr = self.proc.mem.ptr(globals_ + loc.index * self.proc.mem.pointer_size) if globals_ else None
+        return self.proc.layout.get(gptr, "wp_global.value")
+
+    def source_variables(self) -> Optional[list]:
+        """The DWARF parameters and variables of the function at this frame's
+        instruction (None when the module has no .debug_info for it)."""
+        module, offset = self.module, self.offset
+        if self.is_host or module is None or offset is None:
+            return None
+        info, start = module.debug_info, module.get("code_section_start")
+        fn = info.function_at(offset - start) if info and start is not None and offset >= start else None
+        if fn is None:
+            return None
+        out = []
+        memory = self.instance.memory(0) if self.instance else None
+        for var in fn.variables:
+            value, why = None, var.why_not
+            loc = var.location
+            if loc is not None and loc.kind in ("local", "global"):
+                bits = self._location_bits(loc)
+                if bits is None:
+                    why = f"{loc.kind} {loc.index}"
+                else:
+                    value = format_source_value(var, bits.to_bytes(8, "little")[: var.size or 4])
+            elif loc is not None:
+                base = self._location_bits(loc.base) if loc.base is not None else 0
+                size = var.size if var.size and var.size <= 4096 else None
+                if base is None:
+                    why = "the frame base"
+                elif size is None:
+                    why = "a value of unknown size"
+                else:
+                    addr = (base + loc.offset) & 0xFFFFFFFF
+                    data, limit = (memory.data, memory.size) if memory else (None, None)
+                    raw = self.proc.mem.read(data + addr, size) if data and limit is not None and addr + size <= limit else None
+                    if raw is None:
+                        why = f"{size} bytes at guest address {addr:#x}"
+                    else:
+                        value = format_source_value(var, raw)
+            out.append(SourceVariable(var.name, var.type_name, var.param, value, why))
         return out
 
     def operand_stack(self) -> Optional[list]:
