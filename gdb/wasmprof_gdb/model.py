@@ -481,11 +481,9 @@ class Exec:
         out = []
         for i in range(base, self.frame_count()):
             f = self.frame(i)
-            if f.error or f.is_host:
-                if f.error:
-                    out.append(f)
+            if not f.error and f.is_host:
                 break
-            out.append(f)
+            out.append(f)  # an unreadable frame is shown (as such) where it is
         return list(reversed(out))
 
 

@@ -5,7 +5,8 @@
  *   usage: gdb_host FILE.wasm EXPORT stop|abort [I32-ARG...]
  *
  * host_cb prints "host_cb ptr=P n=N" first, so a test knows the guest
- * address of the bytes it will dump.  Built with -g (meson.build), so GDB
+ * address of the bytes it will dump; before aborting it prints its resident
+ * memory ("VmRSS: ... kB", from /proc/self/status) to compare a core with.  Built with -g (meson.build), so GDB
  * knows wp_error and wp_slot for the pretty-printers. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +28,15 @@ static int host_cb(wp_exec *ex, void *ctx, wp_slot *args, wp_error *err) {
   fflush(stdout);
   wp_error sample = {.kind = WP_ERR_TRAP, .trap = WP_TRAP_DIV_ZERO, .offset = 0x1234, .func = 7};
   snprintf(sample.message, sizeof sample.message, "integer divide by zero");
-  if (strcmp(mode, "abort") == 0) abort();
+  if (strcmp(mode, "abort") == 0) {
+    FILE *status = fopen("/proc/self/status", "r");
+    char line[256];
+    while (status && fgets(line, sizeof line, status))
+      if (strncmp(line, "VmRSS:", 6) == 0) fputs(line, stdout);
+    if (status) fclose(status);
+    fflush(stdout);
+    abort();
+  }
   gdb_host_stop(ex, &sample, args[1]);
   (void)err;
   args[0] = (wp_slot)(uint32_t)((uint32_t)args[1] + 1000);
