@@ -66,6 +66,15 @@ def assert_no_python_error(out: str) -> None:
         assert bad not in out, f"{bad!r} in GDB's output:\n{out}"
 
 
+def assert_in_order(text: str, items: Sequence[str]) -> None:
+    """Each item occurs in text after the one before it."""
+    at = 0
+    for item in items:
+        found = text.find(item, at)
+        assert found >= 0, f"{item!r} not found after offset {at} in:\n{text}"
+        at = found + len(item)
+
+
 def marker_line(path: Path, marker: str) -> int:
     for i, line in enumerate(path.read_text().splitlines(), 1):
         if marker in line:

@@ -1,0 +1,38 @@
+"""gdb_python_child.py GUEST.wasm MODE: a Python process that runs a guest
+for tests/test_gdb_python.py and, inside the host import env.host_cb, waits
+for a debugger:
+
+  sleep   print "host_cb ptr=P n=N pid=PID", then sleep (gdb -p attaches)
+  signal  raise SIGUSR1 (GDB, running the process, stops there)
+  abort   print VmRSS (resident memory) and abort (a core file)
+"""
+import os
+import signal
+import sys
+import time
+
+import wasmprof
+
+
+def main() -> None:
+    path, mode = sys.argv[1], sys.argv[2]
+
+    def host_cb(ptr: int, n: int) -> int:
+        print(f"host_cb ptr={ptr} n={n} pid={os.getpid()}", flush=True)
+        if mode == "sleep":
+            time.sleep(120)  # the test kills the process long before
+        elif mode == "signal":
+            os.kill(os.getpid(), signal.SIGUSR1)
+        elif mode == "abort":
+            with open("/proc/self/status") as status:
+                print("".join(line for line in status if line.startswith("VmRSS:")), end="", flush=True)
+            os.abort()
+        return n + 1000
+
+    inst = wasmprof.Instance(wasmprof.Module.from_file(path),
+                             {"env": {"host_cb": wasmprof.Func(host_cb, params=["i32", "i32"], results=["i32"])}})
+    print("result", inst.exports.run(4), flush=True)
+
+
+if __name__ == "__main__":
+    main()
