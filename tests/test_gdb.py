@@ -10,12 +10,13 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
 from conftest import c_program, native_env
-from gdb_support import (CPP_SRC, GDB_DIR, RS_SRC, assert_no_python_error, build_cpp_guest, build_rust_guest,
+from gdb_support import (CPP_SRC, GDB_DIR, RS_SRC, assert_in_order, assert_no_python_error, build_cpp_guest, build_rust_guest,
                          call_target, dumped_bytes, missing, gcore_after_abort, kernel_core_after_abort, marked, marker_line,
                          output_of, poke, reserved_bytes, rss_bytes, run_gdb)
 
@@ -240,3 +241,30 @@ def test_corrupt_core_prints_what_it_can(host: Path, c_core: tuple, tmp_path: Pa
     out = run_gdb(marked(*ALL_COMMANDS), [str(host), str(bad_exec)])
     assert_no_python_error(out)
     assert "#0  (unable to read frame 4 at 0x" in output_of(out, "wasm-bt")
+
+
+def test_attach_while_guest_runs(host: Path, cpp_guest: Path) -> None:
+    """Stopped inside the loop itself: the running frame's instruction is in
+    a register, which the commands say, and `bt` still shows it in place."""
+    child = subprocess.Popen([str(host), str(cpp_guest), "spin", "stop", "1"], env=native_env())
+    try:
+        time.sleep(1.0)
+        out = run_gdb(marked("wasm-bt", "wasm-bt-full", "bt"), ["-p", str(child.pid)])
+    finally:
+        child.kill()
+        child.wait(timeout=60)
+    assert_no_python_error(out)
+    bt = output_of(out, "wasm-bt")
+    assert re.match(r"#0\s+spin \(func\[\d+\]\) \(running: the loop holds its current instruction in a register\)", bt), bt
+    assert re.search(r"#1\s+0x[0-9a-f]+ in spin.command_export", bt), bt
+    assert "operand stack: (in registers while the frame runs)" in output_of(out, "wasm-bt-full")
+    assert_in_order(output_of(out, "bt"), ["[wasm #0] spin <func[", "[wasm #1] spin.command_export", "wp_call", "main"])
+
+
+def test_no_guest_running_yet(host: Path, cpp_guest: Path) -> None:
+    out = run_gdb(["break wp_call", "run", *marked("wasm-bt", "wasm-instances", "wasm-locals", "bt 2")],
+                  ["--args", str(host), str(cpp_guest), "run", "stop", "4"])
+    assert_no_python_error(out)
+    assert output_of(out, "wasm-bt").strip() == "No guest frames on this thread (no wasmprof call is running here)."
+    assert re.search(r"context 0x[0-9a-f]+: idle \(entry depth 0\), 0 frames", output_of(out, "wasm-instances"))
+    assert "No guest frames" in output_of(out, "wasm-locals")

@@ -26,3 +26,9 @@ __attribute__((noinline)) T twice(T value) {
 extern "C" __attribute__((export_name("run"))) int run(int n) {
   return twice<int>(n + 1) + 1; // CALL-TWICE
 }
+
+// spin: runs until the process is killed (a test attaches to it meanwhile).
+extern "C" __attribute__((export_name("spin"))) int spin(int step) {
+  volatile int counter = 0;
+  for (;;) counter = counter + step; // SPIN
+}
