@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import c_program, native_env
+from conftest import c_program, imported_func_count, native_env, read_leb_u, sections
 from gdb_support import (CPP_SRC, GDB_DIR, RS_SRC, assert_in_order, assert_no_python_error, build_cpp_guest, build_rust_guest,
                          call_target, dumped_bytes, missing, gcore_after_abort, kernel_core_after_abort, marked, marker_line,
                          output_of, poke, reserved_bytes, rss_bytes, run_gdb)
@@ -48,6 +48,13 @@ def guest_pointer(host: Path, guest: Path) -> int:
                        timeout=60)
     assert r.returncode == 0, r.stderr
     return int(re.search(r"host_cb ptr=(\d+)", r.stdout).group(1))
+
+
+def function_count(guest: Path) -> int:
+    """Imported plus defined functions, from the module's own sections."""
+    data = guest.read_bytes()
+    _, start, _ = next(s for s in sections(data) if s[0] == 10)
+    return imported_func_count(data) + read_leb_u(data, start)[0]
 
 
 def frames(text: str) -> list:
@@ -109,7 +116,8 @@ def test_live_c_host_backtrace_locals_memory(host: Path, cpp_guest: Path) -> Non
     assert f">{host_line:<5}  return host_cb(" in listing and f" {host_line - 1:<5}" in listing
     inst = output_of(out, "wasm-instances")
     assert re.search(r"context 0x[0-9a-f]+: running a call \(entry depth 1\), 5 frames", inst)
-    assert re.search(r"instance 0x[0-9a-f]+: module .*, 7 functions\), memory 0: 131072 bytes", inst)
+    assert re.search(rf"instance 0x[0-9a-f]+: module .*, {function_count(cpp_guest)} functions\), memory 0: 131072 bytes",
+                     inst)
     assert "wasmprof-gdb" in output_of(out, "info auto-load python-scripts")  # from .debug_gdb_scripts
 
 
@@ -130,12 +138,22 @@ def test_live_mixed_bt_and_switch(host: Path, cpp_guest: Path) -> None:
 
 
 def test_pretty_printers(host: Path, cpp_guest: Path) -> None:
-    out = live_cpp(host, cpp_guest, "print *err", "print last_arg", "print ex", "frame 1", "print args[0]")
+    locate = ("python import wasmprof_gdb.gdb_front as g; f = g.session().frames[1]; "
+              "gdb.set_convenience_variable('inst', f.instance.addr); gdb.set_convenience_variable('mod', f.module.addr)")
+    out = live_cpp(host, cpp_guest, "print *err", "print last_arg", "print ex", "print *caller", "frame 1",
+                   "print args[0]", locate, "print (wp_instance *)$inst", "print (wp_module *)$mod")
+    functions = function_count(cpp_guest)
     assert output_of(out, "print *err").strip().endswith(
         "= wp_error trap: integer divide by zero (func 7, offset 0x1234)")
     assert re.search(r"= 0xf \(i32 15, i64 15, f32 2\.10\d*e-44, f64 7\.4e-323\)", output_of(out, "print last_arg"))
     assert re.search(r"= wp_exec at 0x[0-9a-f]+: 5 frames, entry depth 1, innermost host_cb", output_of(out, "print ex"))
     assert re.search(r"= 0x410 \(i32 1040,", output_of(out, "print args[0]"))
+    assert re.search(r"= wp_frame 0x[0-9a-f]{6} in geometry::Shape::perimeter\(int\) const \(func\[1\]\+0x54\) at \S+:16:10",
+                     output_of(out, "print *caller"))
+    assert re.search(rf"= wp_instance at 0x[0-9a-f]+ of module module@0x[0-9a-f]+ \({functions} functions\)",
+                     output_of(out, "print (wp_instance *)$inst"))
+    assert re.search(rf"= wp_module module@0x[0-9a-f]+ at 0x[0-9a-f]+: {cpp_guest.stat().st_size} bytes, {functions} functions",
+                     output_of(out, "print (wp_module *)$mod"))
 
 
 def test_live_rust_names(host: Path, rust_guest: Path) -> None:

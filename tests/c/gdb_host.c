@@ -18,8 +18,9 @@ static const char *mode = "stop";
 
 /* gdb_host_stop: where the tests' breakpoint stops, inside the host import
  * (the guest frames that called it are on the frame stack). */
-__attribute__((noinline)) void gdb_host_stop(wp_exec *ex, const wp_error *err, wp_slot last_arg) {
-  __asm__ volatile("" : : "r"(ex), "r"(err), "r"(last_arg) : "memory");
+__attribute__((noinline)) void gdb_host_stop(wp_exec *ex, const wp_error *err, wp_slot last_arg,
+                                             const wp_frame *caller) {
+  __asm__ volatile("" : : "r"(ex), "r"(err), "r"(last_arg), "r"(caller) : "memory");
 }
 
 static int host_cb(wp_exec *ex, void *ctx, wp_slot *args, wp_error *err) {
@@ -37,7 +38,7 @@ static int host_cb(wp_exec *ex, void *ctx, wp_slot *args, wp_error *err) {
     fflush(stdout);
     abort();
   }
-  gdb_host_stop(ex, &sample, args[1]);
+  gdb_host_stop(ex, &sample, args[1], wp_exec_frame(ex, wp_exec_frame_count(ex) - 2));
   (void)err;
   args[0] = (wp_slot)(uint32_t)((uint32_t)args[1] + 1000);
   return 0;
