@@ -164,6 +164,37 @@ def gcore_after_abort(args: Sequence[str], core: Path, inferior_env: Optional[di
     return out
 
 
+def sanitized(program: Path) -> bool:
+    """Whether a process of this program runs under AddressSanitizer (the
+    sanitizer build's C hosts, or Python with libasan preloaded)."""
+    return "libasan" in os.environ.get("LD_PRELOAD", "") or b"__asan_init" in program.read_bytes()
+
+
+def core_after_abort(args: Sequence[str], cwd: Path, env: Optional[dict] = None) -> tuple:
+    """A core file of args, which abort in a host import: (core, what the
+    program printed, "gcore" or "kernel").  GDB's generate-core-file by
+    default; the kernel for a sanitized process, whose terabytes of
+    reserved (PROT_NONE, not MADV_DONTDUMP) allocator space GDB would
+    write out, while the kernel skips what was never touched."""
+    if not sanitized(Path(args[0])):
+        core = cwd / "gcore.core"
+        out = gcore_after_abort(args, core, inferior_env=inferior_env_of(env))
+        return core, out, "gcore"
+    env = dict(env or native_env())
+    env["ASAN_OPTIONS"] = ":".join(filter(None, [env.get("ASAN_OPTIONS"), "disable_coredump=0"]))
+    core, out = kernel_core_after_abort(args, cwd, env)
+    if core is None:
+        missing("the kernel's core_pattern sends cores elsewhere, and GDB cannot dump a sanitized process")
+    return core, out, "kernel"
+
+
+def inferior_env_of(env: Optional[dict]) -> dict:
+    """The variables a child needs that GDB itself must not get (the
+    sanitizer pass preloads libasan into Python, never into gdb)."""
+    env = env if env is not None else os.environ
+    return {k: env[k] for k in ("LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS") if env.get(k)}
+
+
 def kernel_core_after_abort(args: Sequence[str], cwd: Path, env: Optional[dict] = None) -> tuple:
     """Let the kernel write a core (RLIMIT_CORE raised) when core_pattern
     names a plain file: (the core or None when this machine sends cores

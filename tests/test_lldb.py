@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from conftest import c_program, native_env, python_env
-from gdb_support import (GDB_DIR, assert_no_python_error, build_cpp_guest, gcore_after_abort, marker_line, missing,
-                         CPP_SRC)
+from gdb_support import (CPP_SRC, GDB_DIR, assert_no_python_error, build_cpp_guest, core_after_abort, marker_line,
+                         missing)
 from test_gdb import check_cpp_backtrace
 
 CHILD = Path(__file__).parent / "gdb_python_child.py"
@@ -87,8 +87,7 @@ def test_lldb_live_c_host(host: Path, cpp_guest: Path) -> None:
 
 
 def test_lldb_core_of_c_host(host: Path, cpp_guest: Path, tmp_path: Path) -> None:
-    core = tmp_path / "gdb_host.core"
-    gcore_after_abort([str(host), str(cpp_guest), "run", "abort", "4"], core)
+    core, _, _ = core_after_abort([str(host), str(cpp_guest), "run", "abort", "4"], tmp_path)
     out = run_lldb(["wasm-bt", "wasm-print n"], ["--core", str(core), str(host)])
     assert_no_python_error(out)
     check_cpp_backtrace(lldb_output(out, "wasm-bt"), cpp_guest)

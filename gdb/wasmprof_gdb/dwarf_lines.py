@@ -164,7 +164,7 @@ class LineTable:
         min_inst = c.fixed(1)
         if version >= 4:
             c.fixed(1)
-        default_is_stmt = c.fixed(1)  # noqa: F841 (read for the layout)
+        c.fixed(1)  # default_is_stmt: every row counts, as in dwarf.c
         line_base = c.fixed(1)
         line_base = line_base - 256 if line_base > 127 else line_base
         line_range, opcode_base = c.fixed(1), c.fixed(1)
