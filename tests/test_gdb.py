@@ -29,7 +29,7 @@ ALL_COMMANDS = ("wasm-bt", "wasm-bt-full", "wasm-frame 2", "wasm-locals", "wasm-
 
 @pytest.fixture(scope="module")
 def host() -> Path:
-    return c_program("gdb_host")
+    return c_program("gdb_host").resolve()  # absolute: some tests run it from another directory
 
 
 @pytest.fixture(scope="module")

@@ -65,7 +65,7 @@ def lldb_output(out: str, command: str) -> str:
 
 @pytest.fixture(scope="module")
 def host() -> Path:
-    return c_program("gdb_host")
+    return c_program("gdb_host").resolve()  # absolute: some tests run it from another directory
 
 
 @pytest.fixture(scope="module")

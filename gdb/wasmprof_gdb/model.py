@@ -18,6 +18,8 @@ from .target import Mem, Target
 
 # The interpreter loop variants (csrc/exec_loops.h): the C frames that run guest frames.
 LOOP_FUNCTIONS = ("wp_loop_plain", "wp_loop_counted", "wp_loop_profiled", "wp_loop_stepping")
+# What the loop calls after saving the running frame's pc and sp (exec_loop.h).
+PC_SAVING = ("wp_exec_checkpoint", "wp_tick_stop_reached", "wp_func_code_compile")
 MAX_LIST = 100_000        # contexts or instances followed at most in a list (a corrupt cycle ends)
 MAX_FRAMES = 1_000_000    # frames believed at most in one context
 MAX_SHOWN_SLOTS = 256     # operand-stack slots printed at most per frame
@@ -583,7 +585,10 @@ class Process:
             if j < len(entries) and entries[j][0] - cf.sp < ENTRY_REACH:
                 _, ex, base = entries[j]
                 segment = ex.segment(base)
-                if i == 0 and segment:  # the loop itself is executing: its pc is in a register
+                # The loop (or a helper of the compiler's or the sanitizers')
+                # runs the context's top frame: its pc is in a register.
+                if (segment and not segment[0].error and segment[0].index == ex.frame_count() - 1
+                        and not any(c.name in PC_SAVING for c in cframes[:i])):
                     segment[0].running = True
                 out[i] = segment
         return out
