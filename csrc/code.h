@@ -45,8 +45,10 @@
  *                                               they check ex->interrupt first
  *   XOP_return                                  c0, nresults
  *   XOP_global_set_ref (global.set of a funcref) c0, global index
- *   XOP_tick (counted and profiled code only)   c0, cost (u64), first|end
+ *   XOP_tick (counted, profiled, stepping code)  c0, cost (u64), first|end
  *                                               record of its block (pair)
+ *   XOP_break (stepping code only)              replaces c0 of the instruction a
+ *                                               breakpoint is set on (debug.c)
  * Unwinding keeps the top `keep` slots and removes the `drop` slots below them.
  * Calls are always WP_CALL_CELLS long, so a return resumes at the caller's
  * saved pc + WP_CALL_CELLS.
@@ -85,7 +87,10 @@ typedef union wp_cell {
   X(jump_back_unwind) \
   X(jump_if_back)  \
   X(jump_if_back_unwind)
-#define WP_XOPS(X) WP_BASE_XOPS(X) WP_FUSED_XOPS(X)
+/* Only in the stepping loop's code: a breakpoint patched over an
+ * instruction's handler cell (debug.c keeps the original). */
+#define WP_STEP_XOPS(X) X(break)
+#define WP_XOPS(X) WP_BASE_XOPS(X) WP_FUSED_XOPS(X) WP_STEP_XOPS(X)
 
 typedef enum wp_xop {
   WP_XOP_FIRST_ = WP_OP_COUNT - 1,
@@ -152,12 +157,23 @@ wp_code *wp_compile(const wp_module *m, uint32_t defined_index, wp_handler_table
 /* wp_compile_ticked: the same with XOP_tick blocks priced by costs. */
 wp_code *wp_compile_ticked(const wp_module *m, uint32_t defined_index, wp_handler_table handlers,
                            const wp_cost_model *costs, wp_error *err);
+/* wp_compile_unfused: ticked code without superinstructions: one internal
+ * instruction per wasm instruction that has code (the stepping loop's). */
+wp_code *wp_compile_unfused(const wp_module *m, uint32_t defined_index, wp_handler_table handlers,
+                            const wp_cost_model *costs, wp_error *err);
 /* wp_code_reprice: rewrite the tick immediates for other prices. */
 void wp_code_reprice(wp_code *code, const wp_cost_model *costs);
 /* wp_code_unexecuted_cost: the cost of the instructions of pc's block after
  * the instruction at pc (which trapped). */
 uint64_t wp_code_unexecuted_cost(const wp_code *code, const wp_cell *pc, const wp_cost_model *costs);
 void wp_code_free(wp_code *code);
+
+/* wp_code_map_index: the offset-map entry of the instruction at or before pc. */
+uint32_t wp_code_map_index(const wp_code *code, const wp_cell *pc);
+/* wp_code_is_tick: whether offset-map entry i is an XOP_tick (ticked code). */
+static inline bool wp_code_is_tick(const wp_code *code, uint32_t i) {
+  return code->tick_handler && code->cells[code->map_cell[i]].handler == code->tick_handler;
+}
 
 /* wp_code_offset: the module offset of the instruction at or before pc. */
 uint32_t wp_code_offset(const wp_code *code, const wp_cell *pc);

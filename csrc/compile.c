@@ -470,8 +470,7 @@ void wp_code_reprice(wp_code *code, const wp_cost_model *costs) {
   code->cost_hash = costs->hash;
 }
 
-/* map_index: the offset-map entry of the instruction at or before pc. */
-static uint32_t map_index(const wp_code *code, const wp_cell *pc) {
+uint32_t wp_code_map_index(const wp_code *code, const wp_cell *pc) {
   uint32_t cell = (uint32_t)(pc - code->cells);
   uint32_t lo = 0, hi = code->nmap;
   while (hi - lo > 1) {
@@ -484,7 +483,7 @@ static uint32_t map_index(const wp_code *code, const wp_cell *pc) {
 
 uint64_t wp_code_unexecuted_cost(const wp_code *code, const wp_cell *pc, const wp_cost_model *costs) {
   if (!code || !code->rec_op || !pc || code->nmap == 0) return 0;
-  uint32_t t = map_index(code, pc);
+  uint32_t t = wp_code_map_index(code, pc);
   uint32_t i = t;
   while (!is_tick(code, i)) {
     if (i == 0) return 0; /* before any block: nothing was charged */
@@ -511,11 +510,24 @@ wp_code *wp_compile(const wp_module *m, uint32_t defined_index, wp_handler_table
   return wp_compile_ticked(m, defined_index, handlers, NULL, err);
 }
 
+static wp_code *compile(const wp_module *m, uint32_t defined_index, wp_handler_table handlers,
+                        const wp_cost_model *costs, bool fuse, wp_error *err);
+
 wp_code *wp_compile_ticked(const wp_module *m, uint32_t defined_index, wp_handler_table handlers,
                            const wp_cost_model *costs, wp_error *err) {
-  /* Every loop variant so far runs superinstructions (a stepping one, which
-   * stops at each wasm instruction, must not). */
-  wp_emitter em = {.handlers = handlers, .ticks = costs != NULL, .fuse = true};
+  return compile(m, defined_index, handlers, costs, true, err);
+}
+
+wp_code *wp_compile_unfused(const wp_module *m, uint32_t defined_index, wp_handler_table handlers,
+                            const wp_cost_model *costs, wp_error *err) {
+  return compile(m, defined_index, handlers, costs, false, err);
+}
+
+/* compile: the plain, counted and profiled loops run superinstructions; the
+ * stepping loop, which stops at each wasm instruction, must not (fuse). */
+static wp_code *compile(const wp_module *m, uint32_t defined_index, wp_handler_table handlers,
+                        const wp_cost_model *costs, bool fuse, wp_error *err) {
+  wp_emitter em = {.handlers = handlers, .ticks = costs != NULL, .fuse = fuse};
   wp_code *code = wp_calloc(1, sizeof *code);
   uint32_t max_height = 0;
   if (!code || wp_validate_body(m, defined_index, &em, &max_height, err) < 0 || em.oom) {

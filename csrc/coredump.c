@@ -206,6 +206,18 @@ static bool module_name(const wp_module *m, const char **name, uint32_t *len) {
   return false;
 }
 
+/* display_name: the module's own name, else the base name of the file it
+ * was read from (wp_module_set_file_name). */
+static bool display_name(const wp_module *m, const char **name, uint32_t *len) {
+  if (module_name(m, name, len)) return true;
+  const char *file = wp_module_file_name(m);
+  if (!file || !*file) return false;
+  const char *base = strrchr(file, '/');
+  *name = base ? base + 1 : file;
+  *len = (uint32_t)strlen(*name);
+  return *len > 0;
+}
+
 /* ---- sections ---- */
 
 typedef void (*body_fn)(sink *s, const dump *d);
@@ -237,7 +249,7 @@ static void body_coremodules(sink *s, const dump *d) {
     const char *name;
     uint32_t len;
     char fallback[48];
-    if (!module_name(d->modules[i], &name, &len)) {
+    if (!display_name(d->modules[i], &name, &len)) {
       snprintf(fallback, sizeof fallback, "<anonymous-module-%u>", i);
       name = fallback;
       len = (uint32_t)strlen(fallback);
@@ -462,7 +474,7 @@ int wp_coredump_write(const wp_exec *ex, const char *path, const char *executabl
     if (executable_name) {
       d.executable = executable_name;
       d.executable_len = strlen(executable_name);
-    } else if (d.ninstances && module_name(d.instances[0]->module, &d.executable, &len)) {
+    } else if (d.ninstances && display_name(d.instances[0]->module, &d.executable, &len)) {
       d.executable_len = len;
     } else {
       d.executable = "wasm";

@@ -23,22 +23,22 @@
 #include <pthread.h>
 #include <stddef.h>
 
-/* WP_DEBUG_VERSION: bumped when a field's meaning changes (not when one is
+/* WP_ROOTS_VERSION: bumped when a field's meaning changes (not when one is
  * added: readers look fields up by name). */
-#define WP_DEBUG_VERSION 1u
+#define WP_ROOTS_VERSION 1u
 
-typedef struct wp_debug_field {
+typedef struct wp_roots_field {
   const char *name; /* "struct.field" (offset), "sizeof struct" or a constant's name */
   uint64_t value;
-} wp_debug_field;
+} wp_roots_field;
 
 #define FIELD(type, field) {#type "." #field, offsetof(struct type, field)}
 #define SIZE(type) {"sizeof " #type, sizeof(struct type)}
-static const wp_debug_field layout[] = {
+static const wp_roots_field layout[] = {
   SIZE(wp_exec), FIELD(wp_exec, frames), FIELD(wp_exec, nframes), FIELD(wp_exec, trap_nframes),
   FIELD(wp_exec, depth), FIELD(wp_exec, stack), FIELD(wp_exec, stack_end), FIELD(wp_exec, variant),
-  FIELD(wp_exec, ticks), FIELD(wp_exec, debug_next), FIELD(wp_exec, entry),
-  SIZE(wp_debug_entry), FIELD(wp_debug_entry, prev), FIELD(wp_debug_entry, base),
+  FIELD(wp_exec, ticks), FIELD(wp_exec, roots_next), FIELD(wp_exec, entry),
+  SIZE(wp_entry_record), FIELD(wp_entry_record, prev), FIELD(wp_entry_record, base),
   SIZE(wp_frame), FIELD(wp_frame, func), FIELD(wp_frame, pc), FIELD(wp_frame, fp), FIELD(wp_frame, sp),
   SIZE(wp_func), FIELD(wp_func, type), FIELD(wp_func, inst), FIELD(wp_func, index), FIELD(wp_func, body),
   FIELD(wp_func, host), FIELD(wp_func, host_ctx),
@@ -49,7 +49,7 @@ static const wp_debug_field layout[] = {
   SIZE(wp_code), FIELD(wp_code, cells), FIELD(wp_code, ncells), FIELD(wp_code, map_cell),
   FIELD(wp_code, map_offset), FIELD(wp_code, nmap), FIELD(wp_code, nparams), FIELD(wp_code, nlocals),
   SIZE(wp_instance), FIELD(wp_instance, module), FIELD(wp_instance, refcount), FIELD(wp_instance, funcs),
-  FIELD(wp_instance, mems), FIELD(wp_instance, globals), FIELD(wp_instance, debug_next),
+  FIELD(wp_instance, mems), FIELD(wp_instance, globals), FIELD(wp_instance, roots_next),
   SIZE(wp_module), FIELD(wp_module, bytes), FIELD(wp_module, size), FIELD(wp_module, types),
   FIELD(wp_module, ntypes), FIELD(wp_module, nimports), FIELD(wp_module, nfuncs),
   FIELD(wp_module, nfuncs_imported), FIELD(wp_module, func_types), FIELD(wp_module, bodies),
@@ -69,54 +69,54 @@ static const wp_debug_field layout[] = {
 
 /* wasmprof_debug: the one root.  Its name and its first four fields are the
  * contract with readers; everything else is found through `layout`. */
-struct wp_debug_roots {
+struct wp_roots {
   char magic[16];                /* "wasmprof-debug" */
-  uint32_t version;              /* WP_DEBUG_VERSION */
+  uint32_t version;              /* WP_ROOTS_VERSION */
   uint32_t pointer_size;
-  const wp_debug_field *layout;  /* terminated by a NULL name */
-  wp_exec *execs;                /* live contexts, newest first (wp_exec.debug_next) */
-  wp_instance *instances;        /* live instances, newest first (wp_instance.debug_next) */
+  const wp_roots_field *layout;  /* terminated by a NULL name */
+  wp_exec *execs;                /* live contexts, newest first (wp_exec.roots_next) */
+  wp_instance *instances;        /* live instances, newest first (wp_instance.roots_next) */
 };
 
-__attribute__((used)) struct wp_debug_roots wasmprof_debug = {
-  "wasmprof-debug", WP_DEBUG_VERSION, sizeof(void *), layout, NULL, NULL,
+__attribute__((used)) struct wp_roots wasmprof_debug = {
+  "wasmprof-debug", WP_ROOTS_VERSION, sizeof(void *), layout, NULL, NULL,
 };
 
 static pthread_mutex_t roots_lock = PTHREAD_MUTEX_INITIALIZER;
 
-void wp_debug_register(wp_exec *ex) {
+void wp_roots_add_exec(wp_exec *ex) {
   pthread_mutex_lock(&roots_lock);
-  ex->debug_prev = NULL;
-  ex->debug_next = wasmprof_debug.execs;
-  if (ex->debug_next) ex->debug_next->debug_prev = ex;
+  ex->roots_prev = NULL;
+  ex->roots_next = wasmprof_debug.execs;
+  if (ex->roots_next) ex->roots_next->roots_prev = ex;
   wasmprof_debug.execs = ex;
   pthread_mutex_unlock(&roots_lock);
 }
 
-void wp_debug_unregister(wp_exec *ex) {
+void wp_roots_remove_exec(wp_exec *ex) {
   pthread_mutex_lock(&roots_lock);
-  if (ex->debug_prev) ex->debug_prev->debug_next = ex->debug_next;
-  else if (wasmprof_debug.execs == ex) wasmprof_debug.execs = ex->debug_next;
-  if (ex->debug_next) ex->debug_next->debug_prev = ex->debug_prev;
-  ex->debug_prev = ex->debug_next = NULL;
+  if (ex->roots_prev) ex->roots_prev->roots_next = ex->roots_next;
+  else if (wasmprof_debug.execs == ex) wasmprof_debug.execs = ex->roots_next;
+  if (ex->roots_next) ex->roots_next->roots_prev = ex->roots_prev;
+  ex->roots_prev = ex->roots_next = NULL;
   pthread_mutex_unlock(&roots_lock);
 }
 
-void wp_debug_register_instance(wp_instance *inst) {
+void wp_roots_add_instance(wp_instance *inst) {
   pthread_mutex_lock(&roots_lock);
-  inst->debug_prev = NULL;
-  inst->debug_next = wasmprof_debug.instances;
-  if (inst->debug_next) inst->debug_next->debug_prev = inst;
+  inst->roots_prev = NULL;
+  inst->roots_next = wasmprof_debug.instances;
+  if (inst->roots_next) inst->roots_next->roots_prev = inst;
   wasmprof_debug.instances = inst;
   pthread_mutex_unlock(&roots_lock);
 }
 
-void wp_debug_unregister_instance(wp_instance *inst) {
+void wp_roots_remove_instance(wp_instance *inst) {
   pthread_mutex_lock(&roots_lock);
-  if (inst->debug_prev) inst->debug_prev->debug_next = inst->debug_next;
-  else if (wasmprof_debug.instances == inst) wasmprof_debug.instances = inst->debug_next;
-  if (inst->debug_next) inst->debug_next->debug_prev = inst->debug_prev;
-  inst->debug_prev = inst->debug_next = NULL;
+  if (inst->roots_prev) inst->roots_prev->roots_next = inst->roots_next;
+  else if (wasmprof_debug.instances == inst) wasmprof_debug.instances = inst->roots_next;
+  if (inst->roots_next) inst->roots_next->roots_prev = inst->roots_prev;
+  inst->roots_prev = inst->roots_next = NULL;
   pthread_mutex_unlock(&roots_lock);
 }
 

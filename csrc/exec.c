@@ -1,6 +1,7 @@
 /* exec.c: execution contexts, entry into the guest (wp_call) and the
  * choice of interpreter loop variant (exec_plain.c, exec_counted.c,
- * exec_profiled.c: each an instantiation of exec_loop.h).
+ * exec_profiled.c: each an instantiation of exec_loop.h; exec_step.c, the
+ * debugger's, is entered by debug.c only).
  *
  * Guest-to-guest calls never recurse in C: the loop pushes a wp_frame and
  * jumps.  The C stack grows only when a host function re-enters the guest,
@@ -18,12 +19,12 @@
 #define WP_MAX_ENTRY_DEPTH 1000u
 
 #ifndef WP_NO_OBSERVATION
-static const wp_loop_fn loops[WP_VARIANT_COUNT] = {wp_loop_plain, wp_loop_counted, wp_loop_profiled};
+static const wp_loop_fn loops[WP_VARIANT_COUNT] = {wp_loop_plain, wp_loop_counted, wp_loop_profiled, wp_loop_step};
 #else
 /* -DWP_NO_OBSERVATION: the plain loop alone, for bench/zero_cost.py to show
  * that the observing variants cost the plain loop nothing.  Asking for
  * ticks or a profile fails in wp_exec_invoke. */
-static const wp_loop_fn loops[WP_VARIANT_COUNT] = {wp_loop_plain, NULL, NULL};
+static const wp_loop_fn loops[WP_VARIANT_COUNT] = {wp_loop_plain, NULL, NULL, NULL};
 #endif
 
 /* wp_func_code_compile (exec_variant.h): translate a guest function for a
@@ -33,8 +34,9 @@ const wp_code *wp_func_code_compile(wp_func *f, wp_variant v, const wp_cost_mode
   if (!handlers[v]) loops[v](NULL, 0, NULL, &handlers[v]);
   const wp_module *m = f->inst->module;
   uint32_t defined = f->index - m->nfuncs_imported;
-  wp_code *code = v == WP_VARIANT_PLAIN ? wp_compile(m, defined, handlers[v], err)
-                                        : wp_compile_ticked(m, defined, handlers[v], cost, err);
+  wp_code *code = v == WP_VARIANT_PLAIN  ? wp_compile(m, defined, handlers[v], err)
+                  : v == WP_VARIANT_STEP ? wp_compile_unfused(m, defined, handlers[v], cost, err)
+                                         : wp_compile_ticked(m, defined, handlers[v], cost, err);
   if (code) f->body->code[v] = code;
   else if (err) err->func = f->index;
   return code;
@@ -61,7 +63,7 @@ wp_exec *wp_exec_new(const wp_exec_limits *limits, wp_error *err) {
   ex->tick_limit = UINT64_MAX;
   wp_cost_model_init_default(&ex->cost);
   wp_exec_update_variant(ex);
-  wp_debug_register(ex);
+  wp_roots_add_exec(ex);
   return ex;
 oom:
   if (ex) free(ex->frames);
@@ -72,7 +74,7 @@ oom:
 
 void wp_exec_free(wp_exec *ex) {
   if (!ex) return;
-  wp_debug_unregister(ex);
+  wp_roots_remove_exec(ex);
   if (ex->stack) munmap(ex->stack, ex->stack_bytes);
   wp_profile_free(ex->prof);
   free(ex->frames);
@@ -246,7 +248,7 @@ int wp_call(wp_exec *ex, wp_func *f, const wp_slot *args, wp_slot *results, wp_e
   ex->max_frames = ceiling;
   /* For debuggers: where this entry's frames start, at an address on this
    * thread's C stack (debug_roots.c); two stores per entry, none in the loop. */
-  wp_debug_entry entry = {.prev = ex->entry, .base = entry_frames};
+  wp_entry_record entry = {.prev = ex->entry, .base = entry_frames};
   ex->entry = &entry;
   int rc = wp_exec_invoke(ex, f, err);
   ex->entry = entry.prev;

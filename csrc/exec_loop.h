@@ -1,10 +1,15 @@
 /* exec_loop.h: the interpreter loop, written once and included once per
- * loop variant (exec_plain.c, exec_counted.c, exec_profiled.c; after
- * exec_variant.h).  Before including, define
+ * loop variant (exec_plain.c, exec_counted.c, exec_profiled.c,
+ * exec_step.c; after exec_variant.h).  Before including, define
  *   LOOP_FN        the function's name
  *   LOOP_VARIANT   the wp_variant it implements (selects the code cache)
  *   LOOP_FUSED     1 if its code may hold superinstructions (fused.h);
  *                  without, their handlers are left out (the table holds NULL)
+ *   LOOP_STEP      1 for the stepping loop only (exec_step.c, debug.h): a
+ *                  countdown of instructions in a register, decremented at
+ *                  each dispatch, whose expiry calls the debugger's check;
+ *                  breakpoints as patched handler cells (XOP_break); it
+ *                  resumes a paused frame and returns 1 when it pauses
  * and, for observing variants, the hook macros (default: nothing):
  *   HOOK_ENTER(f)  after a guest frame is pushed
  *   HOOK_LEAVE()   before a guest frame is popped
@@ -12,6 +17,10 @@
  *   HOOK_TICK(n)   at an XOP_tick (only in ticked code) with its cost
  *   HOOK_CODE(code) once a callee's code is known (before its frame)
  *   HOOK_TRAP()    when the loop traps, pc at the trapping instruction
+ *   HOOK_RETURNED() after a return popped a frame, pc at the caller's next
+ *   HOOK_STORED(ea, n)  after an instruction wrote memory [ea, ea+n)
+ *   HOOK_GLOBAL_SET()   after a global.set
+ *   HOST_CALL(callee, args)  calls a host function (0 or non-zero as wp_host_fn)
  *
  * int LOOP_FN(wp_exec *ex, uint32_t base, wp_error *err, wp_handler_table *labels)
  * runs the frame on top of ex's frame stack until it returns to frame
@@ -42,6 +51,21 @@
 #ifndef HOOK_TRAP
 #define HOOK_TRAP() ((void)0)
 #endif
+#ifndef HOOK_RETURNED
+#define HOOK_RETURNED() ((void)0)
+#endif
+#ifndef HOOK_STORED
+#define HOOK_STORED(ea, n) ((void)0)
+#endif
+#ifndef HOOK_GLOBAL_SET
+#define HOOK_GLOBAL_SET() ((void)0)
+#endif
+#ifndef HOST_CALL
+#define HOST_CALL(callee, args) ((callee)->host(ex, (callee)->host_ctx, (args), err))
+#endif
+#ifndef LOOP_STEP
+#define LOOP_STEP 0
+#endif
 
 int LOOP_FN(wp_exec *ex, uint32_t base, wp_error *err, wp_handler_table *labels) {
 #if WP_COMPUTED_GOTO
@@ -56,15 +80,24 @@ int LOOP_FN(wp_exec *ex, uint32_t base, wp_error *err, wp_handler_table *labels)
 #if LOOP_FUSED
       WP_FUSED_XOPS(X)
 #endif
+#if LOOP_STEP
+      WP_STEP_XOPS(X)
+#endif
 #undef X
   };
 #define CASE(ident) L_##ident
 #define XCASE(ident) LX_##ident
-#define DISPATCH() goto *pc->handler
+#define DISPATCH_TO(h) goto *(h)
 #else
 #define CASE(ident) case WP_OP_##ident
 #define XCASE(ident) case WP_XOP_##ident
-#define DISPATCH() goto dispatch
+#if LOOP_STEP
+#define DISPATCH_TO(h)  \
+  do {                  \
+    cur_handler = (h);  \
+    goto dispatch;      \
+  } while (0)
+#endif
   /* The portable build's "handlers" are the internal opcode numbers. */
   static const void *const handlers[WP_IOP_COUNT] = {
 #define OP(byte, name, ident, imm, sig) [WP_OP_##ident] = (const void *)(uintptr_t)WP_OP_##ident,
@@ -81,6 +114,23 @@ int LOOP_FN(wp_exec *ex, uint32_t base, wp_error *err, wp_handler_table *labels)
     *labels = handlers;
     return 0;
   }
+#if LOOP_STEP
+#if !WP_COMPUTED_GOTO
+  const void *cur_handler;
+#endif
+  /* The stepping loop's countdown (debug.h): expiry means "check now". */
+#define DISPATCH()                                              \
+  do {                                                          \
+    if (WP_UNLIKELY(--countdown == 0)) goto do_step_check;      \
+    DISPATCH_TO(pc->handler);                                   \
+  } while (0)
+  wp_debug *dbg = ex->dbg;
+  uint64_t countdown = dbg->countdown;
+#elif WP_COMPUTED_GOTO
+#define DISPATCH() goto *pc->handler
+#else
+#define DISPATCH() goto dispatch
+#endif
 
   wp_frame *frame = &ex->frames[ex->nframes - 1];
   wp_func *func = frame->func;
@@ -119,10 +169,18 @@ int LOOP_FN(wp_exec *ex, uint32_t base, wp_error *err, wp_handler_table *labels)
 #else
 #define INTERRUPT_PENDING() WP_UNLIKELY(atomic_load_explicit(&ex->interrupt, memory_order_relaxed))
 #endif
+#if LOOP_STEP
+/* The debugger's check, after this instruction, handles the request. */
+#define CHECKPOINT()                                                      \
+  do {                                                                    \
+    if (INTERRUPT_PENDING()) countdown = wp_debug_lower(dbg, countdown);  \
+  } while (0)
+#else
 #define CHECKPOINT()                             \
   do {                                           \
     if (INTERRUPT_PENDING()) goto do_checkpoint; \
   } while (0)
+#endif
 #define IMM(i) (pc[i].u64)
 #define TOP sp[-1]
 #define I32 (uint32_t)
@@ -130,6 +188,13 @@ int LOOP_FN(wp_exec *ex, uint32_t base, wp_error *err, wp_handler_table *labels)
 #define S64 (int64_t)
 
   LOAD_MEMORY();
+#if LOOP_STEP
+  if (frame->pc) { /* resume a paused frame */
+    pc = frame->pc;
+    sp = frame->sp;
+    goto do_step_resume;
+  }
+#endif
   {
     const wp_code *code = WP_FUNC_CODE(func);
     pc = code->cells;
@@ -137,11 +202,21 @@ int LOOP_FN(wp_exec *ex, uint32_t base, wp_error *err, wp_handler_table *labels)
     for (wp_slot *p = fp + code->nparams; p < sp; p++) *p = 0;
     HOOK_ENTER(func);
   }
+#if LOOP_STEP
+do_step_resume:
+  if (countdown == 0) goto do_step_check;
+  DISPATCH_TO(wp_debug_handler(pc)); /* a breakpoint paused here: run the instruction under it */
+#else
   DISPATCH();
+#endif
 
 #if !WP_COMPUTED_GOTO
 dispatch:
+#if LOOP_STEP
+  switch ((uintptr_t)cur_handler)
+#else
   switch ((uintptr_t)pc->handler)
+#endif
 #endif
   {
 /* Binary operators: a = second from top, b = top. */
@@ -218,6 +293,7 @@ dispatch:
     ctype v = (ctype)sp[-1];         \
     memcpy(mem_base + ea, &v, n);    \
     sp -= 2;                         \
+    HOOK_STORED(ea, n);              \
     NEXT(2);                         \
   }
 /* Trapping float-to-int truncation. */
@@ -314,6 +390,7 @@ dispatch:
       } else if (mem) {
         mem_size = mem->size; /* the callee may have grown it (data never moves) */
       }
+      HOOK_RETURNED();
       DISPATCH();
     }
 
@@ -363,13 +440,18 @@ dispatch:
     }
     CASE(global_set) : {
       inst->globals[IMM(1)]->value[0] = *--sp;
+      HOOK_GLOBAL_SET();
       NEXT(2);
     }
 
     XCASE(global_set_ref) : {
       wp_global_store(inst->globals[IMM(1)], *--sp);
+      HOOK_GLOBAL_SET();
       NEXT(2);
     }
+#if LOOP_STEP
+    XCASE(break) : goto do_break;
+#endif
 
     XCASE(tick) : {
       HOOK_TICK(IMM(1));
@@ -791,6 +873,7 @@ dispatch:
       sp -= 3;
       if ((uint64_t)d + n > mem_size) TRAP(WP_TRAP_MEMORY_OOB);
       memset(mem_base + d, (int)(v & 0xff), n);
+      HOOK_STORED((uint64_t)d, n);
       NEXT(1);
     }
     CASE(memory_copy) : {
@@ -798,6 +881,7 @@ dispatch:
       sp -= 3;
       if ((uint64_t)s + n > mem_size || (uint64_t)d + n > mem_size) TRAP(WP_TRAP_MEMORY_OOB);
       memmove(mem_base + d, mem_base + s, n);
+      HOOK_STORED((uint64_t)d, n);
       NEXT(1);
     }
     CASE(memory_init) : {
@@ -807,6 +891,7 @@ dispatch:
       uint32_t len = inst->data_dropped[IMM(1)] ? 0 : seg->data_len;
       if ((uint64_t)s + n > len || (uint64_t)d + n > mem_size) TRAP(WP_TRAP_MEMORY_OOB);
       memcpy(mem_base + d, inst->module->bytes + seg->data_start + s, n);
+      HOOK_STORED((uint64_t)d, n);
       NEXT(2);
     }
     CASE(data_drop) : {
@@ -1042,11 +1127,15 @@ do_call : {
   wp_slot *args = sp - ft->nparams;
   frame->pc = pc;
   frame->sp = args;
+#if LOOP_STEP
+  CHECKPOINT(); /* checked at the next instruction, the callee's first or the one after a host call */
+#else
   if (INTERRUPT_PENDING()) {
     /* call_indirect has popped its index already: resume after the check, not before */
     if (wp_exec_checkpoint(ex, err)) return -1;
     LOAD_MEMORY(); /* the host may have let other code grow it */
   }
+#endif
   if (ex->nframes >= ex->max_frames) TRAP(WP_TRAP_STACK_EXHAUSTED);
   if (callee->host) {
     uint32_t room = ft->nparams > ft->nresults ? ft->nparams : ft->nresults;
@@ -1056,7 +1145,7 @@ do_call : {
     wp_slot *saved_sp = ex->sp;
     ex->sp = args + room;
     HOOK_HOST_ENTER(callee);
-    int rc = callee->host(ex, callee->host_ctx, args, err);
+    int rc = HOST_CALL(callee, args);
     ex->sp = saved_sp;
     if (rc) return -1; /* the host frame stays, visible to whoever reads the stack after the failure */
     ex->nframes--;
@@ -1090,6 +1179,28 @@ do_call : {
   DISPATCH();
 }
 
+#if LOOP_STEP
+/* Countdown expired before the instruction at pc (not run yet).  A tick
+ * is no place to stop: run it and check at the instruction after it. */
+do_step_check:
+  frame->pc = pc;
+  frame->sp = sp;
+  if (pc->handler == handlers[WP_XOP_tick]) {
+    countdown = 0; /* the tick adds one back, its NEXT takes it: the check comes at the next instruction */
+    DISPATCH_TO(pc->handler);
+  }
+  countdown = wp_debug_check(ex);
+  if (!countdown) return 1;
+  LOAD_MEMORY(); /* the host may have let other code grow it */
+  DISPATCH_TO(pc->handler);
+
+do_break:
+  frame->pc = pc;
+  frame->sp = sp;
+  countdown = wp_debug_break(ex, countdown);
+  if (!countdown) return 1;
+  DISPATCH_TO(wp_debug_handler(pc));
+#else
 do_checkpoint:
   frame->pc = pc;
   frame->sp = sp;
@@ -1099,6 +1210,7 @@ do_checkpoint:
   }
   LOAD_MEMORY(); /* the host may have let other code grow it */
   DISPATCH();
+#endif
 
 do_trap:
   frame->pc = pc;
@@ -1114,6 +1226,7 @@ do_trap:
 #undef CASE
 #undef XCASE
 #undef DISPATCH
+#undef DISPATCH_TO
 #undef LOAD_MEMORY
 #undef NEXT
 #undef TRAP
@@ -1145,6 +1258,11 @@ do_trap:
 #undef HOOK_TICK
 #undef HOOK_CODE
 #undef HOOK_TRAP
+#undef HOOK_RETURNED
+#undef HOOK_STORED
+#undef HOOK_GLOBAL_SET
+#undef HOST_CALL
+#undef LOOP_STEP
 #undef LOOP_FN
 #undef LOOP_VARIANT
 #undef LOOP_FUSED

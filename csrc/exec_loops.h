@@ -1,5 +1,5 @@
 /* exec_loops.h: the interpreter loop variants (exec_loop.h, instantiated
- * in exec_plain.c, exec_counted.c and exec_profiled.c), as exec.c calls
+ * in exec_plain.c, exec_counted.c, exec_profiled.c and exec_step.c), as exec.c calls
  * them. */
 #ifndef WP_EXEC_LOOPS_H
 #define WP_EXEC_LOOPS_H
@@ -12,5 +12,8 @@ typedef int (*wp_loop_fn)(wp_exec *ex, uint32_t base, wp_error *err, wp_handler_
 int wp_loop_plain(wp_exec *ex, uint32_t base, wp_error *err, wp_handler_table *labels);
 int wp_loop_counted(wp_exec *ex, uint32_t base, wp_error *err, wp_handler_table *labels);
 int wp_loop_profiled(wp_exec *ex, uint32_t base, wp_error *err, wp_handler_table *labels);
+/* The stepping loop (debug.c enters it) also returns 1 when it pauses:
+ * pc and sp are saved in the top frame, and calling it again resumes. */
+int wp_loop_step(wp_exec *ex, uint32_t base, wp_error *err, wp_handler_table *labels);
 
 #endif

@@ -91,10 +91,25 @@ void wp_module_free(wp_module *m) {
   if (m == NULL)
     return;
   wp_module_release(m);
+  free(m->file_name);
   if (!m->bytes_borrowed)
     free(m->bytes);
   free(m);
 }
+
+bool wp_module_set_file_name(wp_module *m, const char *path) {
+  char *copy = NULL;
+  if (path) {
+    size_t len = strlen(path) + 1;
+    if (!(copy = malloc(len))) return false;
+    memcpy(copy, path, len);
+  }
+  free(m->file_name);
+  m->file_name = copy;
+  return true;
+}
+
+const char *wp_module_file_name(const wp_module *m) { return m ? m->file_name : NULL; }
 
 /* ---- imports and exports ---------------------------------------------------- */
 

@@ -174,6 +174,7 @@ typedef enum wp_variant {
   WP_VARIANT_PLAIN,    /* no observation at all */
   WP_VARIANT_COUNTED,  /* ticks only (a tick limit without a profile) */
   WP_VARIANT_PROFILED, /* ticks and the call tree (profile.c) */
+  WP_VARIANT_STEP,     /* the debugger's: unfused, ticked, stops on request (debug.c) */
   WP_VARIANT_COUNT
 } wp_variant;
 
@@ -274,7 +275,15 @@ struct wp_module {
   uint32_t code_section_start; /* module offset of the Code section's contents (DWARF addresses start here) */
   struct wp_names *names;
   struct wp_dwarf *dwarf;
+  char *file_name;         /* wp_module_set_file_name: where the binary came from, or NULL */
 };
+
+/* disasm.c: call fn for each instruction of a defined function's body
+ * (module offset, opcode, immediates) until it returns non-zero. */
+typedef int (*wp_insn_fn)(void *ctx, uint32_t offset, wp_opcode op, const wp_imm *imm);
+int wp_body_walk(const wp_module *m, uint32_t defined_index, wp_insn_fn fn, void *ctx, wp_error *err);
+/* wp_opcode_at: the opcode of the instruction at a module offset, -1 if none starts there. */
+int wp_opcode_at(const wp_module *m, uint32_t offset);
 
 /* names.c, dwarf.c: free the lazily built debugging tables. */
 void wp_names_free(struct wp_names *names);

@@ -157,6 +157,14 @@ uint32_t wp_functype_result_count(const wp_functype *t);
 wp_valtype wp_functype_param(const wp_functype *t, uint32_t i);
 wp_valtype wp_functype_result(const wp_functype *t, uint32_t i);
 
+/* wp_module_set_file_name: record the file the module was read from (a
+ * copy is kept; NULL forgets it).  A module without a name of its own (the
+ * name section's) is then called by the file's base name where it must be
+ * named, as in coredumps.  Returns false when out of memory. */
+bool wp_module_set_file_name(wp_module *m, const char *path);
+/* wp_module_file_name: the path given to wp_module_set_file_name, or NULL. */
+const char *wp_module_file_name(const wp_module *m);
+
 /* wp_custom_section: the i-th custom section's name and payload, as byte
  * ranges of the module's own copy of the binary. Returns false past the end. */
 bool wp_module_custom_section(const wp_module *m, uint32_t i, const char **name, uint32_t *name_len,
@@ -534,6 +542,121 @@ typedef struct wp_source_frame {
  * for each inlined call, the function it was inlined into at the call site.
  * Writes at most max and returns the count (0 without debugging info). */
 uint32_t wp_module_source_frames(const wp_module *m, uint32_t offset, wp_source_frame *out, uint32_t max);
+
+/* ---- the debugger (debug.c, debug_replay.c, exec_step.c) ------------------------
+ * A debugger session runs calls of one instance on its own execution
+ * context through the stepping loop (a fourth instantiation of the
+ * interpreter loop, over code without superinstructions, that can pause
+ * before any instruction and resume).  It pauses where asked: after N
+ * instructions, at breakpoints (patched instructions: free where none is
+ * set), at function entries, after a watched memory range or global
+ * changed, after a step-out's return, at a tick count.  Ticks are counted
+ * with the default cost table (one per instruction), exactly as a profile
+ * counts them.
+ *
+ * "Instruction" here means an instruction that has code: nop, block, loop
+ * and end (which have none) run with the instruction after them.  The
+ * number of instructions run since the call started (icount) is the
+ * debugger's clock: the results of host calls (WASI included: return
+ * values, what they wrote to memory 0, how it grew) are recorded, and
+ * snapshots of the instance (memory 0, globals, tables, segment flags) and
+ * of the stacks are taken every so many instructions (thinned as the run
+ * grows, within a memory budget), so that the state at any earlier
+ * icount is reached again by restoring a snapshot and replaying forward,
+ * without calling the host.  Guest calls made by host functions on this
+ * context run to completion without pausing (counted).  Only the debugged
+ * instance's state is snapshotted. */
+typedef struct wp_debug wp_debug;
+
+typedef enum wp_stop_reason {
+  WP_STOP_NONE = 0,
+  WP_STOP_ENTRY,         /* a call is paused before its first instruction */
+  WP_STOP_STEP,          /* the requested number of instructions ran */
+  WP_STOP_BREAKPOINT,    /* before a breakpoint's instruction (wp_debug_stop_id: which) */
+  WP_STOP_FUNC_ENTRY,    /* before the first instruction of a function with an entry breakpoint */
+  WP_STOP_WATCH,         /* after an instruction or host call changed a watched range or global */
+  WP_STOP_FRAME,         /* after a return left at most wp_debug_run.until_frames frames */
+  WP_STOP_TICK,          /* at the first instruction with at least until_tick ticks */
+  WP_STOP_TRACE_FULL,    /* the trace buffer is full */
+  WP_STOP_INTERRUPT,     /* wp_exec_interrupt or the poll hook stopped it; resumable (err) */
+  WP_STOP_RETURNED,      /* the call returned: wp_debug_results */
+  WP_STOP_ERROR,         /* the call failed (trap, exit, host error, limit): err; frames kept */
+} wp_stop_reason;
+
+/* wp_debug_options: zero fields take the defaults. */
+typedef struct wp_debug_options {
+  uint64_t snapshot_every;   /* instructions between snapshots at first (default 2^20; doubles when thinned) */
+  uint32_t max_snapshots;    /* kept at most (default 64) */
+  size_t snapshot_budget;    /* bytes of snapshots kept at most (default 1 GiB; at least 2 are kept) */
+  bool no_record;            /* do not record host calls (then nothing can go backwards past one) */
+} wp_debug_options;
+
+/* wp_debug_new: a session on inst (retained until wp_debug_free). */
+wp_debug *wp_debug_new(wp_instance *inst, const wp_debug_options *options, wp_error *err);
+void wp_debug_free(wp_debug *d);
+/* wp_debug_exec: the session's execution context (its frame stack is the paused call's). */
+wp_exec *wp_debug_exec(wp_debug *d);
+
+/* wp_debug_call: start a call of f (a guest function of the instance) with
+ * args, paused before its first instruction (WP_STOP_ENTRY).  Forgets the
+ * previous call, its history and snapshots. */
+int wp_debug_call(wp_debug *d, wp_func *f, const wp_slot *args, wp_error *err);
+
+/* wp_debug_run: what to run to.  The first condition met pauses. */
+typedef struct wp_debug_run {
+  uint64_t steps;         /* pause after this many instructions (0: no limit) */
+  uint64_t until_tick;    /* pause at the first instruction with at least this many ticks (0: none) */
+  uint32_t until_frames;  /* pause after a return leaves at most this many frames (0: none) */
+  bool stops;             /* breakpoints and watchpoints pause (false: run through them) */
+  uint32_t trace;         /* record each instruction in a buffer of this many (0: no trace) */
+} wp_debug_run;
+
+/* wp_debug_resume: run the paused call; returns why it paused or ended. */
+wp_stop_reason wp_debug_resume(wp_debug *d, const wp_debug_run *run);
+/* What the last pause or end was about: the breakpoint or watchpoint id;
+ * a watchpoint's value before and after (len bytes each); the error. */
+uint32_t wp_debug_stop_id(const wp_debug *d);
+const uint8_t *wp_debug_watch_values(const wp_debug *d, const uint8_t **after, uint64_t *len);
+const wp_error *wp_debug_error(const wp_debug *d);
+/* wp_debug_results: the returned call's results (NULL before). */
+const wp_slot *wp_debug_results(const wp_debug *d);
+
+/* The clock: instructions run since the call started, and exact ticks. */
+uint64_t wp_debug_icount(const wp_debug *d);
+uint64_t wp_debug_ticks(const wp_debug *d);
+
+/* Breakpoints return an id (> 0), or 0 with err filled.
+ * wp_debug_break_at: before the first instruction with code at or after
+ * module offset `offset` of defined function `func` (*actual: its offset).
+ * wp_debug_break_func: when function `func` is entered (before its first
+ * instruction), calling wp_debug_func_entered first. */
+uint32_t wp_debug_break_at(wp_debug *d, uint32_t func, uint32_t offset, uint32_t *actual, wp_error *err);
+uint32_t wp_debug_break_func(wp_debug *d, uint32_t func, wp_error *err);
+/* Watchpoints: memory 0 [addr, addr+len), or global `index`. */
+uint32_t wp_debug_watch_memory(wp_debug *d, uint64_t addr, uint64_t len, wp_error *err);
+uint32_t wp_debug_watch_global(wp_debug *d, uint32_t index, wp_error *err);
+/* Enable, disable (the instruction is unpatched: free again) or delete one. */
+int wp_debug_enable(wp_debug *d, uint32_t id, bool enabled);
+int wp_debug_delete(wp_debug *d, uint32_t id);
+
+/* wp_debug_func_entered: the native debugger's hook.  The stepping loop
+ * calls it (never inlined, never optimised away) whenever a function with
+ * an entry breakpoint is entered, with the new frame on ex's frame stack,
+ * before the session pauses: a GDB breakpoint on this symbol (with a
+ * condition on func_index) stops the host there. */
+void wp_debug_func_entered(wp_exec *ex, uint32_t func_index);
+
+/* wp_debug_profile_start: profile the paused call from here on (its root
+ * is "here"; wp_profile_start's defaults); wp_debug_profile_stop hands it over. */
+int wp_debug_profile_start(wp_debug *d, wp_error *err);
+wp_profile *wp_debug_profile_stop(wp_debug *d);
+
+/* Going back.  wp_debug_restore: restore the latest snapshot taken at or
+ * before instruction `icount` (returns its icount; the caller replays
+ * forward with steps).  wp_debug_forget_future: the state was changed by
+ * hand (a local, a global, memory): what was recorded after now is dropped. */
+int wp_debug_restore(wp_debug *d, uint64_t icount, uint64_t *restored, wp_error *err);
+void wp_debug_forget_future(wp_debug *d);
 
 #ifdef __cplusplus
 }

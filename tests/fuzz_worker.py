@@ -11,8 +11,10 @@ mutate()).  For case number i it writes, one line each, flushed:
     DONE           at the end
 
 so that the parent can name the case that crashed or hung the process.
-Module() must load or raise DecodeError/ValidationError; running a loaded
-module without imports may trap or hit a limit, never raise anything else.
+Module() must load or raise DecodeError/ValidationError, and load exactly
+the mutants that wasmtime (configured for WebAssembly 2.0 without SIMD,
+which wasmprof does not support yet) validates; running a loaded module
+without imports may trap or hit a limit, never raise anything else.
 
 Reproduce one case by hand:
     python tests/fuzz_worker.py --case '{"path": "...", "kind": "flip", "arg": 7}'
@@ -54,21 +56,56 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__module__}.{type(exc).__qualname__}: {exc!r}"[:300]
 
 
-def decode(wasmprof, data: bytes):
-    """(module or None, status)."""
+def wasmtime_validator():
+    """wasmtime.Module.validate for WebAssembly 2.0 without SIMD: the
+    independent judge of which mutants are valid modules."""
+    import wasmtime
+
+    config = wasmtime.Config()
+    for feature in ("simd", "relaxed_simd", "threads", "tail_call", "multi_memory", "memory64", "gc",
+                    "function_references", "exceptions", "custom_page_sizes", "wide_arithmetic",
+                    "stack_switching", "component_model"):
+        setattr(config, f"wasm_{feature}", False)
+    for feature in ("bulk_memory", "multi_value", "reference_types"):
+        setattr(config, f"wasm_{feature}", True)
+    engine = wasmtime.Engine(config)
+
+    def valid(data: bytes) -> tuple[bool, str]:
+        try:
+            wasmtime.Module.validate(engine, data)
+        except wasmtime.WasmtimeError as e:
+            return False, str(e).splitlines()[0]
+        return True, ""
+
+    return valid
+
+
+def decode(wasmprof, data: bytes, valid=None):
+    """(module or None, status); with valid (wasmtime_validator()), a
+    decision that differs from wasmtime's is BAD."""
+    status = _decide(wasmprof, data)
+    if valid is not None and not status[1].startswith("BAD"):
+        theirs, why = valid(data)
+        if theirs != (status[0] is not None):
+            ours = "loads" if status[0] is not None else f"rejects it ({status[2]})"
+            return None, f"BAD wasmprof {ours}; wasmtime {'validates it' if theirs else 'rejects it: ' + why}"
+    return status[0], status[1]
+
+
+def _decide(wasmprof, data: bytes):
+    """(module or None, status, our reason)."""
     try:
         module = wasmprof.Module(data)
     except (wasmprof.DecodeError, wasmprof.ValidationError) as e:
         offset = e.offset
         if offset is not None and not (isinstance(offset, int) and 0 <= offset <= len(data)):
-            return None, f"BAD offset {offset!r} outside the {len(data)}-byte module ({e})"
+            return None, f"BAD offset {offset!r} outside the {len(data)}-byte module ({e})", ""
         if not isinstance(e.reason, str):
-            return None, f"BAD reason is {type(e.reason).__name__}"
-        str(e)
-        return None, "rejected"
+            return None, f"BAD reason is {type(e.reason).__name__}", ""
+        return None, "rejected", str(e)
     except BaseException as e:  # noqa: BLE001 - the point is to catch everything else
-        return None, "BAD " + describe(e)
-    return module, "loaded"
+        return None, "BAD " + describe(e), ""
+    return module, "loaded", ""
 
 
 def execute(wasmprof, module) -> str:
@@ -101,6 +138,7 @@ def run(cases: list[dict], base: int) -> None:
     import wasmprof
 
     cache: dict[str, bytes] = {}
+    valid = wasmtime_validator()
     out = sys.stdout
     for n, case in enumerate(cases):
         i = base + n
@@ -110,7 +148,7 @@ def run(cases: list[dict], base: int) -> None:
         data = mutate(cache[path], case["kind"], case["arg"])
         out.write(f"D {i}\n")
         out.flush()
-        module, status = decode(wasmprof, data)
+        module, status = decode(wasmprof, data, valid)
         out.write(f"R {i} {status}\n")
         out.flush()
         if module is not None and case.get("exec", True) and not module.imports:

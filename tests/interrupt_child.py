@@ -1,7 +1,8 @@
 """Child process for tests/test_interrupt.py: runs endless guests and stops
 them with SIGINT from a threading.Timer, or with wasmprof.interrupt() from a
 thread, printing one JSON line per case: whether the call was interrupted,
-the exception type, the latency in seconds, and whether the instance worked
+the exception type, where it says the guest stopped (function index and
+module offset), the latency in seconds, and whether the instance worked
 afterwards.  A child process, so that a stray KeyboardInterrupt or a hang
 cannot take the test run down with it."""
 
@@ -78,6 +79,7 @@ def main() -> None:
         timer.start()
         outcome = "returned"
         detail = ""
+        where = None
         try:
             if name == "start":
                 wasmprof.Instance(start_module)
@@ -86,6 +88,7 @@ def main() -> None:
         except KeyboardInterrupt as e:
             outcome = "KeyboardInterrupt"
             detail = str(e)
+            where = [getattr(e, "func_index", None), getattr(e, "offset", None)]
         except BaseException as e:  # reported, not hidden
             outcome = type(e).__name__
             detail = str(e)
@@ -97,6 +100,7 @@ def main() -> None:
                     "case": f"{name}/{how}",
                     "outcome": outcome,
                     "detail": detail,
+                    "where": where,
                     "latency": end - sent[0] if sent[0] else None,
                     "elapsed": end - start,
                     "works_after": ex.add(2, 3) == 5,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Dict, List, Optional, Tuple
 
-from wasmprof.profile import Event, Node, Profile
+from wasmprof.profiles.model import Event, Node, Profile
 
 NS_PER_TICK = 10
 

@@ -93,7 +93,7 @@ def addr_load_func(t: str, load: str, form: str, dest: str) -> str:
 
 
 def addr_store_func(t: str, store: str, form: str, value: str) -> str:
-    v = f"(local.get $v)" if value == "l" else f"({t}.const {STORE_VALUES[t]})"
+    v = "(local.get $v)" if value == "l" else f"({t}.const {STORE_VALUES[t]})"
     reads = " ".join(f"(i64.load (i32.const {8 * i}))" for i in range(6))
     return (f'(func (export "{store}@{form}/{value}") (param $a i32) (param $b i32) (param $v {t})'
             f" (result i64 i64 i64 i64 i64 i64) (memory.fill (i32.const 0) (i32.const 0) (i32.const 64))"

@@ -5,8 +5,9 @@ The guests run in a child process (tests/interrupt_child.py): an endless
 frames each loop, a loop calling a Python import, and an endless start
 function (instantiation is interrupted).  A threading.Timer
 sends SIGINT to the process (or calls wasmprof.interrupt()) after 0.2 s;
-each call must end in KeyboardInterrupt and the instance must work
-afterwards.  Latencies are printed (run pytest -s to see them) and
+each call must end in KeyboardInterrupt that names the function and the
+exact back-edge or call where the guest stopped, and the same instance must
+work afterwards.  Latencies are printed (run pytest -s to see them) and
 recorded as test properties, never asserted beyond a hang guard."""
 
 from __future__ import annotations
@@ -14,8 +15,31 @@ from __future__ import annotations
 import json
 import subprocess
 
+import wasmtime
+
 import wasmprof
-from conftest import PYTHON, ROOT, instantiate, python_env
+from conftest import PYTHON, ROOT, instantiate, instr_offset, python_env
+from interrupt_child import WAT
+
+BR, BR_IF, BR_TABLE = b"\x0c\x00", b"\x0d\x00", b"\x0e\x01\x00\x00"
+
+
+def stopping_points() -> dict:
+    """Per export of interrupt_child.WAT: (function index, the module offsets
+    of its back-edges and calls, where a guest can be stopped)."""
+    binary = bytes(wasmtime.wat2wasm(WAT))
+    return {"spin": (1, {instr_offset(binary, 1, BR)}),
+            "spin_if": (2, {instr_offset(binary, 2, BR_IF)}),
+            "spin_table": (3, {instr_offset(binary, 3, BR_TABLE)}),
+            # rec's back-edge is `local.get $i; i32.const 1000000; i32.lt_u;
+            # br_if`, one superinstruction (fused.h): it stops before all of
+            # it, at the local.get
+            "rec": (4, {instr_offset(binary, 4, b"\x20\x01\x41\xc0\x84\x3d\x49" + BR_IF),
+                        instr_offset(binary, 4, b"\x10\x04")}),
+            "spin_host": (5, {instr_offset(binary, 5, BR), instr_offset(binary, 5, b"\x10\x00")}),
+            # (module (func $s (loop $l (br $l))) (start $s)): the br of function 0
+            "start": (0, {instr_offset(bytes(wasmtime.wat2wasm("(module (func $s (loop $l (br $l))) (start $s))")),
+                                       0, BR)})}
 
 HANG_GUARD_SECONDS = 5.0
 
@@ -31,6 +55,7 @@ def test_guests_are_interrupted_by_sigint_and_by_interrupt(record_property):
     )
     assert proc.returncode == 0, f"child failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr[-4000:]}"
     rows = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    points = stopping_points()
     cases = {row["case"] for row in rows}
     assert {"spin/sigint", "spin_if/sigint", "spin_table/sigint", "rec/sigint", "spin_host/sigint",
             "spin/thread", "rec/thread", "start/sigint"} <= cases
@@ -40,9 +65,14 @@ def test_guests_are_interrupted_by_sigint_and_by_interrupt(record_property):
         assert row["outcome"] == "KeyboardInterrupt", row
         assert row["elapsed"] < HANG_GUARD_SECONDS, row
         assert row["works_after"], row
-        if row["case"].endswith("/thread"):
-            # wasmprof.interrupt() says where the guest was stopped
-            assert "WebAssembly execution interrupted in function" in row["detail"], row
+        name, how = row["case"].split("/")
+        func, offsets = points[name]
+        if name == "spin_host" and how == "sigint" and row["where"] == [None, None]:
+            continue  # Python saw the signal inside the host function, not in the guest
+        assert row["where"][0] == func and row["where"][1] in offsets, (row, func, sorted(offsets))
+        if how == "thread":  # wasmprof.interrupt() says where in its message too
+            assert row["detail"] == f"WebAssembly execution interrupted in function {func} at offset " \
+                                    f"{row['where'][1]:#x}", row
 
 
 def test_interrupt_with_nothing_running_is_harmless():

@@ -17,12 +17,16 @@ from conftest import python_env
 jupyter_client = pytest.importorskip("jupyter_client")
 pytest.importorskip("ipykernel")
 
+# spin tells the notebook it is running (a host call that prints) and loops.
 SETUP = '''
 import wasmprof, wasmtime
 inst = wasmprof.Instance(wasmprof.Module(bytes(wasmtime.wat2wasm("""
-  (module (func (export "spin") (loop $l (br $l)))
-          (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1))))"""))))
+  (module (import "env" "running" (func $running))
+          (func (export "spin") (call $running) (loop $l (br $l)))
+          (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1))))"""))),
+  {"env": {"running": lambda: print("guest running", flush=True)}})
 '''
+MARKER = "guest running"
 
 
 def wait_reply(kc, msg_id: str, timeout: float) -> dict:
@@ -36,6 +40,27 @@ def wait_reply(kc, msg_id: str, timeout: float) -> dict:
             return reply["content"]
 
 
+def wait_until_guest_runs(kc, msg_id: str, timeout: float) -> None:
+    """Wait for the kernel to report the cell busy, then for the guest's own
+    marker on the cell's stdout: the cell is inside spin (its host call or,
+    an instant later, the loop; tests/test_interrupt.py checks where a guest
+    stops)."""
+    deadline = time.monotonic() + timeout
+    busy = False
+    while True:
+        try:
+            msg = kc.get_iopub_msg(timeout=max(0.1, deadline - time.monotonic()))
+        except queue.Empty:
+            raise AssertionError(f"the guest did not start within {timeout} s (busy seen: {busy})") from None
+        if msg["parent_header"].get("msg_id") != msg_id:
+            continue
+        content = msg["content"]
+        if msg["msg_type"] == "status" and content.get("execution_state") == "busy":
+            busy = True
+        elif busy and msg["msg_type"] == "stream" and MARKER in content.get("text", ""):
+            return
+
+
 def test_kernel_interrupt_stops_a_guest_loop():
     km, kc = jupyter_client.manager.start_new_kernel(kernel_name="python3", env=python_env())
     try:
@@ -43,7 +68,7 @@ def test_kernel_interrupt_stops_a_guest_loop():
         # stop_on_error=False: otherwise ipykernel aborts requests queued while it
         # handles the error, and the next cell could come back "aborted".
         msg_id = kc.execute("inst.exports.spin()", stop_on_error=False)
-        time.sleep(1.0)  # the cell is running the endless loop
+        wait_until_guest_runs(kc, msg_id, 60)
         sent = time.monotonic()
         km.interrupt_kernel()
         content = wait_reply(kc, msg_id, 5.0)  # hang guard, not a timing assertion

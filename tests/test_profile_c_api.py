@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from conftest import EXAMPLES, c_program, native_env
-from wasmprof.profiler import profile
+from wasmprof.profiles.profiler import profile
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,6 @@
 """python -m wasmprof profile."""
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 
@@ -19,7 +18,7 @@ def test_profile_top_table():
     lines = r.stdout.strip().splitlines()
     assert lines[0].split()[:2] == ["self", "ticks"]
     assert len(lines) == 1 + 3 + 1
-    from wasmprof.profiler import profile
+    from wasmprof.profiles.profiler import profile
 
     assert f"{profile(EXAMPLES / 'kernel.wasm', invoke='run', args=(300,)).total_ticks:,} total ticks" in lines[-1]
 
@@ -29,9 +28,19 @@ def test_profile_writes_output(tmp_path):
     r = run_cli(str(EXAMPLES / "fib.wasm"), "--invoke", "fib", "-o", str(out), "--flamechart", "--max-depth", "4",
                 "12")
     assert r.returncode == 0, r.stderr
-    data = json.loads(out.read_text())
-    assert isinstance(data, dict) and data
     assert r.stdout == ""  # no table unless asked for, when writing a file
+    from wasmprof.profiles.model import Profile
+    from wasmprof.profiles.profiler import profile
+
+    written = Profile.load(out)
+    # what the options did: the call tree folded below depth 4 (fib(12)
+    # recurses 12 deep), and the calls and returns recorded in order
+    assert max(depth for _, depth in written.walk()) == 4
+    assert written.events and [e.kind for e in written.events].count("call") == sum(n.calls for n in written.nodes[1:])
+    assert written == profile(EXAMPLES / "fib.wasm", invoke="fib", args=(12,), flamechart=True, max_depth=4)
+    unfolded = profile(EXAMPLES / "fib.wasm", invoke="fib", args=(12,))
+    assert max(depth for _, depth in unfolded.walk()) > 4 and unfolded.events is None
+    assert written.total_ticks == unfolded.total_ticks
 
 
 def test_profile_trap_exit_status(tmp_path):

@@ -10,7 +10,7 @@ import pytest
 import wasmprof
 from conftest import EXAMPLES
 from profile_helpers import check_invariants, tree_of, write_wasm
-from wasmprof.profiler import profile
+from wasmprof.profiles.profiler import profile
 
 pytestmark = pytest.mark.skipif(shutil.which("wasm-objdump") is None, reason="wabt's wasm-objdump is needed")
 

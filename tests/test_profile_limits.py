@@ -7,7 +7,7 @@ import wasmprof
 from conftest import EXAMPLES
 from profile_helpers import check_invariants, write_wasm
 from wasmprof import _core
-from wasmprof.profiler import profile
+from wasmprof.profiles.profiler import profile
 
 INFINITE = """
 (module

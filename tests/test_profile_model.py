@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 
 from profile_samples import Recorder, flat, kernel_like
-from wasmprof.profile import Node, Profile
+from wasmprof.profiles.model import Node, Profile
 
 
 def by_name(rows):
@@ -163,6 +164,40 @@ def test_failed_render_leaves_no_file(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
+FAILING_WRITE = """
+import os, resource, signal, sys
+sys.path.insert(0, {tests!r})
+from profile_samples import kernel_like
+target = {target!r}
+kernel_like(n=1).save(target)                       # the old file
+old = open(target, "rb").read()
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)       # a write past the limit fails with EFBIG instead
+resource.setrlimit(resource.RLIMIT_FSIZE, (len(old) // 2, resource.RLIM_INFINITY))
+try:
+    kernel_like(n=2).save(target)                   # larger than the limit: the write fails
+except OSError as e:
+    print("failed:", e.strerror)
+print("old file kept:", open(target, "rb").read() == old)
+print("left behind:", sorted(os.listdir(os.path.dirname(target))))
+"""
+
+
+def test_a_failed_write_keeps_the_old_file(tmp_path):
+    """A write that really fails (the file size limit, as a full disk would)
+    raises, leaves the old file as it was and no temporary file."""
+    import subprocess
+    import sys
+
+    from conftest import python_env
+
+    target = tmp_path / "out" / "k.svg"
+    target.parent.mkdir()
+    code = FAILING_WRITE.format(tests=str(Path(__file__).parent), target=str(target))
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=python_env(), timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == ["failed: File too large", "old file kept: True", "left behind: ['k.svg']"]
+
+
 def test_dataframe():
     pd = pytest.importorskip("pandas")
     p = kernel_like()
@@ -194,16 +229,18 @@ def test_recorder_root_self_ticks_count():
     assert by_name(p.functions())["entry"].self_ticks == 5
 
 
-def test_profile_submodule_does_not_shadow_the_profile_function():
+def test_no_submodule_shadows_the_profile_function():
     import importlib
-    import types
+    import pkgutil
 
     import wasmprof
 
-    importlib.import_module("wasmprof.profile")
+    # importing every submodule binds each as an attribute of its package:
+    # none may be called `profile`
+    for info in pkgutil.walk_packages(wasmprof.__path__, "wasmprof."):
+        importlib.import_module(info.name)
     assert wasmprof.Profile is Profile
-    if "profile" in wasmprof.__all__:  # once wasmprof.profile() exists, the submodule must not hide it
-        assert callable(wasmprof.profile) and not isinstance(wasmprof.profile, types.ModuleType)
+    assert callable(wasmprof.profile) and wasmprof.profile.__module__ == "wasmprof.profiles.profiler"
 
 
 def test_top_table_text():

@@ -8,7 +8,7 @@ import pytest
 
 from profile_samples import kernel_like
 from render_helpers import require_tool
-from wasmprof.render import callgrind
+from wasmprof.profiles.render import callgrind
 
 
 def annotate(path, *extra):

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from profile_samples import flat, kernel_like
-from wasmprof.render import flamegraph_html, flamegraph_svg
+from wasmprof.profiles.render import flamegraph_html, flamegraph_svg
 
 SVG = "{http://www.w3.org/2000/svg}"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from profile_samples import kernel_like
-from wasmprof.render import folded
+from wasmprof.profiles.render import folded
 
 
 def parse(text):

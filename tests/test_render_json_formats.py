@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from profile_samples import kernel_like
-from wasmprof.render import chrome_trace, firefox, speedscope
+from wasmprof.profiles.render import chrome_trace, firefox, speedscope
 
 SCHEMAS = Path(__file__).resolve().parent / "schemas"
 
@@ -127,14 +127,16 @@ def test_firefox_host_category():
 def test_chrome_trace_complete_events(events):
     p = kernel_like(events=events)
     doc = json.loads(chrome_trace.render(p))
-    xs = [e for e in doc["traceEvents"] if e["ph"] == "X"]
+    xs = [e for e in doc["traceEvents"] if e["ph"] in "Xi"]
     assert len(xs) == (sum(n.calls for n in p.nodes[1:]) if events else len(p.nodes) - 1)
+    # A call that took no ticks (the host function log) is an instant (a span of none breaks speedscope).
+    assert {e["name"] for e in xs if e["ph"] == "i"} == {"log"} and all(e["dur"] for e in xs if e["ph"] == "X")
     top = [e for e in xs if p.nodes[e["args"]["node"]].parent == 0]
     assert sum(e["dur"] for e in top) == p.total_ticks
     # Per-node durations sum to the node's total ticks (calls laid end to end).
     per_node = {}
     for e in xs:
-        per_node[e["args"]["node"]] = per_node.get(e["args"]["node"], 0) + e["dur"]
+        per_node[e["args"]["node"]] = per_node.get(e["args"]["node"], 0) + e.get("dur", 0)
     assert all(per_node[n.id] == n.total_ticks for n in p.nodes[1:])
     assert all(e["ts"] >= 0 for e in xs)
 
@@ -157,8 +159,8 @@ def test_chrome_trace_begin_end_balanced():
 
 
 def test_truncated_events_still_give_balanced_outputs():
-    from wasmprof.profile import Profile
-    from wasmprof.render import folded
+    from wasmprof.profiles.model import Profile
+    from wasmprof.profiles.render import folded
 
     full = kernel_like()
     cut = full.events[: len(full.events) // 2]

@@ -261,6 +261,7 @@ PyMODINIT_FUNC PyInit__core(void) {
   if (PyModule_AddIntConstant(m, "PAGE_SIZE", WP_PAGE_SIZE) < 0) goto fail;
   if (wpy_wasi_init(m) < 0) goto fail; /* WASI: Exit, WasiCtx */
   if (wpy_native_register(m) < 0 || wpy_interrupt_register(m) < 0) goto fail;
+  if (wpy_debug_register(m) < 0) goto fail;
   return m;
 
 fail:

@@ -158,6 +158,26 @@ static PyObject *m_source_location(PyObject *o, PyObject *arg) {
   return location_obj(self->module, off);
 }
 
+#define MAX_SOURCE_FRAMES 64 /* deeper inlining chains are cut here */
+
+/* source_frames(offset): wp_module_source_frames as SourceLocations. */
+static PyObject *m_source_frames(PyObject *o, PyObject *arg) {
+  wpy_Module *self = get_module(o);
+  uint32_t off;
+  if (!self || wpy_u32_arg(arg, "module offset", &off) < 0 || warn_once(self, true) < 0) return NULL;
+  wp_source_frame src[MAX_SOURCE_FRAMES];
+  uint32_t n = wp_module_source_frames(self->module, off, src, MAX_SOURCE_FRAMES);
+  PyObject *cls = bt_attr("SourceLocation");
+  PyObject *list = cls ? PyList_New(n) : NULL;
+  for (uint32_t i = 0; list && i < n; i++) {
+    PyObject *l = source_location_new(cls, src[i].file, src[i].line, src[i].column, src[i].function);
+    if (!l) Py_CLEAR(list);
+    else PyList_SET_ITEM(list, i, l);
+  }
+  Py_XDECREF(cls);
+  return list;
+}
+
 static PyObject *m_names_warning(PyObject *o, PyObject *unused) {
   (void)unused;
   wpy_Module *self = get_module(o);
@@ -190,6 +210,10 @@ PyMethodDef wpy_module_debug_methods[] = {
      "body size): function-relative offsets are measured from here."},
     {"source_location", m_source_location, METH_O,
      "source_location(module_offset) -> SourceLocation | None\n\nFile, line and column from .debug_line."},
+    {"source_frames", m_source_frames, METH_O,
+     "source_frames(module_offset) -> list[SourceLocation]: the source frames of the instruction there, "
+     "innermost first: its own function (an inlined one if the compiler inlined it) at its line, then each "
+     "function it was inlined into at the call site; [] without DWARF."},
     {"names_warning", m_names_warning, METH_NOARGS,
      "names_warning() -> str | None\n\nWhy the name section was ignored, if it was malformed."},
     {"dwarf_warning", m_dwarf_warning, METH_NOARGS,

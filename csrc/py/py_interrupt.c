@@ -169,11 +169,37 @@ __attribute__((noinline)) static void wake_watchdog(void) {
 
 /* ---- the poll hook ----------------------------------------------------------------- */
 
+/* mark_interrupt_location: give a KeyboardInterrupt raised while ex ran a
+ * guest the attributes wasmprof.interrupt()'s has (func_index, offset: where
+ * the top frame stopped, at a back-edge or a call). */
+static void mark_interrupt_location(wp_exec *ex) {
+  PyObject *type, *value, *tb;
+  PyErr_Fetch(&type, &value, &tb);
+  PyErr_NormalizeException(&type, &value, &tb);
+  uint32_t n = wp_exec_frame_count(ex);
+  if (value && n && PyErr_GivenExceptionMatches(value, PyExc_KeyboardInterrupt) &&
+      !PyObject_HasAttrString(value, "func_index")) {
+    const wp_frame *top = wp_exec_frame(ex, n - 1);
+    uint32_t func = wp_frame_func_index(top), offset = wp_frame_offset(top);
+    PyObject *f = func == WP_NO_FUNC ? (Py_INCREF(Py_None), Py_None) : PyLong_FromUnsignedLong(func);
+    PyObject *o = offset == WP_NO_OFFSET ? (Py_INCREF(Py_None), Py_None) : PyLong_FromUnsignedLong(offset);
+    if (f && o) {
+      PyObject_SetAttrString(value, "func_index", f);
+      PyObject_SetAttrString(value, "offset", o);
+    }
+    Py_XDECREF(f);
+    Py_XDECREF(o);
+    PyErr_Clear(); /* a failed annotation leaves the interrupt as it was */
+  }
+  PyErr_Restore(type, value, tb);
+}
+
 static int poll_hook(wp_exec *ex, void *ctx, wp_error *err) {
-  (void)ex;
   (void)ctx;
   if (_PyOS_IsMainThread() && PyErr_CheckSignals() < 0) {
-    /* Python's handler raised (KeyboardInterrupt): the guest stops with it. */
+    /* Python's handler raised (KeyboardInterrupt): the guest stops with it,
+     * saying where. */
+    mark_interrupt_location(ex);
     wpy_stash_exception();
     memset(err, 0, sizeof *err);
     err->kind = WP_ERR_HOST;

@@ -58,6 +58,16 @@ static PyObject *module_from_file(PyObject *cls, PyObject *path) {
   Py_DECREF(closed);
   PyObject *r = module_from_bytes((PyTypeObject *)cls, data);
   Py_DECREF(data);
+  PyObject *fs = NULL;
+  if (r && PyUnicode_FSConverter(path, &fs)) { /* remember the file: it names an unnamed module */
+    if (!wp_module_set_file_name(((wpy_Module *)r)->module, PyBytes_AS_STRING(fs))) {
+      Py_CLEAR(r);
+      PyErr_NoMemory();
+    }
+    Py_DECREF(fs);
+  } else if (r) {
+    PyErr_Clear(); /* an odd path object: the module is fine without it */
+  }
   return r;
 }
 
@@ -152,6 +162,32 @@ static PyObject *module_get_custom_sections(PyObject *o, void *closure) {
   return list;
 }
 
+static PyObject *module_get_custom_section_names(PyObject *o, void *closure) {
+  (void)closure;
+  const wp_module *m = get(o);
+  if (!m) return NULL;
+  PyObject *list = PyList_New(0);
+  for (uint32_t i = 0; list; i++) {
+    const char *name;
+    uint32_t name_len, data_len;
+    const uint8_t *data;
+    if (!wp_module_custom_section(m, i, &name, &name_len, &data, &data_len)) break;
+    PyObject *item = str_of(name, name_len);
+    if (!item || PyList_Append(list, item) < 0) Py_CLEAR(list);
+    Py_XDECREF(item);
+  }
+  return list;
+}
+
+static PyObject *module_get_file_name(PyObject *o, void *closure) {
+  (void)closure;
+  const wp_module *m = get(o);
+  if (!m) return NULL;
+  const char *f = wp_module_file_name(m);
+  if (!f) Py_RETURN_NONE;
+  return PyUnicode_DecodeFSDefault(f);
+}
+
 static PyObject *module_repr(PyObject *o) {
   const wp_module *m = ((wpy_Module *)o)->module;
   if (!m) return PyUnicode_FromString("<wasmprof.Module (uninitialised)>");
@@ -164,6 +200,9 @@ static PyGetSetDef module_getset[] = {
     {"exports", module_get_exports, NULL, "list of ExportType(name, kind, type)", NULL},
     {"custom_sections", module_get_custom_sections, NULL, "list of (name, data) for each custom section",
      NULL},
+    {"custom_section_names", module_get_custom_section_names, NULL,
+     "the names of the custom sections, in order (without copying their data)", NULL},
+    {"file_name", module_get_file_name, NULL, "the file Module.from_file read, or None", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 

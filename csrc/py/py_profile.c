@@ -130,6 +130,10 @@ static PyObject *core_profile_stop(PyObject *self, PyObject *inst_obj) {
     PyErr_SetString(wpy_Error, "no profile is running (or guest code still runs)");
     return NULL;
   }
+  return wpy_profile_to_py(p, inst);
+}
+
+PyObject *wpy_profile_to_py(wp_profile *p, const wp_instance *inst) {
   PyObject *nodes = NULL, *events = NULL, *result = NULL;
   uint32_t n = wp_profile_node_count(p), ne = wp_profile_event_count(p);
   if (!(nodes = PyList_New(n)) || !(events = PyList_New(ne))) goto done;

@@ -17,7 +17,7 @@ from .names import Names, parse_names, strip_rust_hash
 from .target import Mem, Target
 
 # The interpreter loop variants (csrc/exec_loops.h): the C frames that run guest frames.
-LOOP_FUNCTIONS = ("wp_loop_plain", "wp_loop_counted", "wp_loop_profiled", "wp_loop_stepping")
+LOOP_FUNCTIONS = ("wp_loop_plain", "wp_loop_counted", "wp_loop_profiled", "wp_loop_step")
 # What the loop calls after saving the running frame's pc and sp (exec_loop.h).
 PC_SAVING = ("wp_exec_checkpoint", "wp_tick_stop_reached", "wp_func_code_compile")
 MAX_LIST = 100_000        # contexts or instances followed at most in a list (a corrupt cycle ends)
@@ -470,11 +470,11 @@ class Exec:
         out, at, seen = [], self.get("entry"), set()
         while at and at not in seen and len(out) < MAX_LIST:
             seen.add(at)
-            base = self.proc.layout.get(at, "wp_debug_entry.base")
+            base = self.proc.layout.get(at, "wp_entry_record.base")
             if base is None:
                 break
             out.append((at, base))
-            at = self.proc.layout.get(at, "wp_debug_entry.prev")
+            at = self.proc.layout.get(at, "wp_entry_record.prev")
         return out
 
     def segment(self, base: int) -> list:
@@ -540,12 +540,12 @@ class Process:
         return out
 
     def execs(self) -> list:
-        return [Exec(self, a) for a in self._walk(self.layout.execs_head, "wp_exec.debug_next")] if self.ok else []
+        return [Exec(self, a) for a in self._walk(self.layout.execs_head, "wp_exec.roots_next")] if self.ok else []
 
     def instances(self) -> list:
         if not self.ok:
             return []
-        return [Instance(self, a) for a in self._walk(self.layout.instances_head, "wp_instance.debug_next")]
+        return [Instance(self, a) for a in self._walk(self.layout.instances_head, "wp_instance.roots_next")]
 
     def module(self, addr: Optional[int]) -> Optional[Module]:
         if not addr:

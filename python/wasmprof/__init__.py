@@ -28,10 +28,7 @@ from ._core import (
     ValidationError,
 )
 from .backtraces import Frame, SourceLocation
-# The Profile model (python/wasmprof/profile.py).  Imported here, before anything binds the name
-# `profile`, so that a later `def profile(...)`/import of the profiling function wins over the
-# submodule attribute that `import wasmprof.profile` would otherwise leave on the package.
-from .profile import Profile, ProfileDiff
+from .profiles import Profile, ProfileDiff, profile
 from ._core import Exit  # WASI proc_exit
 from .wasi import Wasi, run
 from ._core import interrupt
@@ -47,17 +44,12 @@ from .types import (
     TableType,
 )
 from . import coredump  # wasmprof.coredump.load(...): reading WebAssembly coredumps
-
-# wasmprof.profile is the function (profiler.py).  Imported last, after the
-# submodule wasmprof.profile (the Profile class) has been loaded by
-# profiler.py, so that the name here is the function: use
-# `from wasmprof.profile import Profile` for the class, not
-# `import wasmprof.profile as m` (which would return this attribute).
-from .profiler import profile
+from .debugger import Debugger, Stop  # stepping, breakpoints, watchpoints, reverse execution
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Debugger",
     "DecodeError",
     "Error",
     "Exports",
@@ -80,6 +72,7 @@ __all__ = [
     "ProfileDiff",
     "Module",
     "SourceLocation",
+    "Stop",
     "NativeLibrary",
     "NativeSymbol",
     "Table",

@@ -133,12 +133,19 @@ def _render_one(lines: List[str], i: int, f: Frame) -> None:
 
 
 def _trap_str(self: BaseException) -> str:
-    """str(Trap): the message, then the guest backtrace when one was taken."""
+    """str(Trap): the message, then the guest backtrace when one was taken,
+    and how to keep names when no guest frame has one."""
+    from .build_hints import NO_NAMES
+
     base = str(self.args[0]) if self.args else ""
     frames = getattr(self, "frames", None)
     if not frames:
         return base
-    return f"{base}\n{render_frames(frames)}"
+    text = f"{base}\n{render_frames(frames)}"
+    guest = [f for f in frames if not f.host]
+    if guest and all(f.raw_name is None for f in guest):
+        text += f"\n{NO_NAMES}"
+    return text
 
 
 def _attach_to_host_exception(exc: BaseException, frames: Sequence[Frame]) -> None:

@@ -12,14 +12,18 @@ Subcommands:
     run FILE.wasm [--invoke NAME] [--dir HOST[::GUEST]] [--env K[=V]] [-- ARGS...]
         Instantiate a module and call an exported function with ARGS
         (converted to its parameter types); print each result on its own
-        line.  Without --invoke, call ``_start`` if it is exported, else only
-        instantiate (running the start function).  A module importing WASI
+        line.  Without --invoke, call ``_start`` (a module exporting other
+        functions but no ``_start`` is a usage error that lists them; one
+        exporting none is only instantiated, running its start function).  A module importing WASI
         preview1 gets it (wasmprof.Wasi): for a command (``_start``) ARGS are
         the program's arguments, --dir preopens directories and --env sets
         the environment; the guest's exit status becomes ours.
 
     coredump show CORE [--module K.wasm] | coredump mem CORE ADDR LEN
-        Read a WebAssembly coredump (see coredump_cmd.py).
+        Read a WebAssembly coredump (see coredump/cli.py).
+
+    debug FILE.wasm [--invoke NAME] [-- ARGS...]
+        The interactive debugger (see debug_cli.py).
 
 Each subcommand is a ``_Command``: a name, a function that adds its
 arguments to an argparse subparser, and a function that runs it and
@@ -36,9 +40,10 @@ import math
 import os
 import sys
 from dataclasses import dataclass
-from typing import Any, Callable, List, Optional, Sequence
+from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 from ._core import DecodeError, Error, Exit, Func, Instance, LinkError, Module, Trap, ValidationError
+from .invoke import NothingToCall, entry_point, exported_functions
 from .wasi import WASI_MODULE, Wasi
 
 PROG = "wasmprof"
@@ -65,11 +70,20 @@ class _Command:
 # ---- value parsing and printing ----------------------------------------------------
 
 
+INT_BITS = {"i32": 32, "i64": 64}
+
+
 def parse_value(text: str, valtype: str) -> Any:
-    """Convert a command-line argument to a value of a wasm value type."""
+    """Convert a command-line argument to a value of a wasm value type
+    (integers signed or unsigned, in any base Python's int() reads)."""
     try:
-        if valtype in ("i32", "i64"):
-            return int(text, 0)
+        if valtype in INT_BITS:
+            value = int(text, 0)
+            bits = INT_BITS[valtype]
+            if not -(1 << (bits - 1)) <= value < (1 << bits):
+                raise UsageError(f"{text} is out of range for {valtype} "
+                                 f"({-(1 << (bits - 1))} to {(1 << bits) - 1})")
+            return value
         if valtype in ("f32", "f64"):
             try:
                 return float(text)
@@ -158,46 +172,48 @@ def _wasi_for(ns: argparse.Namespace, module: Module) -> Optional[Wasi]:
         raise UsageError(str(e)) from None
 
 
+def _call_plan(ns: argparse.Namespace, module: Module, wasi: Optional[Wasi]) -> Tuple[Optional[str], List[Any]]:
+    """The export to call and its argument values, checked before anything
+    runs: a WASI program run as a command takes ARGS as its own arguments."""
+    try:
+        name = entry_point(module, ns.invoke, how="--invoke NAME")
+    except NothingToCall as e:
+        raise UsageError(str(e)) from None
+    args: Sequence[str] = [] if wasi is not None and not ns.invoke else ns.args
+    if name is None:
+        if args:
+            raise UsageError("arguments given, but the module exports no function to call them with")
+        return None, []
+    params = exported_functions(module)[name].params
+    if len(args) != len(params):
+        raise UsageError(f"{name} takes {len(params)} argument{'s' if len(params) != 1 else ''} "
+                         f"{exported_functions(module)[name]}, got {len(args)}")
+    return name, [parse_value(a, t) for a, t in zip(args, params)]
+
+
 def _run(ns: argparse.Namespace) -> int:
     module = _load(ns.file)
     wasi = _wasi_for(ns, module)
-    args: Sequence[str] = ns.args if wasi is None or ns.invoke else []
+    name, values = _call_plan(ns, module, wasi)
     try:
         instance = Instance(module, wasi=wasi)
     except LinkError as e:
         raise LinkError(f"{e} (run supports modules without imports or with WASI preview1 imports)") from None
     except Exit as e:
         return int(e.code)
-    name: Optional[str] = ns.invoke
     if name is None:
-        if "_start" not in instance.exports:
-            if args:
-                raise UsageError("arguments given without --invoke")
-            return 0
-        name = "_start"
-    if name not in instance.exports:
-        names = ", ".join(n for n in instance.exports if isinstance(instance.exports[n], Func))
-        raise UsageError(f"no exported function {name!r} (exported functions: {names or 'none'})")
+        return 0
     func = instance.exports[name]
-    if not isinstance(func, Func):
-        raise UsageError(f"export {name!r} is not a function")
-    ftype = func.type
-    if len(args) != len(ftype.params):
-        raise UsageError(
-            f"{name} takes {len(ftype.params)} argument{'s' if len(ftype.params) != 1 else ''} "
-            f"{ftype}, got {len(args)}"
-        )
-    values = [parse_value(a, t) for a, t in zip(args, ftype.params)]
     try:
         result = func(*values)
     except Exit as e:
         return int(e.code)
-    for v in _results(result, len(ftype.results)):
+    for v in _results(result, len(func.type.results)):
         print(format_value(v))
     return 0
 
 
-# ---- profile (issue 4; the profiler lives in profiler.py) --------------------------
+# ---- profile (the profiler lives in profiles/profiler.py) ---------------------------
 
 
 def _configure_profile(p: argparse.ArgumentParser) -> None:
@@ -227,53 +243,78 @@ def _print_top(prof: Any, n: int) -> None:
     print(f"{prof.total_ticks:>14,} total ticks ({prof.cost_model})")
 
 
+def _output_format(ns: argparse.Namespace) -> Optional[str]:
+    """The format -o and --format ask for, checked before the guest runs."""
+    from .profiles import render
+
+    if ns.output is None:
+        if ns.format:
+            raise UsageError("--format needs -o PATH")
+        return None
+    directory = os.path.dirname(os.path.abspath(ns.output))
+    if not os.path.isdir(directory):
+        raise UsageError(f"cannot write {ns.output}: no directory {directory}")
+    try:
+        return str((render.get(ns.format) if ns.format else render.for_path(ns.output)).NAME)
+    except ValueError as e:
+        raise UsageError(str(e).replace("pass format=", "pass --format")) from None
+
+
 def _profile(ns: argparse.Namespace) -> int:
-    from .profiler import TerminalProgress, profile
+    from .profiles.profiler import TerminalProgress, load_cost_table, profile
 
     module = _load(ns.file)
     wasi = _wasi_for(ns, module)  # a WASI program run as a command takes ARGS as its arguments
-    name: Optional[str] = ns.invoke
-    values: List[Any] = []
-    if name is not None:
-        inst_types = {e.name: e.type for e in module.exports if e.kind == "func"}
-        if name not in inst_types:
-            raise UsageError(f"no exported function {name!r} (exported functions: {', '.join(inst_types) or 'none'})")
-        params = inst_types[name].params
-        if len(ns.args) != len(params):
-            raise UsageError(f"{name} takes {len(params)} argument{'s' if len(params) != 1 else ''}, got {len(ns.args)}")
-        values = [parse_value(a, t) for a, t in zip(ns.args, params)]
-    elif ns.args and wasi is None:
-        raise UsageError("arguments given without --invoke")
+    name, values = _call_plan(ns, module, wasi)
+    out_format = _output_format(ns)
+    try:
+        load_cost_table(ns.cost)
+    except (ValueError, OSError) as e:
+        raise UsageError(str(e)) from None
     progress = TerminalProgress() if sys.stderr.isatty() else None
+    interrupted = False
     try:
         prof = profile(module, invoke=name, args=values, wasi=wasi, cost=ns.cost, time=ns.time, flamechart=ns.flamechart,
                        max_events=ns.max_events, sample_every=ns.sample_every, max_depth=ns.max_depth, max_ticks=ns.max_ticks,
                        progress=progress)
-    except (ValueError, OSError) as e:  # bad cost table, option or file
+    except ValueError as e:  # an option profile() refuses (--max-depth 0, ...)
         raise UsageError(str(e)) from None
+    except KeyboardInterrupt as e:  # Ctrl-C: what ran so far is still a profile
+        if getattr(e, "profile", None) is None:
+            raise
+        prof, interrupted = e.profile, True
     finally:
         if progress is not None:
             progress.close()
     prof.module_name = os.path.basename(ns.file)
     if ns.output:
-        prof.save(ns.output, ns.format)
+        try:
+            prof.save(ns.output, out_format)
+        except OSError as e:
+            raise Error(f"cannot write {ns.output}: {e.strerror or e}") from None
         print(f"{PROG}: wrote {ns.output}", file=sys.stderr)
     if ns.top or not ns.output:
         _print_top(prof, ns.top or 10)
+    if prof.hint and (prof.trap is None or prof.hint not in str(prof.trap)):  # said once
+        print(f"{PROG}: {prof.hint}", file=sys.stderr)
     if prof.events_truncated:
         print(f"{PROG}: the flamechart was truncated at {ns.max_events} events (raise --max-events)", file=sys.stderr)
+    if interrupted:
+        print(f"{PROG}: interrupted (the profile covers the run up to the interruption)", file=sys.stderr)
+        return 130
     if prof.trap is not None:
         print(f"{PROG}: {'limit' if not isinstance(prof.trap, Trap) else 'trap'}: {prof.trap} "
               f"(the profile covers the run up to it)", file=sys.stderr)
+        _say_coredump(prof.trap)
         return 1
     return prof.exit_code or 0  # a WASI program's exit status, as for run
 
 
-# ---- coredump (python/wasmprof/coredump_cmd.py) ---------------------------------------
+# ---- coredump (python/wasmprof/coredump/cli.py) ---------------------------------------
 
 
 def _run_coredump(ns: argparse.Namespace) -> int:
-    from . import coredump_cmd
+    from .coredump import cli as coredump_cmd
 
     try:
         return coredump_cmd.run(ns)
@@ -284,15 +325,32 @@ def _run_coredump(ns: argparse.Namespace) -> int:
 
 
 def _configure_coredump(p: argparse.ArgumentParser) -> None:
-    from . import coredump_cmd
+    from .coredump import cli as coredump_cmd
 
     coredump_cmd.configure(p)
+
+
+# ---- debug (python/wasmprof/debug_cli.py) ----------------------------------------------
+
+
+def _run_debug(ns: argparse.Namespace) -> int:
+    from . import debug_cli
+
+    return debug_cli.run(ns)
+
+
+def _configure_debug(p: argparse.ArgumentParser) -> None:
+    from . import debug_cli
+
+    debug_cli.configure(p)
 
 
 COMMANDS: List[_Command] = [
     _Command("run", "instantiate a module and call an export", _configure_run, _run),
     _Command("coredump", "read a WebAssembly coredump (show, mem)", _configure_coredump, _run_coredump),
     _Command("profile", "run a module under the exact profiler", _configure_profile, _profile),
+    _Command("debug", "debug a call interactively (breakpoints, watchpoints, reverse steps)", _configure_debug,
+             _run_debug),
 ]
 
 
@@ -309,6 +367,13 @@ def _is_number(text: str) -> bool:
             return True
         except ValueError:
             return False
+
+
+def _say_coredump(error: BaseException) -> None:
+    """Say where a trap's coredump went (WASMPROF_COREDUMP asked for one)."""
+    path = getattr(error, "coredump", None)
+    if path:
+        print(f"{PROG}: wasm coredump written to {path} (read it with: {PROG} coredump show {path})", file=sys.stderr)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -345,8 +410,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except UsageError as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
     except Trap as e:
         print(f"{PROG}: trap: {e}", file=sys.stderr)
+        _say_coredump(e)
         return 1
     except (DecodeError, ValidationError) as e:
         print(f"{PROG}: {type(e).__name__}: {e}", file=sys.stderr)

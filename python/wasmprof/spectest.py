@@ -94,7 +94,8 @@ def spectest_imports() -> Dict[str, object]:
 class FileResult:
     """The outcome of one script: counts, failure descriptions and notes
     (problems outside assertions: a module that failed to load, an action
-    that raised)."""
+    that raised).  A note is a failure too: a wrongly rejected module that
+    no assertion uses would otherwise go unnoticed."""
 
     path: str
     passed: int = 0
@@ -105,6 +106,12 @@ class FileResult:
 
     def as_tuple(self) -> Tuple[int, int, int, List[str]]:
         return self.passed, self.failed, self.skipped, self.failures
+
+    def note(self, message: str) -> None:
+        """Record a problem outside the assertions, counted as a failure."""
+        self.notes.append(message)
+        self.failed += 1
+        self.failures.append(f"{message} (outside assertions)")
 
 
 class _Failed(Exception):
@@ -372,7 +379,7 @@ def _command(cmd: Mapping[str, Any], script: _Script, result: FileResult) -> Non
             if name:
                 script.named[name] = None
                 script.errors[name] = script.current_error
-            result.notes.append(f"line {line}: module {cmd['filename']} failed to load: {msg}")
+            result.note(f"line {line}: module {cmd['filename']} failed to load: {msg}")
             return
         script.current, script.current_error = inst, None
         if name:
@@ -382,7 +389,7 @@ def _command(cmd: Mapping[str, Any], script: _Script, result: FileResult) -> Non
             inst = script.instance(cmd.get("name"))
         except _Failed as e:
             script.registered.pop(cmd["as"], None)
-            result.notes.append(f"line {line}: register {cmd['as']!r}: {e}")
+            result.note(f"line {line}: register {cmd['as']!r}: {e}")
             return
         script.registered[cmd["as"]] = inst.exports
     elif t == "action":
@@ -390,9 +397,9 @@ def _command(cmd: Mapping[str, Any], script: _Script, result: FileResult) -> Non
             script.action(cmd["action"])
         except Exception as e:  # noqa: BLE001
             msg = str(e) if isinstance(e, (_Failed, _Skip)) else _exc(e)
-            result.notes.append(f"line {line}: action {_describe_action(cmd['action'])} raised {msg}")
+            result.note(f"line {line}: action {_describe_action(cmd['action'])} raised {msg}")
     else:
-        result.notes.append(f"line {line}: unknown command {t!r} ignored")
+        result.note(f"line {line}: unknown command {t!r} ignored")
 
 
 def _load_script(path: str) -> Dict[str, Any]:
@@ -415,7 +422,7 @@ def run_file_result(path: str) -> FileResult:
             try:
                 _command(cmd, script, result)
             except Exception as e:  # noqa: BLE001 - never abort the file
-                result.notes.append(f"line {line}: {t} raised {_exc(e)}")
+                result.note(f"line {line}: {t} raised {_exc(e)}")
             continue
         try:
             _assertion(cmd, script)
@@ -489,8 +496,7 @@ def _print_result(r: FileResult, verbose: bool) -> None:
             print(f"  FAIL {f}")
     else:
         for n in r.notes:
-            if " action " in n or "runner crashed" in n:
-                print(f"  note: {n}")
+            print(f"  note: {n}")
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

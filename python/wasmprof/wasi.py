@@ -23,6 +23,7 @@ import sys
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from ._core import Exit, Func, Instance, Module, WasiCtx
+from .invoke import entry_point
 
 WASI_MODULE = "wasi_snapshot_preview1"
 
@@ -152,16 +153,19 @@ def run(
     invoke: Optional[str] = None,
     wasi: Optional[Wasi] = None,
     imports: Optional[Mapping[str, Any]] = None,
+    coredump: Union[None, bool, str, "os.PathLike[str]"] = None,
 ) -> int:
     """Run a WASI command and return its exit status.
 
     module: a Module or a path to a .wasm file.  args: the program's
     arguments after argv[0] (used only when no ``wasi`` is given; argv[0]
-    is the file name).  invoke: the export to call (default ``_start``).
+    is the file name).  invoke: the export to call (default ``_start``;
+    without either, NothingToCall lists the exported functions).
     wasi: the environment (default: the given args, no environment, no
-    preopens, the process's own standard streams).  The status is 0 when
-    the program returns normally and the code given to proc_exit
-    otherwise; traps raise :class:`wasmprof.Trap`.
+    preopens, the process's own standard streams).  coredump: where a trap
+    writes a WebAssembly coredump, as for :class:`wasmprof.Instance`.  The
+    status is 0 when the program returns normally and the code given to
+    proc_exit otherwise; traps raise :class:`wasmprof.Trap`.
     """
     if not isinstance(module, Module):
         path = os.fspath(module)
@@ -175,12 +179,11 @@ def run(
     for stream in (sys.stdout, sys.stderr):
         if stream is not None:
             stream.flush()
+    name = entry_point(module, invoke)
     try:
-        instance = Instance(module, imports, wasi=wasi)
-        name = invoke or "_start"
-        if name not in instance.exports:
-            raise LookupError(f"the module exports no function {name!r}")
-        instance.exports[name]()
+        instance = Instance(module, imports, wasi=wasi, coredump=coredump)
+        if name is not None:
+            instance.exports[name]()
     except Exit as e:
         return int(e.code)
     return 0

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import argparse
 
-from .coredump import load
-from .coredump_render import hexdump
+from .reader import load
+from .render import hexdump
 
 
 class CoredumpUsageError(Exception):

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Tuple
 from ._common import function_labels, root_value, self_value
 
 if TYPE_CHECKING:
-    from ..profile import FuncKey, Profile
+    from ..model import FuncKey, Profile
 
 NAME = "firefox"
 EXTENSIONS = (".firefox.json", ".fxprof.json")

@@ -1,5 +1,5 @@
 """wasmprof.profile(): run a module under the profiled interpreter loop and
-return an exact :class:`~wasmprof.profile.Profile`.
+return an exact :class:`~wasmprof.Profile`.
 
 The C core collects (csrc/profile.c): a call tree with one node per distinct
 path of calls, each with its call count, self ticks and optionally self
@@ -30,11 +30,12 @@ import time as _time
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
-from . import _core
-from ._core import Func, Instance, LimitError, Module, Trap
-
-from .profile import Event, Node, Profile
-from .wasi import Wasi, imports_wasi
+from .. import _core
+from .._core import Func, Instance, LimitError, Module, Trap
+from ..build_hints import missing_info_hint
+from ..invoke import entry_point
+from ..wasi import Wasi, imports_wasi
+from .model import Event, Node, Profile
 
 __all__ = ["profile", "CostTable", "load_cost_table"]
 
@@ -211,7 +212,9 @@ def profile(
     progress: Optional[ProgressFn] = None,
 ) -> Profile:
     """Instantiate a module, run ``invoke`` (or ``_start`` when exported) with
-    ``args`` and return its exact profile.
+    ``args`` and return its exact profile.  Without either, a module that
+    exports functions raises NothingToCall (which lists them); one that
+    exports none is profiled while it is instantiated (its start function).
 
     A module that imports WASI gets ``wasi``, or by default the environment
     ``wasmprof.run`` gives: run as a command (no ``invoke``), ``args`` are the
@@ -230,9 +233,13 @@ def profile(
     than that many levels below the root into the node at the cap: their
     ticks and time count as that node's self cost, and they are not counted
     as calls.  ``progress(ticks)`` is called about every 4M ticks (it may
-    raise, e.g. KeyboardInterrupt, to stop the run).
+    raise, e.g. KeyboardInterrupt, to stop the run).  Any exception other
+    than a trap or the limit (KeyboardInterrupt from Ctrl-C, an error in a
+    host function) propagates with the profile of the run up to it in its
+    ``profile`` attribute.
     """
     module, module_name = _load_module(path_or_module)
+    name = entry_point(module, invoke)
     table = load_cost_table(cost)
     if max_depth is not None and max_depth < 1:
         raise ValueError("max_depth must be at least 1")
@@ -269,14 +276,8 @@ def profile(
             _core._set_tick_callback(PROGRESS_EVERY, lambda ticks: report(ticks - base))
         instance = Instance(module, **inst_kwargs)
         names.add_exports(instance)
-        name = invoke
-        if name is None and "_start" in instance.exports:
-            name = "_start"
         if name is not None:
             root_name = name
-            if name not in instance.exports:
-                funcs = ", ".join(n for n in instance.exports if isinstance(instance.exports[n], Func))
-                raise ValueError(f"no exported function {name!r} (exported functions: {funcs or 'none'})")
             result = instance.exports[name](*args)
     except (Trap, LimitError) as e:
         outcome = e
@@ -288,11 +289,16 @@ def profile(
         if progress is not None:
             _core._set_tick_callback(0, None)
         raw = _core._profile_stop(instance)
-    if pending is not None:
-        raise pending
     prof = _build_profile(raw, names, root_name=root_name, module_name=module_name,
                           cost_model=table.describe(), timed=bool(time), flamechart=bool(flamechart),
                           sample_every=sample_every if flamechart else None)
+    prof.hint = missing_info_hint(module)
+    if pending is not None:
+        try:
+            pending.profile = prof  # type: ignore[attr-defined]  # the run up to the interruption
+        except AttributeError:
+            pass
+        raise pending
     prof.trap = outcome  # type: ignore[attr-defined]
     prof.result = result  # type: ignore[attr-defined]
     prof.exit_code = exit_code  # type: ignore[attr-defined]

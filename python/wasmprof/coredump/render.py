@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 
 if TYPE_CHECKING:
-    from .coredump import Coredump, Frame, Memory
+    from .reader import Coredump, Frame, Memory
 
 
 class Symbolizer:

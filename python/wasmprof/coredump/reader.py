@@ -1,4 +1,4 @@
-"""WebAssembly coredumps: reading, rendering, and where to write them.
+"""Reading WebAssembly coredumps, and where wasmprof writes them.
 
 A coredump (tool-conventions ``Coredump.md``) is a wasm binary whose custom
 sections describe the process (``core``), the modules (``coremodules``), the
@@ -24,7 +24,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple, Union
 
-from ._core import Error, Module, write_coredump
+from .._core import Error, Module, write_coredump
 
 __all__ = [
     "CoredumpError",
@@ -229,7 +229,7 @@ class Coredump:
 
     def render(self, module: Any = None) -> str:
         """A readable report; names and source lines come from module (or the one given to load())."""
-        from .coredump_render import render
+        from .render import render
 
         return render(self, module if module is not None else self.module)
 
@@ -542,7 +542,7 @@ def load(path: Union[str, "os.PathLike[str]"], module: ModuleLike = None) -> Cor
 
 def _as_module(module: Any) -> Any:
     """A Module from a Module, bytes or a path; the bytes are kept alongside
-    (for the body offsets, see coredump_render.Symbolizer)."""
+    (for the body offsets, see render.Symbolizer)."""
     if module is None or isinstance(module, Module):
         return module
     if isinstance(module, (bytes, bytearray, memoryview)):

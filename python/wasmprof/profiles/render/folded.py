@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 from ._common import check_metric, function_labels, weighted_stacks
 
 if TYPE_CHECKING:
-    from ..profile import Profile
+    from ..model import Profile
 
 NAME = "folded"
 EXTENSIONS = (".folded", ".collapsed", ".folded.txt")

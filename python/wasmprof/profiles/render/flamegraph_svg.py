@@ -18,7 +18,7 @@ from xml.sax.saxutils import escape, quoteattr
 from ._common import check_metric, function_labels, total_value
 
 if TYPE_CHECKING:
-    from ..profile import Node, Profile
+    from ..model import Node, Profile
 
 NAME = "svg"
 EXTENSIONS = (".svg",)

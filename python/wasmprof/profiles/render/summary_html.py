@@ -8,7 +8,7 @@ from xml.sax.saxutils import escape
 from . import flamegraph_svg
 
 if TYPE_CHECKING:
-    from ..profile import Profile, ProfileDiff
+    from ..model import Profile, ProfileDiff
 
 # Each inline flamegraph in a notebook needs its own element ids.
 _ids = itertools.count(1)
@@ -25,7 +25,9 @@ def summary_line(profile: "Profile") -> str:
     if profile.events is not None:
         note = " (truncated)" if profile.events_truncated else ""
         parts.append(f"{len(profile.events):,} flamechart events{note}")
-    return " &middot; ".join(parts)
+    line = " &middot; ".join(parts)
+    hint = getattr(profile, "hint", None)
+    return f"{line}<br><i>{escape(hint)}</i>" if hint else line
 
 
 def top_table(profile: "Profile", n: int = 10) -> str:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Tuple
 from ._common import function_labels, weighted_stacks
 
 if TYPE_CHECKING:
-    from ..profile import FuncKey, Profile
+    from ..model import FuncKey, Profile
 
 NAME = "speedscope"
 EXTENSIONS = (".speedscope.json", ".speedscope")

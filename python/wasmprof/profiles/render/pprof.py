@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Dict, List, Tuple
 from ._common import function_labels, self_value, weighted_stacks
 
 if TYPE_CHECKING:
-    from ..profile import FuncKey, Profile
+    from ..model import FuncKey, Profile
 
 NAME = "pprof"
 EXTENSIONS = (".pb.gz", ".pprof", ".pprof.gz")

@@ -11,7 +11,7 @@ from xml.sax.saxutils import escape
 from . import flamegraph_svg, summary_html
 
 if TYPE_CHECKING:
-    from ..profile import Profile
+    from ..model import Profile
 
 NAME = "html"
 EXTENSIONS = (".html", ".htm")

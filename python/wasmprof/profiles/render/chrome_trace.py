@@ -2,7 +2,8 @@
 
 With flamechart events (a profile taken with ``flamechart=True``), every call becomes one
 complete event (``"ph": "X"``) from its call to its return, in execution order; ``style="BE"``
-writes begin/end pairs instead.  Without events, the call tree itself is laid out as a
+writes begin/end pairs instead.  A call that took no time (a host function, counted in ticks)
+is an instant event (``"ph": "i"``).  Without events, the call tree itself is laid out as a
 flamegraph on the time axis: each node starts where its previous sibling ended and lasts its
 total ticks (so widths are exact, order is by first call, not by time).
 
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 from ._common import function_labels
 
 if TYPE_CHECKING:
-    from ..profile import Profile
+    from ..model import Profile
 
 NAME = "chrome-trace"
 EXTENSIONS = (".trace.json", ".chrome.json")
@@ -56,14 +57,21 @@ def to_dict(profile: "Profile", *, clock: str = "ticks", style: str = "X") -> Di
         name = labels[n.key]
         cat = "host" if n.host else "wasm"
         args = {"node": nid, "calls_on_path": n.calls}
-        if style == "X":
+        while open_depths and open_depths[-1][0] >= depth:  # B/E: close what ended before this
+            events.append({"ph": "E", "pid": PID, "tid": TID, "ts": open_depths.pop()[1]})
+        if end == start:
+            # A call that took no time (a host function, by ticks) is an instant event: speedscope's
+            # importer cannot close a zero-length span that begins with its callers and leaves it
+            # open to the end (tests/test_render_speedscope_app.py); Perfetto marks instants.
+            events.append({"ph": "i", "s": "t", "name": name, "cat": cat, "pid": PID, "tid": TID, "ts": start,
+                           "args": args})
+        elif style == "X":
             events.append({"ph": "X", "name": name, "cat": cat, "pid": PID, "tid": TID, "ts": start,
                            "dur": end - start, "args": args})
-            continue
-        while open_depths and open_depths[-1][0] >= depth:
-            events.append({"ph": "E", "pid": PID, "tid": TID, "ts": open_depths.pop()[1]})
-        events.append({"ph": "B", "name": name, "cat": cat, "pid": PID, "tid": TID, "ts": start, "args": args})
-        open_depths.append((depth, end))
+        else:
+            events.append({"ph": "B", "name": name, "cat": cat, "pid": PID, "tid": TID, "ts": start,
+                           "args": args})
+            open_depths.append((depth, end))
     while open_depths:
         events.append({"ph": "E", "pid": PID, "tid": TID, "ts": open_depths.pop()[1]})
     return {"traceEvents": meta + events, "displayTimeUnit": "ns",

@@ -1,4 +1,4 @@
-"""Output formats for :class:`wasmprof.profile.Profile`, one module per format.
+"""Output formats for :class:`wasmprof.Profile`, one module per format.
 
 Every format module has the same small interface (like pyinstrument's renderers):
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Tuple
 
 if TYPE_CHECKING:
-    from ..profile import Profile
+    from ..model import Profile
 
 NAME = "wasmprof"
 EXTENSIONS = (".wpprof.json", ".wpprof")

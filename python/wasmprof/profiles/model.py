@@ -7,8 +7,8 @@ the only data that has to be right is the node list; the constructor checks
 its invariants and raises :class:`ValueError` naming the offending node.
 
 The data model is documented in docs/profile-model.md.  Output formats live
-in :mod:`wasmprof.render`, one module per format; :meth:`Profile.save` picks
-one from the file name.
+in :mod:`wasmprof.profiles.render`, one module per format; :meth:`Profile.save`
+picks one from the file name.
 """
 from __future__ import annotations
 
@@ -118,6 +118,8 @@ class Profile:
         self.events: Optional[List[Event]] = list(events) if events is not None else None
         self.events_truncated = bool(events_truncated)
         self.events_sample_every = events_sample_every
+        #: what the module lacked for names or lines (wasmprof.build_hints), or None
+        self.hint: Optional[str] = None
         self._validate()
 
     # -- invariants ---------------------------------------------------------------------------
@@ -400,7 +402,7 @@ class Profile:
     # -- output -------------------------------------------------------------------------------
 
     def render(self, format: str, **opts: Any) -> Union[str, bytes]:
-        """The profile in a named format (see wasmprof.render.FORMATS), as text or bytes."""
+        """The profile in a named format (see wasmprof.profiles.render.FORMATS), as text or bytes."""
         from . import render as _render
 
         return _render.get(format).render(self, **opts)
@@ -470,8 +472,9 @@ class Profile:
         return isinstance(other, Profile) and self.to_dict() == other.to_dict()
 
     def __repr__(self) -> str:
-        return (f"<Profile {self.module_name!r}: {self.total_ticks} ticks, {len(self.nodes)} nodes, "
+        text = (f"<Profile {self.module_name!r}: {self.total_ticks} ticks, {len(self.nodes)} nodes, "
                 f"{len(self.functions())} functions>")
+        return f"{text}\n{self.hint}" if self.hint else text
 
     def _repr_html_(self) -> str:
         from .render import summary_html
@@ -649,6 +652,8 @@ def write_atomic(path: str, data: Union[str, bytes]) -> None:
         os.fchmod(fd, 0o666 & ~umask)
         with os.fdopen(fd, "wb") as f:
             f.write(data.encode("utf-8") if isinstance(data, str) else data)
+            f.flush()
+            os.fsync(f.fileno())  # the data is on disk before the name points at it
         os.replace(tmp, path)
     except BaseException:
         try:

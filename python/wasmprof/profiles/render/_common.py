@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Tuple
 
 if TYPE_CHECKING:
-    from ..profile import FuncKey, Node, Profile
+    from ..model import FuncKey, Node, Profile
 
 METRICS = ("ticks", "calls", "time")
 

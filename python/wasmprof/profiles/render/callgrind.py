@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 from ._common import function_labels
 
 if TYPE_CHECKING:
-    from ..profile import FuncKey, Node, Profile
+    from ..model import FuncKey, Node, Profile
 
 NAME = "callgrind"
 EXTENSIONS = (".callgrind",)

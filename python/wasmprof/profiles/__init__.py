@@ -1,0 +1,12 @@
+"""wasmprof.profiles: exact profiles.
+
+profiler.py runs a guest with the profiler on (``wasmprof.profile()``);
+model.py is the data it returns (:class:`Profile`: the call tree, per
+function and per edge views, merge and diff); render/ writes it in every
+format people open, one module per format.
+"""
+from .model import Edge, Event, FunctionDelta, FunctionStats, Node, NodeDelta, Profile, ProfileDiff
+from .profiler import CostTable, load_cost_table, profile
+
+__all__ = ["Edge", "Event", "FunctionDelta", "FunctionStats", "Node", "NodeDelta", "Profile", "ProfileDiff",
+           "CostTable", "load_cost_table", "profile"]
