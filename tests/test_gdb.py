@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import c_program, imported_func_count, native_env, read_leb_u, sections
+from conftest import ROOT, c_program, imported_func_count, native_env, read_leb_u, sections
 from gdb_support import (CPP_SRC, GDB_DIR, RS_SRC, assert_in_order, assert_no_python_error, build_cpp_guest,
-                         build_rust_guest, call_target, core_after_abort, dumped_bytes, kernel_core_after_abort,
+                         build_rust_guest, call_target, core_after_abort, dumped_bytes, gdb_path, kernel_core_after_abort,
                          marked, marker_line, missing, output_of, poke, reserved_bytes, rss_bytes, run_gdb)
 
 MiB = 1 << 20
@@ -287,3 +287,20 @@ def test_no_guest_running_yet(host: Path, cpp_guest: Path) -> None:
     assert output_of(out, "wasm-bt").strip() == "No guest frames on this thread (no wasmprof call is running here)."
     assert re.search(r"context 0x[0-9a-f]+: idle \(entry depth 0\), 0 frames", output_of(out, "wasm-instances"))
     assert "No guest frames" in output_of(out, "wasm-locals")
+
+
+def test_readme_example(tmp_path: Path) -> None:
+    """README's "Debugging the host with GDB" runs as written and prints the
+    frames it shows (modulo the `...` it leaves out)."""
+    text = (ROOT / "README.md").read_text()
+    part = text.split("## Debugging the host with GDB", 1)[1]
+    script, shown = re.findall(r"```(?:sh)?\n(.*?)```", part, re.S)[:2]
+    gdb_path()
+    r = subprocess.run(["bash", "-e", "-c", script], cwd=ROOT, env=native_env(), stdin=subprocess.DEVNULL,
+                       capture_output=True, text=True, timeout=900)
+    out = r.stdout + r.stderr
+    assert_no_python_error(out)
+    normalized = re.sub(r"\s+", " ", out)
+    for line in shown.splitlines():
+        if line.strip() and line.strip() != "...":
+            assert re.sub(r"\s+", " ", line.strip()) in normalized, (line, out)
