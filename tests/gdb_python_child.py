@@ -5,6 +5,8 @@ for a debugger:
   sleep   print "host_cb ptr=P n=N pid=PID", then sleep (gdb -p attaches)
   signal  raise SIGUSR1 (GDB, running the process, stops there)
   abort   print VmRSS (resident memory) and abort (a core file)
+A third argument "debugger" runs the guest under wasmprof's own debugger
+(the stepping loop) instead of a plain call.
 """
 import os
 import signal
@@ -31,7 +33,12 @@ def main() -> None:
 
     inst = wasmprof.Instance(wasmprof.Module.from_file(path),
                              {"env": {"host_cb": wasmprof.Func(host_cb, params=["i32", "i32"], results=["i32"])}})
-    print("result", inst.exports.run(4), flush=True)
+    if sys.argv[3:] == ["debugger"]:
+        dbg = inst.debug()
+        dbg.call("run", 4)
+        print("stop", dbg.cont(), flush=True)
+    else:
+        print("result", inst.exports.run(4), flush=True)
 
 
 if __name__ == "__main__":

@@ -71,6 +71,22 @@ def test_python_run_under_gdb(cpp_guest: Path) -> None:
     check_python_bt(output_of(out, "bt"))
 
 
+def test_python_debugger_under_gdb(cpp_guest: Path) -> None:
+    """The guest runs in wasmprof's own debugger (the stepping loop,
+    entered by debug.c rather than wp_call): GDB still finds its frames."""
+    out = run_gdb(["run", *marked("wasm-bt", "bt")],
+                  ["--args", sys.executable, str(CHILD), str(cpp_guest), "signal", "debugger"],
+                  inferior_env=inferior_env_of(None))
+    assert "SIGUSR1" in out, out
+    assert_no_python_error(out)
+    check_cpp_backtrace(output_of(out, "wasm-bt").replace("[C function host_trampoline]", "[C function host_cb]"),
+                        cpp_guest)
+    bt = output_of(out, "bt")
+    assert_in_order(bt, ["host_trampoline", "[wasm #1] geometry::Shape::perimeter(int) const", "[wasm #3] run",
+                         "wp_debug_resume"])
+    assert "wp_loop_step" not in bt
+
+
 def test_core_of_python_process(cpp_guest: Path, tmp_path: Path) -> None:
     core, made, kind = core_after_abort([sys.executable, str(CHILD), str(cpp_guest), "abort"], tmp_path, python_env())
     rss = rss_bytes(made)
