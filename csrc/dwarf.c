@@ -13,7 +13,7 @@
  *
  * Addresses in wasm DWARF are offsets from the start of the Code section's
  * contents (LLVM's convention, checked against llvm-dwarfdump and
- * wasm-objdump in tests/test_backtrace.py).  Sequences that wasm-ld
+ * wasm-objdump in tests/debugging/test_backtrace.py).  Sequences that wasm-ld
  * discarded (dead functions) start at address 0 or at a tombstone
  * (0xffffffff); both are dropped since no instruction lives there.
  *

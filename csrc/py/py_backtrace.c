@@ -211,7 +211,7 @@ PyMethodDef wpy_module_debug_methods[] = {
     {"source_location", m_source_location, METH_O,
      "source_location(module_offset) -> SourceLocation | None\n\nFile, line and column from .debug_line."},
     {"source_frames", m_source_frames, METH_O,
-     "source_frames(module_offset) -> list[SourceLocation]: the source frames of the instruction there, "
+     "source_frames(module_offset) -> list[SourceLocation]\n\nThe source frames of the instruction there, "
      "innermost first: its own function (an inlined one if the compiler inlined it) at its line, then each "
      "function it was inlined into at the call site; [] without DWARF."},
     {"names_warning", m_names_warning, METH_NOARGS,

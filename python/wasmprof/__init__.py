@@ -3,9 +3,9 @@
 Quick start::
 
     import wasmprof
-    module = wasmprof.Module.from_file("add.wasm")
+    module = wasmprof.Module.from_file("examples/fib.wasm")
     instance = wasmprof.Instance(module)
-    print(instance.exports.add(1, 2))
+    print(instance.exports.fib(25))   # 75025
 """
 from __future__ import annotations
 

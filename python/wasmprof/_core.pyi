@@ -84,6 +84,7 @@ class Instance:
         self,
         module: Module,
         imports: Optional[Any] = ...,
+        limits: Optional[Any] = ...,
         *,
         wasi: Optional[Any] = ...,
         coredump: Union[None, bool, str, os.PathLike[str]] = ...,

@@ -78,6 +78,7 @@ class GlobalType:
         return f"global {'mut ' if self.mutable else ''}{self.content}"
 
 
+#: The type of an import or export, by its kind.
 ExternType = Union[FuncType, TableType, MemoryType, GlobalType]
 
 

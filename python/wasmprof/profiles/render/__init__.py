@@ -1,6 +1,6 @@
 """Output formats for :class:`wasmprof.Profile`, one module per format.
 
-Every format module has the same small interface (like pyinstrument's renderers):
+Every format module has the same small interface (like pyinstrument's renderers)::
 
     NAME: str                  the ``format=`` name
     EXTENSIONS: tuple[str]     file name endings that select it (".pb.gz"), longest match wins

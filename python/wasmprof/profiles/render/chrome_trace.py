@@ -62,7 +62,7 @@ def to_dict(profile: "Profile", *, clock: str = "ticks", style: str = "X") -> Di
         if end == start:
             # A call that took no time (a host function, by ticks) is an instant event: speedscope's
             # importer cannot close a zero-length span that begins with its callers and leaves it
-            # open to the end (tests/test_render_speedscope_app.py); Perfetto marks instants.
+            # open to the end (tests/profiles/test_render_speedscope_app.py); Perfetto marks instants.
             events.append({"ph": "i", "s": "t", "name": name, "cat": cat, "pid": PID, "tid": TID, "ts": start,
                            "args": args})
         elif style == "X":

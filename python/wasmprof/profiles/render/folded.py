@@ -1,6 +1,7 @@
 """Folded stacks, the input of flamegraph.pl and inferno: one ``a;b;c 123`` line per stack.
 
 Two orders:
+
 - ``order="collapsed"`` (default): one line per call path (aggregated), values are self values;
 - ``order="flamechart"``: from the profile's events, one line per stretch of execution in time
   order (consecutive identical stacks merged), for ``flamegraph.pl --flamechart`` / ``inferno
