@@ -12,7 +12,7 @@ BUILD_PACKAGES=(gcc make libffi-dev libiberty-dev)
 # (llvm-dwarfdump checks source lines), nodejs (runs the flamegraphs' scripts;
 # its npm fetches speedscope), chromium (headless: speedscope and the
 # flamegraphs run in it, tests/browser_tools.py), gdb and lldb (the GDB/LLDB
-# extension in gdb/, tests/test_gdb*.py and tests/test_lldb.py).
+# extension in gdb/, tests/debugging/test_gdb*.py and test_lldb.py).
 TEST_PACKAGES=(wabt clang lld wasi-libc libclang-rt-14-dev-wasm32 rustc libstd-rust-dev-wasm32
                golang-go valgrind llvm-14 nodejs binaryen chromium gdb lldb)
 

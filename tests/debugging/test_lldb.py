@@ -14,12 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import c_program, native_env, python_env
-from gdb_support import (CPP_SRC, GDB_DIR, assert_no_python_error, build_cpp_guest, core_after_abort, marker_line,
-                         missing)
-from test_gdb import check_cpp_backtrace
+from helpers.c_programs import c_program
+from helpers.env import native_env, python_env
+from helpers.gdb_tools import (CHILD, CPP_SRC, GDB_DIR, assert_no_python_error, build_cpp_guest, check_cpp_backtrace,
+                                core_after_abort, marker_line, missing)
 
-CHILD = Path(__file__).parent / "gdb_python_child.py"
 LOADER = GDB_DIR / "wasmprof_lldb.py"
 
 

@@ -1,4 +1,4 @@
-"""gdb_support: what the GDB tests (tests/test_gdb*.py) share: a real GDB
+"""gdb_tools: what the GDB and LLDB tests (tests/debugging/test_gdb*.py, test_lldb.py) share: a real GDB
 with Python (required under CI), the guests built from tests/programs/,
 core files and the ELF arithmetic to corrupt one."""
 from __future__ import annotations
@@ -13,10 +13,13 @@ from typing import Optional, Sequence
 
 import pytest
 
-from conftest import ROOT, native_env
-from wasm_clang import clang_wasm
+from helpers.clang import clang_wasm
+from helpers.env import native_env
+from helpers.paths import ROOT, TESTS
+from helpers.wasm import imported_func_count, read_leb_u, sections
 
-PROGRAMS = Path(__file__).parent / "programs"
+PROGRAMS = TESTS / "programs"
+CHILD = Path(__file__).parent / "gdb_python_child.py"  # the Python process the tests debug
 CPP_SRC = PROGRAMS / "gdb_guest.cpp"
 RS_SRC = PROGRAMS / "gdb_guest.rs"
 GDB_TIMEOUT = 300
@@ -260,3 +263,38 @@ def poke(core: Path, addr: int, value: bytes) -> None:
 
 
 GDB_DIR = ROOT / "gdb"
+
+
+# ---- what the commands print ----
+
+FRAME_RE = re.compile(r"^#(\d+)\s+(?:0x([0-9a-f]+) in )?(.*?) \(func\[(\d+)\](?:\+0x[0-9a-f]+)?\)(?: at (\S+):(\d+):\d+)?",
+                      re.M)
+
+
+def function_count(guest: Path) -> int:
+    """Imported plus defined functions, from the module's own sections."""
+    data = guest.read_bytes()
+    _, start, _ = next(s for s in sections(data) if s[0] == 10)
+    return imported_func_count(data) + read_leb_u(data, start)[0]
+
+
+def frames(text: str) -> list:
+    """(number, module offset or None, name, func index, file, line) per wasm-bt line."""
+    return [(int(n), int(off, 16) if off else None, name, int(idx), file, int(line) if line else None)
+            for n, off, name, idx, file, line in FRAME_RE.findall(text) if not name.startswith("<host>")]
+
+
+def check_cpp_backtrace(text: str, guest: Path) -> None:
+    """The C++ guest stopped in host_cb: the frames, demangled, with lines,
+    and offsets that are the calls each frame made."""
+    lines = text.splitlines()
+    assert re.match(r"#0\s+<host> host_cb \(func\[0\]\) \[C function host_cb\]", lines[0]), text
+    got = frames(text)
+    names = [f[2] for f in got]
+    assert names[:3] == ["geometry::Shape::perimeter(int) const", "int twice<int>(int)", "run"], text
+    for (_, _, _, _, file, line), marker in zip(got, ("CALL-HOST", "CALL-PERIMETER", "CALL-TWICE")):
+        assert file.endswith("programs/gdb_guest.cpp") and line == marker_line(CPP_SRC, marker), text
+    wasm = guest.read_bytes()
+    callees = [0] + [f[3] for f in got]
+    for (_, offset, _, _, _, _), callee in zip(got[:3], callees):
+        assert call_target(wasm, offset) == callee

@@ -2,7 +2,7 @@
 under GDB (`gdb --args python ...`) and from a core file, with the
 extension auto-loaded from _core*.so's .debug_gdb_scripts section and the
 _core*.so-gdb.py file beside it.  The guest (tests/programs/gdb_guest.cpp)
-calls a Python host function that waits there (tests/gdb_python_child.py)."""
+calls a Python host function that waits there (tests/helpers/gdb_python_child.py)."""
 from __future__ import annotations
 
 import re
@@ -12,13 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import python_env
-from gdb_support import (CPP_SRC, assert_in_order, assert_no_python_error, build_cpp_guest, core_after_abort,
-                         dumped_bytes, inferior_env_of, marked, marker_line, output_of, reserved_bytes, rss_bytes,
-                         run_gdb)
-from test_gdb import check_cpp_backtrace
+from helpers.env import python_env
+from helpers.gdb_tools import (CHILD, CPP_SRC, assert_in_order, assert_no_python_error, build_cpp_guest,
+                                check_cpp_backtrace, core_after_abort, dumped_bytes, inferior_env_of, marked, marker_line,
+                                output_of, reserved_bytes, rss_bytes, run_gdb)
 
-CHILD = Path(__file__).parent / "gdb_python_child.py"
 MiB = 1 << 20
 
 

@@ -1,5 +1,5 @@
 """gdb_python_child.py GUEST.wasm MODE: a Python process that runs a guest
-for tests/test_gdb_python.py and, inside the host import env.host_cb, waits
+for tests/debugging/test_gdb_python.py and test_lldb.py and, inside the host import env.host_cb, waits
 for a debugger:
 
   sleep   print "host_cb ptr=P n=N pid=PID", then sleep (gdb -p attaches)

@@ -15,14 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, c_program, imported_func_count, native_env, read_leb_u, sections
-from gdb_support import (CPP_SRC, GDB_DIR, RS_SRC, assert_in_order, assert_no_python_error, build_cpp_guest,
-                         build_rust_guest, call_target, core_after_abort, dumped_bytes, gdb_path, kernel_core_after_abort,
-                         marked, marker_line, missing, output_of, poke, reserved_bytes, rss_bytes, run_gdb)
+from helpers.c_programs import c_program
+from helpers.env import native_env
+from helpers.paths import ROOT
+from helpers.gdb_tools import (CPP_SRC, GDB_DIR, RS_SRC, assert_in_order, assert_no_python_error, build_cpp_guest,
+                                build_rust_guest, call_target, check_cpp_backtrace, core_after_abort, dumped_bytes,
+                                frames, function_count, gdb_path, kernel_core_after_abort, marked, marker_line, missing,
+                                output_of, poke, reserved_bytes, rss_bytes, run_gdb)
 
 MiB = 1 << 20
-FRAME_RE = re.compile(r"^#(\d+)\s+(?:0x([0-9a-f]+) in )?(.*?) \(func\[(\d+)\](?:\+0x[0-9a-f]+)?\)(?: at (\S+):(\d+):\d+)?",
-                      re.M)
 ALL_COMMANDS = ("wasm-bt", "wasm-bt-full", "wasm-frame 2", "wasm-locals", "wasm-print value", "wasm-up", "wasm-down",
                 "wasm-globals", "wasm-list", "wasm-instances", "bt")
 
@@ -48,35 +49,6 @@ def guest_pointer(host: Path, guest: Path) -> int:
                        timeout=60)
     assert r.returncode == 0, r.stderr
     return int(re.search(r"host_cb ptr=(\d+)", r.stdout).group(1))
-
-
-def function_count(guest: Path) -> int:
-    """Imported plus defined functions, from the module's own sections."""
-    data = guest.read_bytes()
-    _, start, _ = next(s for s in sections(data) if s[0] == 10)
-    return imported_func_count(data) + read_leb_u(data, start)[0]
-
-
-def frames(text: str) -> list:
-    """(number, module offset or None, name, func index, file, line) per wasm-bt line."""
-    return [(int(n), int(off, 16) if off else None, name, int(idx), file, int(line) if line else None)
-            for n, off, name, idx, file, line in FRAME_RE.findall(text) if not name.startswith("<host>")]
-
-
-def check_cpp_backtrace(text: str, guest: Path) -> None:
-    """The C++ guest stopped in host_cb: the frames, demangled, with lines,
-    and offsets that are the calls each frame made."""
-    lines = text.splitlines()
-    assert re.match(r"#0\s+<host> host_cb \(func\[0\]\) \[C function host_cb\]", lines[0]), text
-    got = frames(text)
-    names = [f[2] for f in got]
-    assert names[:3] == ["geometry::Shape::perimeter(int) const", "int twice<int>(int)", "run"], text
-    for (_, _, _, _, file, line), marker in zip(got, ("CALL-HOST", "CALL-PERIMETER", "CALL-TWICE")):
-        assert file.endswith("programs/gdb_guest.cpp") and line == marker_line(CPP_SRC, marker), text
-    wasm = guest.read_bytes()
-    callees = [0] + [f[3] for f in got]
-    for (_, offset, _, _, _, _), callee in zip(got[:3], callees):
-        assert call_target(wasm, offset) == callee
 
 
 def live_cpp(host: Path, guest: Path, *commands: str) -> str:

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 import wasmprof
-from conftest import ROOT, imported_func_count, read_leb_u, sections
-from gdb_support import build_cpp_guest, build_rust_guest
+from helpers.gdb_tools import build_cpp_guest, build_rust_guest
+from helpers.paths import ROOT
+from helpers.wasm import imported_func_count, read_leb_u, sections
 
 sys.path.insert(0, str(ROOT / "gdb"))
 from wasmprof_gdb.dwarf_lines import LineTable  # noqa: E402
