@@ -522,7 +522,10 @@ wp_stop_reason wp_debug_resume(wp_debug *d, const wp_debug_run *run) {
   d->countdown = d->pending == WP_STOP_ENTRY ? 0 : next_countdown(d);
   d->cd_set = d->countdown;
   ex->depth++;
+  wp_entry_record entry = {.prev = ex->entry, .base = 0}; /* for debuggers (debug_roots.c), as wp_call does */
+  ex->entry = &entry;
   int rc = wp_loop_step(ex, 0, &d->err, NULL);
+  ex->entry = entry.prev;
   ex->depth--;
   if (rc == 1) {
     wp_debug_watch_sync(d);

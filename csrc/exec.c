@@ -63,6 +63,7 @@ wp_exec *wp_exec_new(const wp_exec_limits *limits, wp_error *err) {
   ex->tick_limit = UINT64_MAX;
   wp_cost_model_init_default(&ex->cost);
   wp_exec_update_variant(ex);
+  wp_roots_add_exec(ex);
   return ex;
 oom:
   if (ex) free(ex->frames);
@@ -73,6 +74,7 @@ oom:
 
 void wp_exec_free(wp_exec *ex) {
   if (!ex) return;
+  wp_roots_remove_exec(ex);
   if (ex->stack) munmap(ex->stack, ex->stack_bytes);
   wp_profile_free(ex->prof);
   free(ex->frames);
@@ -244,7 +246,12 @@ int wp_call(wp_exec *ex, wp_func *f, const wp_slot *args, wp_slot *results, wp_e
   ex->trap_nframes = 0;
   ex->depth++;
   ex->max_frames = ceiling;
+  /* For debuggers: where this entry's frames start, at an address on this
+   * thread's C stack (debug_roots.c); two stores per entry, none in the loop. */
+  wp_entry_record entry = {.prev = ex->entry, .base = entry_frames};
+  ex->entry = &entry;
   int rc = wp_exec_invoke(ex, f, err);
+  ex->entry = entry.prev;
   ex->max_frames = saved_max;
   ex->depth--;
   if (rc == 0) {

@@ -256,6 +256,7 @@ static wp_instance *instance_alloc(const wp_module *m) {
   if (!inst) return NULL;
   inst->module = m;
   inst->refcount = 1;
+  wp_roots_add_instance(inst);
   inst->funcs = array_new(m->nfuncs, sizeof *inst->funcs);
   inst->own_funcs = array_new(m->nfuncs - m->nfuncs_imported, sizeof *inst->own_funcs);
   inst->tables = array_new(m->ntables, sizeof *inst->tables);
@@ -469,6 +470,7 @@ void wp_instance_retain(wp_instance *inst) { inst->refcount++; }
  * partly built instance: unbuilt tables and memories are still zeroed. */
 void wp_instance_free(wp_instance *inst) {
   if (!inst || --inst->refcount > 0) return;
+  wp_roots_remove_instance(inst);
   const wp_module *m = inst->module;
   if (inst->own_tables)
     for (uint32_t i = 0; i < m->ntables - m->ntables_imported; i++) wp_table_release(&inst->own_tables[i]);

@@ -68,6 +68,11 @@ int wp_memory_init_reserve(wp_memory *m, wp_limits limits, wp_error *err) {
   const char *no_huge = getenv("WASMPROF_NO_HUGEPAGES");
   if (!no_huge || strcmp(no_huge, "1") != 0) (void)madvise(p, (size_t)reserve, MADV_HUGEPAGE);
 #endif
+#ifdef MADV_DONTDUMP
+  /* Core dumps hold the committed pages only (wp_memory_grow_pages marks
+   * them): a 4 GiB reservation would otherwise make every core 4 GiB. */
+  (void)madvise(p, (size_t)reserve, MADV_DONTDUMP);
+#endif
   m->data = p;
   m->reserved = reserve;
   m->limits = limits;
@@ -98,6 +103,9 @@ int64_t wp_memory_grow_pages(wp_memory *m, uint32_t delta) {
   if (bytes > m->reserved) return -1; /* cannot happen: the reservation covers the max */
   if (delta > 0 && mprotect(m->data + m->size, (size_t)(bytes - m->size), PROT_READ | PROT_WRITE) != 0)
     return -1;
+#ifdef MADV_DODUMP
+  if (delta > 0) (void)madvise(m->data + m->size, (size_t)(bytes - m->size), MADV_DODUMP);
+#endif
   m->size = bytes;
   m->limits.min = (uint32_t)pages;
   return old;

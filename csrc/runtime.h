@@ -90,12 +90,20 @@ struct wp_instance {
   uint8_t *data_dropped;  /* one flag per data segment */
   uint32_t max_memory_pages; /* wp_instance_config: ceiling for the memories it defines (0: none) */
   uint32_t max_call_depth; /* wp_instance_config: frames a wp_call into it may push (0: no limit) */
+  struct wp_instance *roots_prev, *roots_next; /* the list of live instances (debug_roots.c) */
 };
 
 void wp_instance_retain(wp_instance *inst);
 
 /* wp_table_store: write a reference, retaining a foreign instance if needed. */
 bool wp_table_store(wp_table *t, uint32_t i, wp_slot value);
+
+/* wp_entry_record: one wp_call in progress on a context, on the C stack of
+ * the thread running it (debug_roots.c says who reads it and why). */
+typedef struct wp_entry_record {
+  struct wp_entry_record *prev; /* the entry this one is nested in (same context), or NULL */
+  uint32_t base;               /* frames[base] is this entry's first frame */
+} wp_entry_record;
 
 /* wp_exec: the stacks of one thread of guest execution.  Nested entries
  * (host -> guest -> host -> guest) share both stacks, so a backtrace taken
@@ -129,7 +137,19 @@ struct wp_exec {
   void *poll_ctx;
   uint32_t frames_cap;          /* frames allocated; max_frames is the ceiling in force */
   struct wp_debug *dbg;         /* the debugger session this context belongs to (debug.c), or NULL */
+  /* Roots for debuggers (debug_roots.c): the list of live contexts and the
+   * innermost wp_call in progress.  Written at creation, free and wp_call
+   * entry and exit only; the loops never touch them. */
+  struct wp_exec *roots_prev, *roots_next;
+  wp_entry_record *entry;
 };
+
+/* debug_roots.c: add a new context to (remove a freed one from) the list
+ * of live contexts that debuggers read. */
+void wp_roots_add_exec(wp_exec *ex);
+void wp_roots_remove_exec(wp_exec *ex);
+void wp_roots_add_instance(wp_instance *inst);
+void wp_roots_remove_instance(wp_instance *inst);
 
 /* meter.c: choose ex->variant and tick_stop from the limit, the callback
  * and the profile. */

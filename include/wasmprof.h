@@ -10,7 +10,9 @@
  *
  * The frame stack (wp_frame, below) is a stable, documented structure:
  * backtraces, coredumps, the profiler, the stepper and the GDB commands all
- * read it.
+ * read it.  Debuggers find every live context and instance from the
+ * `wasmprof_debug` root (csrc/debug_roots.c), reading memory only, so core
+ * files work too (gdb/, README "Debugging the host with GDB").
  */
 #ifndef WASMPROF_H
 #define WASMPROF_H

@@ -11,9 +11,10 @@ BUILD_PACKAGES=(gcc make libffi-dev libiberty-dev)
 # (`go tool pprof`), valgrind (`callgrind_annotate`), llvm-14
 # (llvm-dwarfdump checks source lines), nodejs (runs the flamegraphs' scripts;
 # its npm fetches speedscope), chromium (headless: speedscope and the
-# flamegraphs run in it, tests/browser_tools.py).
+# flamegraphs run in it, tests/browser_tools.py), gdb and lldb (the GDB/LLDB
+# extension in gdb/, tests/debugging/test_gdb*.py and test_lldb.py).
 TEST_PACKAGES=(wabt clang lld wasi-libc libclang-rt-14-dev-wasm32 rustc libstd-rust-dev-wasm32
-               golang-go valgrind llvm-14 nodejs binaryen chromium)
+               golang-go valgrind llvm-14 nodejs binaryen chromium gdb lldb)
 
 # apt_install PKG...: install those not installed yet (as root, or through
 # sudo); without either, say what is missing and go on.

@@ -16,6 +16,8 @@ test imports, for example, `from helpers.wasm import wat2wasm`.
   render_tools.py          consumer tools of the profile formats (go tool pprof, callgrind_annotate, SVG frames)
   browser.py               headless Chromium for the consumer tests
   coredump_spec_parser.py  an independent reader of WebAssembly coredumps
+  gdb_tools.py             GDB and LLDB runs, the guests they debug, core files (tests/debugging/test_gdb*.py)
+  gdb_python_child.py      child process of the GDB and LLDB tests: a Python host that waits for them
   interrupt_child.py       child process of tests/core/test_interrupt.py
   fuzz_worker.py           child process of tests/core/test_fuzz_modules.py
 """

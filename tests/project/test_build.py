@@ -38,8 +38,11 @@ def test_installs_every_file_of_the_package():
                              check=True).stdout.split()
     assert "python/wasmprof/py.typed" in tracked and "python/wasmprof/_core.pyi" in tracked
     assert all((ROOT / path).is_file() for path in tracked)
-    (extension,) = [dest for src, dest in installed.items() if Path(src).name.startswith("_core.")]
+    (extension,) = [dest for src, dest in installed.items()
+                    if Path(src).name.startswith("_core.") and not src.endswith("-gdb.py")]
     assert Path(extension).parent.name == "wasmprof" and Path(extension).parent.parent in site_dirs
+    # GDB auto-loads <objfile>-gdb.py: the extension's GDB script lies beside it.
+    assert extension + "-gdb.py" in installed.values()
     # C hosts and the static library are for make and the tests, not the wheel.
     assert not names & {"host", "profile_host", "libwasmprof.a"}
 
