@@ -264,11 +264,12 @@ class Collector:
         self.progress = progress
 
     def add_rows(self, result: ChunkResult) -> None:
+        new = [row for row in result.rows if row.index not in self.rows]  # a chunk run again brings them again
         for row in result.rows:
             self.rows[row.index] = row
         if result.worker:
             self.loads[result.worker] = max(self.loads.get(result.worker, 0), result.loads)
-        self.progress.update(result.rows)
+        self.progress.update(new)
 
     def add_partial(self, data: Optional[bytes]) -> None:
         if data is None:
@@ -336,7 +337,10 @@ class LocalRunner:
                                       initargs=(self.job.digest, self.data))
 
     def _submit(self, chunk: List[Item], data: Optional[bytes] = None) -> None:
-        self.inflight[self.executor.submit(run_chunk, self.job, chunk, data)] = chunk
+        try:
+            self.inflight[self.executor.submit(run_chunk, self.job, chunk, data)] = chunk
+        except cf.BrokenExecutor:  # a worker died before we heard of it
+            self._recover([chunk])
 
     def run(self, chunks: List[List[Item]]) -> bool:
         """Run every chunk; returns True when Ctrl-C stopped it."""

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import struct
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Type
+from typing import Any, Dict, Iterable, List, Mapping, Tuple, Type
 
 from .model import FuncKey, Node, Profile
 
