@@ -42,7 +42,7 @@ from .._core import Module
 from ..invoke import entry_point, exported_functions
 from ..wasi import imports_wasi
 from .model import Profile
-from .many_worker import (NEED_MODULE, ChunkResult, Imports, InputRow, Job, RunInput, run_chunk,
+from .many_worker import (NEED_MODULE, ChunkResult, Imports, InputRow, Job, RunInput, install_module, run_chunk,
                           run_isolated_main, worker_init)
 from .profiler import load_cost_table
 from .wire import PartialProfile
@@ -328,6 +328,8 @@ class LocalRunner:
         self.markers = tempfile.mkdtemp(prefix="wasmprof-many-")
         self.job = replace(job, marker_dir=self.markers)
         self.executor = executor if executor is not None else self._new_pool()
+        if isinstance(executor, cf.ThreadPoolExecutor):  # its threads share this process's module cache
+            install_module(job.digest, data)
         self.with_data = False  # an executor without our initializer gets the bytes on a miss
         self.inflight: Dict[cf.Future, List[Item]] = {}
         self.queue: Deque[List[Item]] = deque()
@@ -543,6 +545,7 @@ def profile_many(
     items = normalise_inputs(inputs)
     _check_args(decoded, name, wasi, invoke, items)
     job = Job(digest=hashlib.sha256(data).hexdigest(), module_name=module_name, invoke=name, wasi=wasi,
+              command=wasi and invoke is None,
               imports=imports, cost={**table.costs, "default": table.default, "per_call": table.per_call},
               time=bool(time), max_ticks=max_ticks, max_depth=max_depth, include_failed=include_failed)
     kind = _cluster_kind(executor)

@@ -89,6 +89,7 @@ class Job:
     module_name: str
     invoke: Optional[str]
     wasi: bool                       # the module imports WASI: each run gets its own Wasi
+    command: bool = False            # a WASI command (no invoke given): args are argv[1:]
     imports: Imports = None
     cost: Optional[Dict[str, int]] = None
     time: bool = False
@@ -210,17 +211,17 @@ def run_one(module: Module, job: Job, index: int, inp: RunInput, label: str) -> 
             if inp.files:
                 tmp = tempfile.TemporaryDirectory(prefix="wasmprof-input-")
                 preopens.update(_write_files(inp.files, tmp.name))
-            argv = [job.module_name, *([] if job.invoke else [str(a) for a in args])]
+            argv = [job.module_name, *([str(a) for a in args] if job.command else [])]
             wasi = Wasi(args=argv, env=dict(inp.env or {}), preopens=preopens, stdin=inp.stdin or b"",
                         stdout=bytearray(), stderr=bytearray())
-            if job.invoke is None:
+            if job.command:
                 args = ()
         imports = job.imports() if callable(job.imports) else job.imports
         prof = profile(module, invoke=job.invoke, args=args, wasi=wasi, imports=imports, cost=job.cost,
                        time=job.time, max_ticks=job.max_ticks, max_depth=job.max_depth)
         trap = getattr(prof, "trap", None)
         code = getattr(prof, "exit_code", None)
-        row.exit_code = code
+        row.exit_code = 0 if code is None and job.command and trap is None else code
         if isinstance(trap, LimitError):
             row.status, row.error = "limit", _first_line(trap)
         elif isinstance(trap, Trap) or trap is not None:
