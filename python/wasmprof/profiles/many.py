@@ -26,6 +26,7 @@ import concurrent.futures as cf
 import hashlib
 import math
 import multiprocessing
+import multiprocessing.connection
 import os
 import pickle
 import shutil
@@ -314,6 +315,41 @@ def _crash_reason(exitcode: Optional[int]) -> str:
     return f"the worker process exited with status {exitcode} while running it"
 
 
+def run_alone(items: List[Item], job: Job, data: bytes, ctx: Any, collector: Collector, stop: StopFlag,
+              at_once: int) -> None:
+    """Each input in a process of its own on this machine (``at_once`` at a time): the exact verdict on
+    inputs that were running when a worker died.  One that kills its process again is "crashed", with the
+    process's exit status or signal; the others get their ordinary rows and profiles."""
+    todo = deque(items)
+    running: List[Tuple[Any, Any, Item]] = []
+    while todo or running:
+        while todo and len(running) < at_once and not stop.stopped.is_set():
+            item = todo.popleft()
+            recv, send = ctx.Pipe(duplex=False)
+            p = ctx.Process(target=run_isolated_main, args=(send, job, data, *item), daemon=True)
+            p.start()
+            send.close()
+            running.append((p, recv, item))
+        if stop.stopped.is_set():
+            for p, _recv, _item in running:
+                p.kill()
+                p.join()
+            return
+        ready = multiprocessing.connection.wait([recv for _p, recv, _item in running], timeout=0.1)
+        for entry in [e for e in running if e[1] in ready]:
+            p, recv, item = entry
+            running.remove(entry)
+            try:
+                result = recv.recv()
+            except (EOFError, OSError):
+                result = None
+            p.join()
+            if isinstance(result, ChunkResult):
+                collector.add(result)
+            else:
+                collector.fail([item], "crashed", _crash_reason(p.exitcode))
+
+
 class LocalRunner:
     """Runs chunks on a concurrent.futures executor; a dead worker's input is found and run alone."""
 
@@ -428,32 +464,7 @@ class LocalRunner:
         return out
 
     def _run_alone(self, items: List[Item]) -> None:
-        """Each input in a process of its own, all at once; one that kills its process is "crashed"."""
-        started = []
-        for index, inp, label in items:
-            recv, send = self.ctx.Pipe(duplex=False)
-            p = self.ctx.Process(target=run_isolated_main, args=(send, self.job, self.data, index, inp, label),
-                                 daemon=True)
-            p.start()
-            send.close()
-            started.append((p, recv, (index, inp, label)))
-        for p, recv, item in started:
-            result = None
-            try:
-                while result is None and not self.stop.stopped.is_set():
-                    if recv.poll(0.1):
-                        result = recv.recv()
-                    elif not p.is_alive() and not recv.poll(0):
-                        break
-            except (EOFError, OSError):
-                result = None
-            if self.stop.stopped.is_set() and result is None:
-                p.kill()
-            p.join()
-            if isinstance(result, ChunkResult):
-                self.collector.add(result)
-            elif not self.stop.stopped.is_set():
-                self.collector.fail([item], "crashed", _crash_reason(p.exitcode))
+        run_alone(items, self.job, self.data, self.ctx, self.collector, self.stop, self.workers)
 
     def _cancel(self) -> None:
         """Ctrl-C: keep what finished, stop the rest."""

@@ -8,10 +8,12 @@ profiles stay on the cluster and are summed there by a tree of merge tasks
 (two ready partials make a merge task, until one is left), so the driver
 downloads one partial profile at the end.
 
-Workers that die: a chunk whose worker died while running it (Dask's
-``KilledWorker``, after its allowed failures; Ray's ``WorkerCrashedError``)
-is run again input by input, so only the input that kills its worker is
-reported "crashed".  A partial profile that the cluster lost with a worker
+Workers that die: the inputs of a chunk whose worker died while running it
+are run again one by one, so that only the input that kills its worker is
+reported "crashed": on Ray (``WorkerCrashedError``; a task has a worker
+process of its own) as tasks of one input, on Dask (``KilledWorker``, after
+its allowed failures, which also blames tasks that were only waiting on
+that worker) each in a process of its own on this machine.  A partial profile that the cluster lost with a worker
 and could not compute again (a merge that failed) has its chunks run
 again: each tree node knows the chunks it covers, so every chunk is counted
 exactly once.  Ctrl-C cancels the outstanding chunks, lets the running
@@ -19,10 +21,12 @@ merges finish and sums what finished.
 """
 from __future__ import annotations
 
+import multiprocessing
 import time
 from concurrent.futures import CancelledError
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from . import many
 from .many_worker import ChunkResult, Job, chunk_rows, merge_parts, run_chunk
 
 __all__ = ["run_dask", "run_ray", "ray_workers"]
@@ -57,6 +61,9 @@ class _Tree:
         self.ready: List[Tuple[Any, List[Chunk]]] = []
         self.merging: Dict[Any, List[Chunk]] = {}
         self.reruns: Dict[int, int] = {}  # first input of a chunk -> times it ran again
+        #: how to find the input that killed a chunk's worker: here, each input alone (Dask), or None to run
+        #: the chunk again input by input on the cluster (Ray, which runs each task in a process of its own)
+        self.run_alone: Optional[Callable[[Chunk], None]] = None
 
     def submit(self, chunk: Chunk) -> None:
         rows, part = self.submit_chunk(chunk)
@@ -81,6 +88,8 @@ class _Tree:
     def chunk_failed(self, chunk: Chunk, exc: BaseException, crashed: bool) -> None:
         if not crashed:
             self.collector.fail(chunk, "error", _error_text(exc))
+        elif self.run_alone is not None:
+            self.run_alone(chunk)
         elif len(chunk) > 1:
             for item in chunk:
                 self.submit([item])
@@ -121,6 +130,10 @@ def run_dask(client: Any, job: Job, data: bytes, chunks: List[Chunk], collector:
         return m
 
     tree = _Tree(submit_chunk, submit_merge, collector)
+    # Dask's KilledWorker also blames tasks that were only waiting on the worker that died: the inputs of
+    # such a chunk run here, each in a process of its own, for an exact verdict.
+    tree.run_alone = lambda chunk: many.run_alone(chunk, job, data, multiprocessing.get_context(), collector, stop,
+                                                  many.default_workers())
     for chunk in chunks:
         tree.submit(chunk)
     interrupted = False
