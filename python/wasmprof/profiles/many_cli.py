@@ -146,7 +146,7 @@ def _executor(ns: argparse.Namespace) -> Any:
         except ImportError:
             raise ManyUsageError("--dask needs Dask's distributed: pip install wasmprof[dask]") from None
         try:
-            return Client(ns.dask, timeout=30)
+            return Client(ns.dask, timeout=10)
         except (OSError, ValueError, TimeoutError) as e:
             raise ManyUsageError(f"cannot connect to the Dask scheduler at {ns.dask}: {e}") from None
     if ns.ray is not None:
