@@ -91,8 +91,7 @@ def main() -> int:
             rates[how] = rate
             print(f"{'':<28} {how:<22} {rate:>10,.0f} {rate / base:>12.2f}x")
         for how in executors:
-            print(f"{'':<28} {how + ' / pool(2)':<22} {'':>10} {rates['pool, 2 workers'] / rates[how]:>11.2f}x "
-                  f"slower")
+            print(f"{'':<28} {how + ' time / pool(2)':<32} {rates['pool, 2 workers'] / rates[how]:>12.2f}x")
     for note in cluster_notes:
         print(note)
     for how, ex in executors.items():
