@@ -153,7 +153,11 @@ class PartialProfile:
                     self.funcs[n.key] = tuple(getattr(n, f) for f in _FUNC_INFO)
             mapped[n.id] = j
             for name, values in self._counters.items():
-                values[j] = _add(values[j], _freeze(getattr(n, name, None)))
+                try:
+                    values[j] = _add(values[j], _freeze(getattr(n, name, None)))
+                except TypeError as exc:
+                    raise TypeError(f"PartialProfile cannot sum Node.{name} ({exc}): per-node counters are ints, "
+                                    f"None or mappings of ints (wasmprof/profiles/wire.py)") from None
         self.runs += runs
 
     # -- merging -------------------------------------------------------------------------------
