@@ -29,6 +29,7 @@ from ._core import (
 )
 from .backtraces import Frame, SourceLocation
 from .profiles import Profile, ProfileDiff, profile
+from .profiles.many import ManyProfile, RunInput, profile_many  # many inputs, in parallel, merged exactly
 from ._core import Exit  # WASI proc_exit
 from .wasi import Wasi, run
 from ._core import interrupt
@@ -88,6 +89,7 @@ __all__ = [
     "native",
     "native_library",
     "profile",
+    "profile_many", "ManyProfile", "RunInput",
 ]
 
 

@@ -22,6 +22,10 @@ Subcommands:
     coredump show CORE [--module K.wasm] | coredump mem CORE ADDR LEN
         Read a WebAssembly coredump (see coredump/cli.py).
 
+    profile-many FILE.wasm --inputs DIR_OR_FILE [--workers N | --dask ADDRESS | --ray] [-o OUT] [--per-input CSV]
+        Profile one run per input in parallel and merge the profiles
+        exactly (see profiles/many_cli.py).
+
     debug FILE.wasm [--invoke NAME] [-- ARGS...]
         The interactive debugger (see debug_cli.py).
 
@@ -330,6 +334,26 @@ def _configure_coredump(p: argparse.ArgumentParser) -> None:
     coredump_cmd.configure(p)
 
 
+# ---- profile-many (python/wasmprof/profiles/many_cli.py) ----------------------------------
+
+
+def _configure_profile_many(p: argparse.ArgumentParser) -> None:
+    from .profiles import many_cli
+
+    many_cli.configure(p)
+
+
+def _run_profile_many(ns: argparse.Namespace) -> int:
+    from .profiles import many_cli
+
+    try:
+        return many_cli.run(ns)
+    except many_cli.ManyUsageError as e:
+        raise UsageError(str(e)) from None
+    except OSError as e:
+        raise Error(f"cannot write {e.filename}: {e.strerror or e}") from None
+
+
 # ---- debug (python/wasmprof/debug_cli.py) ----------------------------------------------
 
 
@@ -349,6 +373,8 @@ COMMANDS: List[_Command] = [
     _Command("run", "instantiate a module and call an export", _configure_run, _run),
     _Command("coredump", "read a WebAssembly coredump (show, mem)", _configure_coredump, _run_coredump),
     _Command("profile", "run a module under the exact profiler", _configure_profile, _profile),
+    _Command("profile-many", "profile one run per input, in parallel, and merge the profiles exactly",
+             _configure_profile_many, _run_profile_many),
     _Command("debug", "debug a call interactively (breakpoints, watchpoints, reverse steps)", _configure_debug,
              _run_debug),
 ]
