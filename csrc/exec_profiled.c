@@ -16,14 +16,14 @@
 #define HOOK_CODE(code)                                                                         \
   do {                                                                                          \
     TICKED_CODE(code);                                                                          \
-    if (WP_UNLIKELY((code)->nblocks > ex->prof->sink->n) &&                                     \
+    if (WP_UNLIKELY((code)->nblocks > ex->prof->sink_blocks) &&                                 \
         wp_prof_sink_grow(ex->prof, (code)->nblocks, ex, err))                                  \
       return -1;                                                                                \
   } while (0)
 #define HOOK_TRAP()                                   \
   do {                                                \
     TICKED_TRAP();                                    \
-    wp_prof_trap(ex, func, WP_FUNC_CODE(func), pc);   \
+    wp_prof_trap(ex, WP_FUNC_CODE(func), pc);         \
   } while (0)
 #define LOOP_FN wp_loop_profiled
 #define LOOP_VARIANT WP_VARIANT_PROFILED
@@ -31,20 +31,19 @@
 #define HOOK_ENTER(f)                                 \
   do {                                                \
     wp_prof_enter(ex, (f));                           \
-    wp_prof_entered(ex, (f), WP_FUNC_CODE(f));        \
-    wp_prof_run(ex, (f), WP_FUNC_CODE(f));            \
+    wp_prof_run(ex, (f), WP_FUNC_CODE(f), true);      \
   } while (0)
 #define HOOK_LEAVE() wp_prof_leave(ex)
-#define HOOK_RETURNED() wp_prof_run(ex, func, WP_FUNC_CODE(func))
+#define HOOK_RETURNED() wp_prof_run(ex, func, WP_FUNC_CODE(func), false)
 #define HOOK_HOST_ENTER(f)                            \
   do {                                                \
     wp_prof_enter(ex, (f));                           \
-    wp_prof_entered(ex, (f), NULL);                   \
+    wp_prof_run(ex, (f), NULL, true);                 \
   } while (0)
 #define HOOK_HOST_LEAVE()                             \
   do {                                                \
     wp_prof_leave(ex);                                \
-    wp_prof_run(ex, func, WP_FUNC_CODE(func));        \
+    wp_prof_run(ex, func, WP_FUNC_CODE(func), false); \
   } while (0)
 #include "exec_loop.h"
 #else

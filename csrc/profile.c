@@ -37,7 +37,7 @@ static uint32_t new_node(wp_profile *p, uint32_t parent, wp_func *f) {
                                    .next_sibling = WP_PROF_NONE,
                                    .depth = parent == WP_PROF_NONE ? 0 : p->nodes[parent].depth + 1};
   p->extra[id] = (wp_prof_extra){.cache_func = NULL, .cache_child = WP_PROF_NONE, .last_child = WP_PROF_NONE,
-                                 .ran_func = NULL, .ran_blocks = NULL};
+                                 .cache_key = NULL, .cache_counts = WP_PROF_NONE};
   if (parent != WP_PROF_NONE) {
     wp_prof_extra *px = &p->extra[parent];
     if (px->last_child == WP_PROF_NONE) p->nodes[parent].first_child = id;
@@ -77,9 +77,13 @@ found:;
 
 /* ---- per-instruction counts (profile.h) ---- */
 
-static uint32_t counts_slot(uint32_t node, const wp_func *f, uint32_t mask) {
-  uint64_t h = ((uint64_t)(uintptr_t)f >> 4) * 0x9E3779B97F4A7C15ull ^ (uint64_t)node * 0xC2B2AE3D27D4EB4Full;
+static uint32_t counts_slot(uint32_t node, const void *key, uint32_t mask) {
+  uint64_t h = ((uint64_t)(uintptr_t)key >> 4) * 0x9E3779B97F4A7C15ull ^ (uint64_t)node * 0xC2B2AE3D27D4EB4Full;
   return (uint32_t)(h >> 32) & mask;
+}
+
+static const void *counts_key(const wp_prof_counts *c) {
+  return c->code ? (const void *)c->code : (const void *)c->func;
 }
 
 static bool counts_rehash(wp_profile *p, uint32_t nslots) {
@@ -87,7 +91,7 @@ static bool counts_rehash(wp_profile *p, uint32_t nslots) {
   if (!slots) return false;
   memset(slots, 0xff, (size_t)nslots * sizeof *slots);
   for (uint32_t i = 0; i < p->ncounts; i++) {
-    uint32_t s = counts_slot(p->counts[i].node, p->counts[i].func, nslots - 1);
+    uint32_t s = counts_slot(p->counts[i].node, counts_key(&p->counts[i]), nslots - 1);
     while (slots[s] != WP_PROF_NONE) s = (s + 1) & (nslots - 1);
     slots[s] = i;
   }
@@ -97,57 +101,38 @@ static bool counts_rehash(wp_profile *p, uint32_t nslots) {
   return true;
 }
 
-uint32_t wp_prof_counts_find(wp_profile *p, uint32_t node, wp_func *f, const wp_code *code) {
-  uint32_t mask = p->ncounts_slots - 1, s = counts_slot(node, f, mask), id;
+uint32_t wp_prof_counts_slow(wp_profile *p, uint32_t node, wp_func *f, const wp_code *code) {
+  const void *key = code ? (const void *)code : (const void *)f;
+  uint32_t mask = p->ncounts_slots - 1, s = counts_slot(node, key, mask), id;
   for (; (id = p->counts_slots[s]) != WP_PROF_NONE; s = (s + 1) & mask)
-    if (p->counts[id].node == node && p->counts[id].func == f) return id;
-  uint64_t *blocks = NULL;
-  if (code && !(blocks = wp_calloc(code->nblocks ? code->nblocks : 1, sizeof *blocks))) return WP_PROF_NONE;
-  uint32_t cap = p->cap_counts;
-  if (!wp_grow((void **)&p->counts, &cap, p->ncounts + 1, sizeof *p->counts)) {
-    free(blocks);
-    return WP_PROF_NONE;
+    if (p->counts[id].node == node && counts_key(&p->counts[id]) == key) goto found;
+  {
+    uint64_t *blocks = NULL;
+    if (code && !(blocks = wp_calloc(code->nblocks ? code->nblocks : 1, sizeof *blocks))) return WP_PROF_NONE;
+    uint32_t cap = p->cap_counts;
+    if (!wp_grow((void **)&p->counts, &cap, p->ncounts + 1, sizeof *p->counts)) {
+      free(blocks);
+      return WP_PROF_NONE;
+    }
+    p->cap_counts = cap;
+    id = p->ncounts++;
+    p->counts[id] = (wp_prof_counts){.node = node, .func = f, .code = code, .entries = 0, .blocks = blocks};
+    p->counts_slots[s] = id;
+    if (p->ncounts * 2 > p->ncounts_slots) counts_rehash(p, p->ncounts_slots * 2); /* else only fuller */
   }
-  p->cap_counts = cap;
-  id = p->ncounts++;
-  p->counts[id] = (wp_prof_counts){.node = node, .func = f, .code = code, .folded_entries = 0, .blocks = blocks};
-  p->counts_slots[s] = id;
-  if (p->ncounts * 2 > p->ncounts_slots) counts_rehash(p, p->ncounts_slots * 2); /* else only fuller */
+found:
+  p->extra[node].cache_key = key;
+  p->extra[node].cache_counts = id;
   return id;
 }
 
-uint64_t *wp_prof_blocks_slow(wp_exec *ex, wp_func *f, const wp_code *code) {
-  wp_profile *p = ex->prof;
-  uint32_t id = wp_prof_counts_find(p, p->cur, f, code);
-  if (id == WP_PROF_NONE) {
-    p->insns_lost = true;
-    return p->sink->blocks;
-  }
-  p->extra[p->cur].ran_func = f;
-  p->extra[p->cur].ran_blocks = p->counts[id].blocks;
-  return p->counts[id].blocks;
-}
-
-void wp_prof_folded_entry(wp_profile *p, wp_func *f, const wp_code *code) {
-  uint32_t id = wp_prof_counts_find(p, p->cur, f, code);
-  if (id == WP_PROF_NONE) p->insns_lost = true;
-  else p->counts[id].folded_entries++;
-}
-
-static wp_prof_sink *sink_new(wp_prof_sink *prev, uint32_t n) {
-  wp_prof_sink *s = wp_calloc(1, sizeof *s + (size_t)n * sizeof s->blocks[0]);
-  if (s) {
-    s->prev = prev;
-    s->n = n;
-  }
-  return s;
-}
-
 int wp_prof_sink_grow(wp_profile *p, uint32_t n, wp_exec *ex, wp_error *err) {
-  wp_prof_sink *s = sink_new(p->sink, n > 2 * p->sink->n ? n : 2 * p->sink->n);
-  if (!s) return wp_error_set(err, WP_ERR_NOMEM, WP_NO_OFFSET, "out of memory counting a profile's blocks");
-  if (ex->prof_blocks == p->sink->blocks) ex->prof_blocks = s->blocks;
-  p->sink = s;
+  uint64_t *old = p->sink;
+  uint32_t cap = p->sink_blocks;
+  if (!wp_grow((void **)&p->sink, &cap, n, sizeof *p->sink))
+    return wp_error_set(err, WP_ERR_NOMEM, WP_NO_OFFSET, "out of memory counting a profile's blocks");
+  p->sink_blocks = cap;
+  if (ex->prof_blocks == old) ex->prof_blocks = p->sink;
   return 0;
 }
 
@@ -160,11 +145,10 @@ static uint32_t block_tick(const wp_code *code, uint32_t t) {
   }
 }
 
-void wp_prof_trap(wp_exec *ex, wp_func *func, const wp_code *code, const void *pc) {
+void wp_prof_trap(wp_exec *ex, const wp_code *code, const void *pc) {
   wp_profile *p = ex->prof;
-  if (!code || !code->rec_op || code->nmap == 0) return;
-  uint32_t id = wp_prof_counts_find(p, p->cur, func, code);
-  if (id == WP_PROF_NONE || p->counts[id].code != code) { /* the second cannot happen: one profiled code */
+  if (p->cur_counts == WP_PROF_NONE || !code || !code->rec_op || code->nmap == 0) return;
+  if (p->counts[p->cur_counts].code != code) { /* cannot happen: the loop keeps them in step */
     p->insns_lost = true;
     return;
   }
@@ -176,7 +160,7 @@ void wp_prof_trap(wp_exec *ex, wp_func *func, const wp_code *code, const void *p
     return;
   }
   p->cap_refunds = cap;
-  p->refunds[p->nrefunds++] = (wp_prof_refund){.counts = id,
+  p->refunds[p->nrefunds++] = (wp_prof_refund){.counts = p->cur_counts,
                                                .block = code->cells[code->map_cell[i] + 2].pair.b, .map = t};
 }
 
@@ -190,7 +174,7 @@ static int cmp_insn(const void *a, const void *b) {
 /* derive_insns: each instruction's executions from its block's count, less
  * the refunds; records of one (node, offset, func) merged. */
 static void derive_insns(wp_profile *p, const wp_cost_model *cost) {
-  size_t n = p->nnodes;
+  size_t n = 0;
   for (uint32_t i = 0; i < p->ncounts; i++) n += (p->counts[i].code ? p->counts[i].code->nrec : 0) + 1;
   int64_t **execs = wp_calloc(p->ncounts ? p->ncounts : 1, sizeof *execs);
   wp_profile_insn *out = wp_calloc(n ? n : 1, sizeof *out);
@@ -210,15 +194,11 @@ static void derive_insns(wp_profile *p, const wp_cost_model *cost) {
       if (code->rec_pos[r] > rf->map) execs[rf->counts][r]--;
   }
   size_t m = 0;
-  for (uint32_t i = 1; ok && cost->per_call && i < p->nnodes; i++) /* each node's entry price */
-    if (p->nodes[i].calls)
-      out[m++] = (wp_profile_insn){.node = i, .offset = WP_NO_OFFSET, .func = p->nodes[i].func,
-                                   .count = p->nodes[i].calls, .ticks = p->nodes[i].calls * cost->per_call};
   for (uint32_t i = 0; ok && i < p->ncounts; i++) {
     const wp_prof_counts *c = &p->counts[i];
-    if (c->folded_entries && cost->per_call)
-      out[m++] = (wp_profile_insn){.node = c->node, .offset = WP_NO_OFFSET, .func = c->func,
-                                   .count = c->folded_entries, .ticks = c->folded_entries * cost->per_call};
+    if (c->entries && cost->per_call)
+      out[m++] = (wp_profile_insn){.node = c->node, .offset = WP_NO_OFFSET, .func = c->func, .count = c->entries,
+                                   .ticks = c->entries * cost->per_call};
     for (uint32_t r = 0; c->code && r < c->code->nrec; r++) {
       if (execs[i][r] <= 0) continue;
       uint64_t count = (uint64_t)execs[i][r];
@@ -259,11 +239,8 @@ static void free_counts(wp_profile *p) {
   p->counts_slots = NULL;
   free(p->refunds);
   p->refunds = NULL;
-  while (p->sink) {
-    wp_prof_sink *prev = p->sink->prev;
-    free(p->sink);
-    p->sink = prev;
-  }
+  free(p->sink);
+  p->sink = NULL;
 }
 
 static void event_at(wp_profile *p, wp_profile_event_kind kind, uint32_t node, uint64_t ticks) {
@@ -343,7 +320,7 @@ int wp_profile_start(wp_exec *ex, const wp_profile_options *options, wp_error *e
   wp_profile_options o = options ? *options : (wp_profile_options){0};
   wp_profile *p = wp_calloc(1, sizeof *p);
   if (!p || new_node(p, WP_PROF_NONE, NULL) == WP_PROF_NONE || !rehash(p, 64) || !counts_rehash(p, 64) ||
-      !(p->sink = sink_new(NULL, 64))) {
+      !(p->sink = wp_calloc(1, sizeof *p->sink))) {
     wp_profile_free(p);
     return wp_error_set(err, WP_ERR_NOMEM, WP_NO_OFFSET, "out of memory starting a profile");
   }
@@ -357,7 +334,9 @@ int wp_profile_start(wp_exec *ex, const wp_profile_options *options, wp_error *e
   if (p->timed) p->t0 = p->last_time = wp_prof_now();
   if (o.cost) ex->cost = *o.cost;
   else wp_cost_model_init_default(&ex->cost);
-  ex->prof_blocks = p->sink->blocks;
+  p->sink_blocks = 1;
+  p->cur_counts = WP_PROF_NONE;
+  ex->prof_blocks = p->sink;
   ex->prof = p;
   wp_exec_update_variant(ex);
   return 0;
