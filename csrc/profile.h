@@ -44,6 +44,7 @@ struct wp_profile {
   wp_profile_event *ev;
   uint32_t nev, cap_ev, max_events;
   bool oom;             /* a node could not be allocated: deeper calls were folded */
+  wp_keepalive kept;    /* a session's entry instances (profile_session.c), released when freed */
 };
 
 static inline uint64_t wp_prof_now(void) {
