@@ -132,6 +132,7 @@ def test_pause_leaves_init_out(modules):
         inst.exports.eval(2)
         session.pause()
         inst.exports.eval(2)  # not profiled
+        inst.exports.eval.call(2, max_ticks=10**9)  # a counted run: its ticks are not the session's
         session.resume()
         inst.exports.eval(2)
     prof = session.profile

@@ -87,14 +87,12 @@ def build_session_profile(raw: Tuple[list, list, bool], owners: List[Tuple[Optio
     if primary is None:
         primary = next((inst for inst, _k in owners if inst is not None), None)
     naming = _Naming(primary)
-    nodes_raw, events, truncated = raw
     # Host nodes get the import index they were called through (the core
-    # cannot tell it without the owner).
-    fixed = []
-    for (parent, func, host, imp, calls, self_ticks, self_time), (inst, k) in zip(nodes_raw, owners):
-        fixed.append((parent, k if k is not None else func, host, imp, calls, self_ticks, self_time))
+    # cannot tell it without the owner).  Only a node's second field changes:
+    # the rest of the raw form is _profile_stop's, whatever it holds.
+    fixed = [(node[0], k if k is not None else node[1], *node[2:]) for node, (_inst, k) in zip(raw[0], owners)]
     dummy = _Names(primary.module) if primary is not None else None
-    prof = _build_profile((fixed, events, truncated), _NoNames() if dummy is None else dummy, root_name=root_name,
+    prof = _build_profile((fixed, *raw[1:]), _NoNames() if dummy is None else dummy, root_name=root_name,
                           module_name=_module_label(primary.module) if primary is not None else "<none>",
                           cost_model=cost_model, timed=timed, flamechart=flamechart, sample_every=sample_every)
     labels: Dict[int, str] = {}
