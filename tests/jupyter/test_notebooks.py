@@ -23,6 +23,8 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 EXPECTED: Dict[str, List[str]] = {
     "explore_profile.ipynb": ["[('fill', 1, ", "quicksort", "<svg"],
     "cost_tables.ipynb": ["cost table: 9 instruction prices, default 1, 20 per call", "share_gas"],
+    "c_source_lines.ipynb": ["the hottest line: 24 while (j >= 0 && v[j] > x) {", "function='bin_of'",
+                             "Top 12 source lines by ticks", "histogram.c (insertion_sort):24", "iframe srcdoc"],
     "trap_coredump.ipynb": ["integer divide by zero", "return value * nbins / 1000 % nbins;",
                             "local 3 = i32 0", "WebAssembly coredump of", "count [func 11]"],
 }

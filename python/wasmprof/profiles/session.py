@@ -114,8 +114,8 @@ def build_session_profile(raw: Tuple[Any, ...], owners: List[Tuple[Optional[Inst
     index = [k if k is not None else node[1] for node, (_inst, k) in zip(raw[0], owners)]
     fixed = [(node[0], None if foreign(inst) else index[i], *node[2:])
              for i, (node, (inst, _k)) in enumerate(zip(raw[0], owners))]
-    dummy = _Names(primary.module) if primary is not None else None
-    prof = _build_profile((fixed, *raw[1:]), _NoNames() if dummy is None else dummy, root_name=root_name,
+    names: Any = naming.names_of(primary) if primary is not None else _NoNames()
+    prof = _build_profile((fixed, *raw[1:]), names, root_name=root_name,
                           module_name=_module_label(primary.module) if primary is not None else "<none>",
                           cost_model=cost_model, timed=timed, flamechart=flamechart, sample_every=sample_every)
     labels: Dict[int, str] = {}
@@ -128,9 +128,9 @@ def build_session_profile(raw: Tuple[Any, ...], owners: List[Tuple[Optional[Inst
         if inst is None:  # its instance is gone: only the index is known
             node.name, node.raw_name = f"<freed instance>!func[{func}]", None
             continue
-        names = naming.names_of(inst)
-        node.name = f"{_owner_module_prefix(inst, labels)}!{names.display(func)}"
-        node.raw_name = names.raw(func)
+        theirs = naming.names_of(inst)
+        node.name = f"{_owner_module_prefix(inst, labels)}!{theirs.display(func)}"
+        node.raw_name = theirs.raw(func)
     if primary is not None:
         seen = {off for n in prof.nodes if n.offsets for off in n.offsets}
         prof.locations = source_positions(primary.module, sorted(seen))
@@ -140,6 +140,9 @@ def build_session_profile(raw: Tuple[Any, ...], owners: List[Tuple[Optional[Inst
 
 class _NoNames:
     """Stand-in for a session that profiled nothing."""
+
+    module = None
+    imports: List[str] = []
 
     def raw(self, index: int) -> None:
         return None
