@@ -60,3 +60,25 @@ def test_a_difference_is_found(batch: list[tuple[int, bytes]]) -> None:
     name, data = next(iter(again.memories.items()))
     again.memories[name] = data[:-1] + bytes([data[-1] ^ 1])
     assert "differs first at" in str(run_a.first_difference(again))
+
+
+def test_call_indirect_past_the_table() -> None:
+    """Found by fuzz/differential.py (seed 7): wasmtime traps a call_indirect
+    past its table's end as TABLE_OUT_OF_BOUNDS; wasmprof says "undefined
+    element", as the spec's tests do.  Both are right; the comparison maps
+    one to the other (differential.WASMPROF_SAME_AS) and still tells a null
+    element apart."""
+    import wasmtime
+
+    import wasmprof
+
+    wasm = wasmtime.wat2wasm("""(module (type $t (func)) (table 2 funcref)
+      (func (export "past") (call_indirect (type $t) (i32.const 5)))
+      (func (export "null") (call_indirect (type $t) (i32.const 1))))""")
+    with pytest.raises(wasmprof.Trap) as trap:
+        wasmprof.Instance(wasmprof.Module(wasm)).exports.past()
+    assert trap.value.kind == "undefined_element"
+    want = diff.run_wasmtime(wasm)
+    assert [c.trap for c in want.calls] == ["table_oob", "null_element"]
+    for loop in ("plain", "counted", "stepping"):
+        assert want.first_difference(diff.run_wasmprof(wasm, loop=loop)) is None
