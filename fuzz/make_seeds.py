@@ -20,7 +20,6 @@ import hashlib
 import random
 import shutil
 import struct
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
