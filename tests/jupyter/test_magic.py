@@ -108,7 +108,7 @@ def test_lines_option_opens_the_source_line_view(kernel):
     assert r["error"] is None, r
     html = "".join(r["html"])
     assert "Top 1 source lines by ticks" in html  # fib.wasm has no DWARF: one row for fib
-    assert "no DWARF line table" in html and "fib (no line table)" in html
+    assert "no DWARF line table" in html and "fib (no source line)" in html
     assert 'class="wpn-v-lines" checked' in html
 
 

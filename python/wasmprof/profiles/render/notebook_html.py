@@ -102,7 +102,7 @@ def line_rows(profile: "Profile") -> List[Tuple[str, int, int, int]]:
         if r.file is not None:
             where = r.file if not r.function else f"{r.file} ({r.function})"
         else:
-            where = f"{r.inlined_into or r.function or '?'} (no line table)"
+            where = f"{r.inlined_into or r.function or '?'} (no source line)"
         rows.append((where, r.line, r.ticks, r.calls))
     return rows
 
