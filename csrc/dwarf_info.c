@@ -165,11 +165,12 @@ static bool read_value(reader *r, cursor *c, uint32_t form, int64_t implicit, un
 
 static bool add_range(reader *r, uint64_t lo, uint64_t hi, uint32_t scope) {
   /* discarded code: address 0 or a tombstone; nothing real lives there */
-  if (lo == 0 || lo >= 0xfffffff0u || hi <= lo || hi > UINT32_MAX) return true;
+  if (lo == 0 || lo >= 0xfffffff0u || hi <= lo || hi > ((uint64_t)1 << 32)) return true;
   struct wp_dwarf *d = r->d;
   if (d->nranges == d->ranges_cap && !wp_grow((void **)&d->ranges, &d->ranges_cap, d->nranges + 1, sizeof *d->ranges))
     return false;
-  d->ranges[d->nranges++] = (dwarf_range){(uint32_t)lo, (uint32_t)hi, scope};
+  /* A range may end exactly at 2^32: kept, its end held as the highest address. */
+  d->ranges[d->nranges++] = (dwarf_range){(uint32_t)lo, hi > UINT32_MAX ? UINT32_MAX : (uint32_t)hi, scope};
   return true;
 }
 
