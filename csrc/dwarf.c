@@ -71,6 +71,7 @@ static int64_t add_file(struct wp_dwarf *d, const char *dir, const char *name) {
     if (s[k - 1] != '/') s[k++] = '/';
   }
   memcpy(s + k, name, nn + 1);
+  wp_path_tidy(s);
   if (d->nfiles == d->files_cap && !wp_grow((void **)&d->files, &d->files_cap, d->nfiles + 1, sizeof *d->files)) {
     free(s);
     return -1;
@@ -411,6 +412,15 @@ uint32_t wp_module_source_frames(const wp_module *m, uint32_t offset, wp_source_
   wp_source_location line;
   bool has_line = line_at(d, addr, &line);
   return wp_dwarf_source_frames(d, addr, has_line ? &line : NULL, out, max);
+}
+
+bool wp_module_func_decl(const wp_module *m, uint32_t func, wp_source_location *out) {
+  struct wp_dwarf *d = m ? dwarf_get(m) : NULL;
+  if (!d || func < m->nfuncs_imported || func >= m->nfuncs) return false;
+  uint32_t code = m->bodies[func - m->nfuncs_imported].code_start;
+  if (code < m->code_section_start) return false;
+  *out = (wp_source_location){.file = NULL, .line = 0, .column = 0, .function = NULL};
+  return wp_dwarf_func_decl(d, code - m->code_section_start, &out->file, &out->line);
 }
 
 const char *wp_module_dwarf_warning(const wp_module *m) {

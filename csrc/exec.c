@@ -168,10 +168,15 @@ int wp_exec_invoke(wp_exec *ex, wp_func *f, wp_error *err) {
 #endif
   /* A profile returns to the node this entry started from, even after a trap. */
   uint32_t prof_node = ex->prof ? ex->prof->cur : 0, prof_folded = ex->prof ? ex->prof->folded : 0;
+  /* ... and to the block counters of the code it was entered from (a host function's caller). */
+  uint32_t prof_counts = ex->prof ? ex->prof->cur_counts : WP_PROF_NONE;
   int rc;
   if (f->host) {
     ex->sp = args + room;
-    if (v == WP_VARIANT_PROFILED) wp_prof_enter(ex, f);
+    if (v == WP_VARIANT_PROFILED) {
+      wp_prof_enter(ex, f);
+      wp_prof_run(ex, f, NULL, true);
+    }
     else if (v == WP_VARIANT_COUNTED) ex->ticks += ex->cost.per_call;
     rc = f->host(ex, f->host_ctx, args, err) ? -1 : 0;
     ex->sp = args;
@@ -183,9 +188,17 @@ int wp_exec_invoke(wp_exec *ex, wp_func *f, wp_error *err) {
     const wp_code *code = wp_func_code(f, v, &ex->cost, err);
     if (!code) return -1;
     if (args + code->max_height > ex->stack_end) return wp_trap(err, WP_TRAP_STACK_EXHAUSTED);
+    if (v == WP_VARIANT_PROFILED && code->nblocks > ex->prof->sink_blocks &&
+        wp_prof_sink_grow(ex->prof, code->nblocks, ex, err))
+      return -1;
     rc = loops[v](ex, base, err, NULL);
   }
   if (rc && v == WP_VARIANT_PROFILED && ex->prof) wp_prof_unwind(ex, prof_node, prof_folded);
+  if (v == WP_VARIANT_PROFILED && ex->prof) {
+    wp_profile *p = ex->prof;
+    p->cur_counts = prof_counts;
+    ex->prof_blocks = prof_counts == WP_PROF_NONE ? p->sink : p->counts[prof_counts].blocks;
+  }
   return rc;
 }
 

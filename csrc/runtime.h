@@ -130,6 +130,7 @@ struct wp_exec {
   void *tick_ctx;
   wp_cost_model cost;
   struct wp_profile *prof;
+  uint64_t *prof_blocks;        /* the profiled loop's block counters for the running code (profile.h) */
   /* Interrupts (wasmprof.h): WP_INTERRUPT_* bits, set from any thread or a
    * signal handler, read by the loop only at back-edges and calls. */
   atomic_uint interrupt;

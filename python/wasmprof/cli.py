@@ -233,9 +233,54 @@ def _configure_profile(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-ticks", type=int, metavar="N", help="stop the guest after N ticks (LimitError)")
     p.add_argument("--time", action="store_true", help="also measure wall-clock time per node")
     p.add_argument("--top", type=int, metavar="N", help="print the N functions with the most self ticks")
+    p.add_argument("--lines", type=int, nargs="?", const=20, metavar="N",
+                   help="print the N source lines with the most ticks (default 20; needs DWARF, -g); with -o, "
+                        "also write OUTPUT.lines.html, the annotated source, when the source files are readable")
+    p.add_argument("--source-dir", action="append", default=[], metavar="DIR",
+                   help="look for source files here too (repeatable), for the annotated source")
     _add_wasi_options(p)
     p.add_argument("args", nargs="*", metavar="ARGS", help="arguments of the call, or of the WASI program")
     p.set_defaults(_extra_args=True)
+
+
+def _print_lines(prof: Any, n: int) -> None:
+    if not prof.has_offsets:
+        print(f"{PROG}: this profile has no per-instruction counts", file=sys.stderr)
+        return
+    total = max(prof.total_ticks, 1)
+    print(f"{'ticks':>14} {'%':>7} {'calls':>10}  line")
+    for r in prof.lines()[:n]:
+        where = f"{r.file}:{r.line}" if r.file is not None else "(no source line)"
+        inl = f" (inlined into {r.inlined_into})" if r.function and r.inlined_into and r.function != r.inlined_into \
+            else ""
+        print(f"{r.ticks:>14,} {100.0 * r.ticks / total:>6.2f}% {r.calls:>10,}  {where}  {r.function or ''}{inl}")
+    if not prof.has_lines:
+        print(f"{PROG}: the module has no DWARF line tables (build with -g); per-instruction ticks are in "
+              f"Profile.offsets()", file=sys.stderr)
+
+
+def _write_annotated_source(prof: Any, output: str, source_dirs: List[str]) -> None:
+    """OUTPUT.lines.html beside the profile, when at least one source file is readable."""
+    from .profiles.render import source_lines
+
+    if not prof.has_lines:
+        return
+    files = {r.file for r in prof.lines() if r.file is not None}
+    if not any(source_lines.find_source(f, source_dirs) for f in files):
+        print(f"{PROG}: no source file of the profile is readable here (--source-dir DIR): no annotated source",
+              file=sys.stderr)
+        return
+    base = output[:-len(".lines.html")] if output.endswith(".lines.html") else os.path.splitext(output)[0]
+    if base.endswith(".pb"):
+        base = base[:-3]
+    path = base + ".lines.html"
+    if os.path.abspath(path) == os.path.abspath(output):
+        return
+    try:
+        prof.save(path, "lines-html", source_dirs=source_dirs)
+    except OSError as e:
+        raise Error(f"cannot write {path}: {e.strerror or e}") from None
+    print(f"{PROG}: wrote {path}", file=sys.stderr)
 
 
 def _print_top(prof: Any, n: int) -> None:
@@ -292,13 +337,18 @@ def _profile(ns: argparse.Namespace) -> int:
             progress.close()
     prof.module_name = os.path.basename(ns.file)
     if ns.output:
+        opts = {"source_dirs": ns.source_dir} if out_format == "lines-html" else {}
         try:
-            prof.save(ns.output, out_format)
+            prof.save(ns.output, out_format, **opts)
         except OSError as e:
             raise Error(f"cannot write {ns.output}: {e.strerror or e}") from None
         print(f"{PROG}: wrote {ns.output}", file=sys.stderr)
-    if ns.top or not ns.output:
+        if ns.lines is not None:
+            _write_annotated_source(prof, ns.output, ns.source_dir)
+    if ns.top or not (ns.output or ns.lines is not None):
         _print_top(prof, ns.top or 10)
+    if ns.lines is not None:
+        _print_lines(prof, ns.lines)
     if prof.hint and (prof.trap is None or prof.hint not in str(prof.trap)):  # said once
         print(f"{PROG}: {prof.hint}", file=sys.stderr)
     if prof.events_truncated:

@@ -14,9 +14,9 @@ toolchain has no wasm32 standard library), so Rust is checked in version 4
 only.
 
 File names: llvm-dwarfdump --lookup prints a line's file as the line table
-names it (without its directory) and call files joined with the include
-directory and DW_AT_comp_dir; a file of ours must be that path or have it
-(or be it) with directories in front."""
+names it (without its directory), which ours must end with, and call files
+joined with their include directory and DW_AT_comp_dir, which ours must
+equal (relative DWARF 4 names joined with the compilation directory)."""
 from __future__ import annotations
 
 import posixpath
@@ -167,9 +167,11 @@ def compare(wasm: Path, max_addresses: int) -> Tuple[int, int, int]:
         ours = [Frame(f.function, f.file, f.line or 0, f.column or 0) for f in module.source_frames(code_start + addr)]
         where = f"{wasm.name} at {addr:#x}: ours {ours}, llvm-dwarfdump {theirs}"
         assert len(ours) == len(theirs), where
-        for o, t in zip(ours, theirs):
+        for i, (o, t) in enumerate(zip(ours, theirs)):
             assert (o.line, o.column) == (t.line, t.column), where
             assert o.file is not None and t.file is not None and same_file(o.file, t.file), where
+            if i > 0:  # a call site: llvm-dwarfdump joins its file with the unit's DW_AT_comp_dir, as we do
+                assert posixpath.normpath(o.file) == t.file, where
             if t.function is not None:
                 assert o.function is not None and (o.function == t.function or o.function.endswith("::" + t.function)
                                                    or o.function.split("::")[-2:-1] == [t.function]), where
