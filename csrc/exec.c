@@ -117,6 +117,7 @@ void wp_exec_free(wp_exec *ex) {
   wp_roots_remove_exec(ex);
   if (ex->stack) munmap(ex->stack, ex->stack_bytes);
   wp_profile_free(ex->prof);
+  wp_profile_free(wp_profile_session_end(ex));
   free(ex->frames);
   free(ex);
 }
@@ -301,7 +302,10 @@ int wp_call(wp_exec *ex, wp_func *f, const wp_slot *args, wp_slot *results, wp_e
    * thread's C stack (debug_roots.c); two stores per entry, none in the loop. */
   wp_entry_record entry = {.prev = ex->entry, .base = entry_frames};
   ex->entry = &entry;
+  /* A session profiles this entry: the profiled loop runs it (no check in the plain loop). */
+  bool armed = WP_UNLIKELY(ex->session != NULL) && wp_session_arm(ex, f);
   int rc = wp_exec_invoke(ex, f, err);
+  if (armed) wp_session_disarm(ex);
   ex->entry = entry.prev;
   ex->max_frames = saved_max;
   ex->depth--;

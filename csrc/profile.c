@@ -362,6 +362,7 @@ wp_profile *wp_profile_stop(wp_exec *ex) {
 
 void wp_profile_free(wp_profile *p) {
   if (!p) return;
+  wp_keepalive_release(&p->kept);
   free(p->nodes);
   free(p->extra);
   free(p->slots);

@@ -444,6 +444,23 @@ const wp_profile_insn *wp_profile_insn_at(const wp_profile *p, uint32_t i);
  * the records then do not add up to the nodes' ticks. */
 bool wp_profile_insns_complete(const wp_profile *p);
 
+/* A profiling session: a profile that collects only the entries it is
+ * asked for.  wp_profile_session_begin takes the profile just started on
+ * ex (wp_profile_start, no guest running) off the context; from then on
+ * each wp_call on ex that starts outside any profiled call, into a guest
+ * function of `only` (of any instance when NULL), while not paused, runs
+ * under that profile and adds a subtree under its root (calls of the same
+ * function share one); everything else runs as if no profile existed, in
+ * the plain loop when nothing else observes.  Guest calls made from host
+ * functions inside a profiled entry are part of it.  The profile retains
+ * the instance of each entry it took until it is freed.  Paused, entries are not
+ * profiled (an entry in progress goes on being).  wp_profile_session_end
+ * hands the profile over (NULL if no session, or while guest code runs). */
+int wp_profile_session_begin(wp_exec *ex, const wp_instance *only, wp_error *err);
+void wp_profile_session_pause(wp_exec *ex, bool paused);
+bool wp_profile_session_active(const wp_exec *ex);
+wp_profile *wp_profile_session_end(wp_exec *ex);
+
 /* ---- coredumps (coredump.c) ---------------------------------------------------- */
 
 /* wp_coredump_write: after a wp_call on ex failed, write the guest frames it
