@@ -180,8 +180,11 @@ uint64_t wp_debug_break(wp_exec *ex, uint64_t countdown) {
   return pause(d, WP_STOP_BREAKPOINT, b->id);
 }
 
-/* The symbol a native debugger breaks on (wasmprof.h).  The empty asm keeps
- * the call from being optimised away. */
+/* The symbol a native debugger breaks on, and the flag it sets to be
+ * called on every entry (wasmprof.h).  The empty asm keeps the call from
+ * being optimised away. */
+__attribute__((used)) volatile uint32_t wp_debug_entry_hook;
+
 __attribute__((noinline, used)) void wp_debug_func_entered(wp_exec *ex, uint32_t func_index) {
   __asm__ volatile("" : : "r"(ex), "r"(func_index) : "memory");
 }
@@ -189,10 +192,10 @@ __attribute__((noinline, used)) void wp_debug_func_entered(wp_exec *ex, uint32_t
 uint64_t wp_debug_entered(wp_exec *ex, wp_func *f, uint64_t countdown) {
   wp_debug *d = ex->dbg;
   if (ex->prof) wp_prof_enter(ex, f);
-  if (!d->stops_on || d->pending || f->inst != d->inst || !(d->entry_bits[f->index / 8] & (1u << (f->index % 8))))
-    return countdown;
+  bool hit = d->stops_on && !d->pending && f->inst == d->inst && (d->entry_bits[f->index / 8] & (1u << (f->index % 8)));
+  if (hit || wp_debug_entry_hook) wp_debug_func_entered(ex, f->index);
+  if (!hit) return countdown;
   const wp_dbg_break *b = find_break(d, NULL, f->index, true);
-  wp_debug_func_entered(ex, f->index);
   d->pending = WP_STOP_FUNC_ENTRY;
   d->pending_id = b ? b->id : 0;
   return wp_debug_lower(d, countdown);

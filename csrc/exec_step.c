@@ -29,7 +29,7 @@
   } while (0)
 #define HOOK_ENTER(f)                                                                       \
   do {                                                                                      \
-    if (WP_UNLIKELY(dbg->on_enter)) countdown = wp_debug_entered(ex, (f), countdown);       \
+    if (WP_UNLIKELY(dbg->on_enter | wp_debug_entry_hook)) countdown = wp_debug_entered(ex, (f), countdown); \
   } while (0)
 #define HOOK_LEAVE()                                  \
   do {                                                \

@@ -668,8 +668,13 @@ int wp_debug_delete(wp_debug *d, uint32_t id);
  * calls it (never inlined, never optimised away) whenever a function with
  * an entry breakpoint is entered, with the new frame on ex's frame stack,
  * before the session pauses: a GDB breakpoint on this symbol (with a
- * condition on func_index) stops the host there. */
+ * condition on func_index) stops the host there.  While
+ * wp_debug_entry_hook is non-zero (a native debugger writes it in a live
+ * process: GDB's `wasm-break`) the stepping loop calls it on every guest
+ * function entry, breakpoint or not.  Plain, counted and profiled calls
+ * never call it. */
 void wp_debug_func_entered(wp_exec *ex, uint32_t func_index);
+extern volatile uint32_t wp_debug_entry_hook;
 
 /* wp_debug_profile_start: profile the paused call from here on (its root
  * is "here"; wp_profile_start's defaults); wp_debug_profile_stop hands it over. */

@@ -21,7 +21,7 @@ MAX_FIELDS = 1024
 FIELD_TYPES = {
     "wp_exec.frames": "ptr", "wp_exec.nframes": "u32", "wp_exec.trap_nframes": "u32",
     "wp_exec.depth": "u32", "wp_exec.stack": "ptr", "wp_exec.stack_end": "ptr", "wp_exec.variant": "u8",
-    "wp_exec.ticks": "u64", "wp_exec.roots_next": "ptr", "wp_exec.entry": "ptr",
+    "wp_exec.ticks": "u64", "wp_exec.roots_next": "ptr", "wp_exec.entry": "ptr", "wp_exec.dbg": "ptr",
     "wp_entry_record.prev": "ptr", "wp_entry_record.base": "u32",
     "wp_frame.func": "ptr", "wp_frame.pc": "ptr", "wp_frame.fp": "ptr", "wp_frame.sp": "ptr",
     "wp_func.type": "ptr", "wp_func.inst": "ptr", "wp_func.index": "u32", "wp_func.body": "ptr",
