@@ -12,10 +12,10 @@
     TICKED_TICK(n);                        \
     ex->prof_blocks[pc[2].pair.b]++;       \
   } while (0)
+#define HOOK_CODE_STALE(code) TICKED_CODE_STALE(code)
 /* The sink (profile.h) must hold any code's blocks before it runs. */
 #define HOOK_CODE(code)                                                                         \
   do {                                                                                          \
-    TICKED_CODE(code);                                                                          \
     if (WP_UNLIKELY((code)->nblocks > ex->prof->sink_blocks) &&                                 \
         wp_prof_sink_grow(ex->prof, (code)->nblocks, ex, err))                                  \
       return -1;                                                                                \
@@ -23,7 +23,7 @@
 #define HOOK_TRAP()                                   \
   do {                                                \
     TICKED_TRAP();                                    \
-    wp_prof_trap(ex, WP_FUNC_CODE(func), pc);         \
+    wp_prof_trap(ex, wp_code_holding(func, LOOP_VARIANT, pc), pc); \
   } while (0)
 #define LOOP_FN wp_loop_profiled
 #define LOOP_VARIANT WP_VARIANT_PROFILED

@@ -148,7 +148,10 @@ static uint32_t block_tick(const wp_code *code, uint32_t t) {
 void wp_prof_trap(wp_exec *ex, const wp_code *code, const void *pc) {
   wp_profile *p = ex->prof;
   if (p->cur_counts == WP_PROF_NONE || !code || !code->rec_op || code->nmap == 0) return;
-  if (p->counts[p->cur_counts].code != code) { /* cannot happen: the loop keeps them in step */
+  /* The counters may be keyed by another pricing of the same translation
+   * (exec.c keeps one code per price table): same blocks, same records. */
+  const wp_code *counted = p->counts[p->cur_counts].code;
+  if (!counted || counted->nblocks != code->nblocks || counted->nrec != code->nrec) { /* cannot happen */
     p->insns_lost = true;
     return;
   }
@@ -359,6 +362,7 @@ wp_profile *wp_profile_stop(wp_exec *ex) {
 
 void wp_profile_free(wp_profile *p) {
   if (!p) return;
+  wp_keepalive_release(&p->kept);
   free(p->nodes);
   free(p->extra);
   free(p->slots);

@@ -88,6 +88,7 @@ struct wp_profile {
   uint32_t nrefunds, cap_refunds;
   struct wp_profile_insn *insns; /* derived at stop */
   uint32_t ninsns;
+  wp_keepalive kept;    /* a session's entry instances (profile_session.c), released when freed */
 };
 
 static inline uint64_t wp_prof_now(void) {

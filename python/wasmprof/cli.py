@@ -7,6 +7,9 @@ Subcommands:
         Run under the profiler (wasmprof.profile) and write the profile
         (format from OUT's name, see Profile.save) and/or print the top
         functions.  A trap still writes the profile up to it (exit 1).
+        ``--invoke`` repeated (``--invoke init --invoke "eval 5"``) and
+        ``--setup NAME`` (called before profiling starts) profile a
+        sequence of calls on one instance (profiles/call_sequence.py).
 
 
     run FILE.wasm [--invoke NAME] [--dir HOST[::GUEST]] [--env K[=V]] [-- ARGS...]
@@ -222,7 +225,13 @@ def _run(ns: argparse.Namespace) -> int:
 
 def _configure_profile(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", metavar="FILE.wasm", help="the module to profile")
-    p.add_argument("--invoke", metavar="NAME", help="the exported function to call (default: _start if exported)")
+    p.add_argument("--invoke", metavar="NAME", action="append",
+                   help="the exported function to call (default: _start if exported); repeat it to profile a "
+                        "sequence of calls on one instance, each its own subtree (\"NAME ARG...\" gives a call's "
+                        "arguments; ARGS go to the last call)")
+    p.add_argument("--setup", metavar="NAME", action="append", default=[],
+                   help="call this export (\"NAME ARG...\") before profiling starts, e.g. a reactor's init; "
+                        "repeatable (a reactor's _initialize is called first by itself)")
     p.add_argument("-o", "--output", metavar="PATH", help="write the profile here (format from the name or --format)")
     p.add_argument("--format", metavar="FMT", help="output format (see Profile.save)")
     p.add_argument("--cost", metavar="FILE", help="cost table: JSON or TOML of instruction name -> ticks")
@@ -312,29 +321,53 @@ def _output_format(ns: argparse.Namespace) -> Optional[str]:
 def _profile(ns: argparse.Namespace) -> int:
     from .profiles.profiler import TerminalProgress, load_cost_table, profile
 
+    invokes = ns.invoke or []
     module = _load(ns.file)
-    wasi = _wasi_for(ns, module)  # a WASI program run as a command takes ARGS as its arguments
-    name, values = _call_plan(ns, module, wasi)
-    out_format = _output_format(ns)
-    try:
-        load_cost_table(ns.cost)
-    except (ValueError, OSError) as e:
-        raise UsageError(str(e)) from None
-    progress = TerminalProgress() if sys.stderr.isatty() else None
-    interrupted = False
-    try:
-        prof = profile(module, invoke=name, args=values, wasi=wasi, cost=ns.cost, time=ns.time, flamechart=ns.flamechart,
-                       max_events=ns.max_events, sample_every=ns.sample_every, max_depth=ns.max_depth, max_ticks=ns.max_ticks,
-                       progress=progress)
-    except ValueError as e:  # an option profile() refuses (--max-depth 0, ...)
-        raise UsageError(str(e)) from None
-    except KeyboardInterrupt as e:  # Ctrl-C: what ran so far is still a profile
-        if getattr(e, "profile", None) is None:
-            raise
-        prof, interrupted = e.profile, True
-    finally:
-        if progress is not None:
-            progress.close()
+    if len(invokes) > 1 or ns.setup:
+        from .profiles.call_sequence import CallSequenceError, plan_calls, profile_calls
+
+        ns.invoke = invokes[-1] if invokes else None  # ARGS and WASI's argv as for one call
+        wasi = _wasi_for(ns, module)
+        out_format = _output_format(ns)
+        if ns.max_ticks is not None:
+            raise UsageError("--max-ticks profiles one call; leave it out with --setup or several --invoke")
+        try:
+            load_cost_table(ns.cost)
+            # ARGS: the last call's values, or a WASI command's own arguments (in its argv already)
+            extra = list(ns.args) if invokes or wasi is None else []
+            setup, calls = plan_calls(module, ns.setup, invokes, extra)
+            prof = profile_calls(module, setup, calls, wasi=wasi, cost=ns.cost, time=ns.time,
+                                 flamechart=ns.flamechart, max_events=ns.max_events, sample_every=ns.sample_every,
+                                 max_depth=ns.max_depth)
+        except CallSequenceError as e:
+            raise UsageError(str(e)) from None
+        except (ValueError, OSError) as e:
+            raise UsageError(str(e)) from None
+        interrupted = False
+    else:
+        ns.invoke = invokes[0] if invokes else None
+        wasi = _wasi_for(ns, module)  # a WASI program run as a command takes ARGS as its arguments
+        name, values = _call_plan(ns, module, wasi)
+        out_format = _output_format(ns)
+        try:
+            load_cost_table(ns.cost)
+        except (ValueError, OSError) as e:
+            raise UsageError(str(e)) from None
+        progress = TerminalProgress() if sys.stderr.isatty() else None
+        interrupted = False
+        try:
+            prof = profile(module, invoke=name, args=values, wasi=wasi, cost=ns.cost, time=ns.time,
+                           flamechart=ns.flamechart, max_events=ns.max_events, sample_every=ns.sample_every,
+                           max_depth=ns.max_depth, max_ticks=ns.max_ticks, progress=progress)
+        except ValueError as e:  # an option profile() refuses (--max-depth 0, ...)
+            raise UsageError(str(e)) from None
+        except KeyboardInterrupt as e:  # Ctrl-C: what ran so far is still a profile
+            if getattr(e, "profile", None) is None:
+                raise
+            prof, interrupted = e.profile, True
+        finally:
+            if progress is not None:
+                progress.close()
     prof.module_name = os.path.basename(ns.file)
     if ns.output:
         opts = {"source_dirs": ns.source_dir} if out_format == "lines-html" else {}

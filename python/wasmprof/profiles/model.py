@@ -659,10 +659,16 @@ class Profile:
                 f"{len(self.functions())} functions>")
         return f"{text}\n{self.hint}" if self.hint else text
 
-    def _repr_html_(self) -> str:
-        from .render import summary_html
+    def html(self, top: int = 10, lines: Optional[int] = None) -> str:
+        """The interactive HTML fragment notebooks show (render/notebook_html.py):
+        flamegraph and top ``top`` functions, switches between ticks, calls and
+        time and between the call tree and the ``lines`` hottest source lines."""
+        from .render import notebook_html
 
-        return summary_html.render(self)
+        return notebook_html.render(self, top=top, lines=lines)
+
+    def _repr_html_(self) -> str:
+        return self.html()
 
 
 class NodeDelta:
