@@ -10,7 +10,8 @@
 # need atheris (pip install -e '.[fuzz]').  What a target finds new goes to
 # build/fuzz/corpus/<target>/, which later runs start from.  Each target's
 # last status line (executions, coverage) is printed; its whole log is in
-# build/fuzz/logs/<target>.log.  FUZZ_ARGS adds libFuzzer options.
+# build/fuzz/logs/<target>.log.  FUZZ_ARGS adds libFuzzer options.  The
+# inputs of past findings (fuzz/regressions/<target>/) run every time.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_EACH=${1:-20}
@@ -42,7 +43,10 @@ for t in "${TARGETS[@]}"; do
     failed+=("$t")
     continue
   fi
-  "${cmd[@]}" "${opts[@]}" "$OUT/corpus/$t" "$OUT/seeds/$t" >"$log" 2>&1
+  # fuzz/regressions/<target>/: the inputs of past findings, run first every time.
+  regressions=()
+  [ -d "fuzz/regressions/$t" ] && regressions=("fuzz/regressions/$t")
+  "${cmd[@]}" "${opts[@]}" "$OUT/corpus/$t" "$OUT/seeds/$t" "${regressions[@]}" >"$log" 2>&1
   status=$?
   summary=$(grep -E '^#[0-9]+' "$log" | tail -1)
   execs=$(grep -E 'stat::number_of_executed_units' "$log" | awk '{print $2}')
