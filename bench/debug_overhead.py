@@ -37,21 +37,27 @@ def plain(module: wasmprof.Module, n: int) -> float:
     return time.perf_counter() - t
 
 
-def unused_function(module: wasmprof.Module, dbg: wasmprof.Debugger, n: int) -> int:
-    """A defined function the run does not call (found by profiling a small run)."""
-    prof = wasmprof.profile(module, invoke="run")
-    called = {f.func for f in prof.functions() if f.func is not None}
-    for index, _start in dbg._function_bodies():
-        if index not in called:
-            return index
-    return dbg._function_bodies()[-1][0]
+_unused: dict = {}
+
+
+def unused_function(module: wasmprof.Module, dbg: wasmprof.Debugger) -> int:
+    """A defined function the run does not call: not in a profile of the run
+    (profiled once per module) and not the export the call enters."""
+    if id(module) not in _unused:
+        prof = wasmprof.profile(module, invoke="run")
+        called = {f.func for f in prof.functions() if f.func is not None} | {dbg.frames[0].func_index}
+        free = [index for index, _start in dbg._function_bodies() if index not in called]
+        if not free:
+            raise SystemExit("every function is called: no place for a breakpoint that is never hit")
+        _unused[id(module)] = free[0]
+    return _unused[id(module)]
 
 
 def debugged(module: wasmprof.Module, n: int, mode: str, small: int) -> float:
     dbg = wasmprof.Instance(module).debug()
     dbg.call("run")
     if mode == "breakpoints":
-        f = unused_function(module, dbg, small)
+        f = unused_function(module, dbg)
         dbg.breakpoint(function=f)             # a function entry breakpoint
         dbg.breakpoint(function=f, offset=3)  # a patched instruction
     else:

@@ -1,7 +1,7 @@
 """zero_cost.py: instruction counts of PLAIN (unprofiled) runs under callgrind.
 
     python bench/zero_cost.py [--fib N] [--loop N] [--kernel N]
-                              [--without-observation | --compare DIR | --variants]
+                              [--without-observation | --compare DIR] [--variants]
 
 Runs each kernel once in a fresh interpreter under
 `valgrind --tool=callgrind --toggle-collect=wp_call` and prints the
@@ -16,8 +16,11 @@ with -DWP_NO_OBSERVATION (only the plain loop: no counted or profiled
 variant, no tick or profile support; csrc/exec.c), made in a temporary
 directory: the comparison the speed issue asks for.  With --variants, the instructions of the counted, profiled and
 profiled+time runs are given as ratios to the plain run's: the cost of
-observing, free of the noise of timings.  Instruction counts are
-deterministic, unlike timings.
+observing, free of the noise of timings; with --compare DIR as well, each
+of the plain, counted, profiled and profiled+time runs is compared with the
+same run of DIR (a change to one loop must leave the others alone: the
+stepping loop's issue asks for the plain, counted and profiled loops
+unchanged).  Instruction counts are deterministic, unlike timings.
 """
 from __future__ import annotations
 
@@ -105,6 +108,12 @@ def main() -> int:
     kernel = ROOT / "examples" / "kernel.wasm"
     runs = [(f"fib({ns.fib})", fib, "fib", ns.fib), (f"loop_sum({ns.loop})", fib, "loop_sum", ns.loop),
             (f"kernel run({ns.kernel})", kernel, "run", ns.kernel)]
+    if ns.variants and (ns.compare or ns.without_observation):
+        with tempfile.TemporaryDirectory() as tmp:
+            print(f"building {ns.compare or 'this checkout with -DWP_NO_OBSERVATION'} ...", flush=True)
+            site = build_tree(ns.compare or ROOT, Path(tmp), "-DWP_NO_OBSERVATION" if ns.without_observation else "")
+            modes = MODES[:1] if ns.without_observation else MODES  # that build has only the plain loop
+            return compare(runs, site, modes)
     if ns.variants:
         print(f"{'run':24} {'plain Ir':>14}" + "".join(f" {m:>14}" for m in MODES[1:]) + "   (ratios to plain)")
         for name, path, export, arg in runs:
@@ -120,22 +129,24 @@ def main() -> int:
     return compare(runs, None)
 
 
-def compare(runs: list, site: Optional[Path]) -> int:
-    """Print each run's Ir, and with `site` the Ir of that build and the ratio."""
-    header = f"{'run':24} {'Ir in wp_call':>15}"
+def compare(runs: list, site: Optional[Path], modes: tuple = ("plain",)) -> int:
+    """Print each run's Ir (in each mode), and with `site` the Ir of that
+    build and the ratio."""
+    header = f"{'run':24} {'mode':>14} {'Ir in wp_call':>15}"
     if site:
         header += f" {'Ir (compared)':>15} {'ratio':>8}"
     print(header)
     worst = 0.0
     for name, path, export, arg in runs:
-        ir = instructions(path, export, arg, None)
-        line = f"{name:24} {ir:>15,}"
-        if site:
-            other = instructions(path, export, arg, site)
-            ratio = ir / other
-            worst = max(worst, abs(ratio - 1))
-            line += f" {other:>15,} {ratio:>8.4f}"
-        print(line)
+        for mode in modes:
+            ir = instructions(path, export, arg, None, mode)
+            line = f"{name:24} {mode:>14} {ir:>15,}"
+            if site:
+                other = instructions(path, export, arg, site, mode)
+                ratio = ir / other
+                worst = max(worst, abs(ratio - 1))
+                line += f" {other:>15,} {ratio:>8.4f}"
+            print(line, flush=True)
     if site:
         print(f"largest difference: {100 * worst:.2f}%")
     return 0

@@ -78,7 +78,7 @@ uint64_t wp_debug_exact_ticks(const wp_debug *d) {
   if (!d->in_call) return d->finished ? d->end_ticks : ex->ticks;
   const wp_frame *f = ex->nframes ? &ex->frames[ex->nframes - 1] : NULL;
   if (!f || !f->pc || !f->func->body) return ex->ticks;
-  const wp_code *code = f->func->body->code[WP_VARIANT_STEP];
+  const wp_code *code = wp_code_holding(f->func, WP_VARIANT_STEP, f->pc);
   if (!code || !code->rec_op) return ex->ticks;
   uint32_t t = wp_code_map_index(code, f->pc), i = t;
   if (wp_code_is_tick(code, t)) return ex->ticks; /* its block is not charged yet */
@@ -90,7 +90,7 @@ uint64_t wp_debug_exact_ticks(const wp_debug *d) {
    * have no code and count once control passes them) and what follows. */
   uint64_t unrun = 0;
   uint32_t own = UINT32_MAX;
-  for (uint32_t r = tick[2].pair.a; r < tick[2].pair.b; r++) {
+  for (uint32_t r = tick[2].pair.a; r < wp_code_block_end(code, tick); r++) {
     if (code->rec_pos[r] > t) unrun += ex->cost.op[code->rec_op[r]];
     else if (code->rec_pos[r] == t) own = r;
   }
@@ -180,8 +180,11 @@ uint64_t wp_debug_break(wp_exec *ex, uint64_t countdown) {
   return pause(d, WP_STOP_BREAKPOINT, b->id);
 }
 
-/* The symbol a native debugger breaks on (wasmprof.h).  The empty asm keeps
- * the call from being optimised away. */
+/* The symbol a native debugger breaks on, and the flag it sets to be
+ * called on every entry (wasmprof.h).  The empty asm keeps the call from
+ * being optimised away. */
+__attribute__((used)) volatile uint32_t wp_debug_entry_hook;
+
 __attribute__((noinline, used)) void wp_debug_func_entered(wp_exec *ex, uint32_t func_index) {
   __asm__ volatile("" : : "r"(ex), "r"(func_index) : "memory");
 }
@@ -189,10 +192,10 @@ __attribute__((noinline, used)) void wp_debug_func_entered(wp_exec *ex, uint32_t
 uint64_t wp_debug_entered(wp_exec *ex, wp_func *f, uint64_t countdown) {
   wp_debug *d = ex->dbg;
   if (ex->prof) wp_prof_enter(ex, f);
-  if (!d->stops_on || d->pending || f->inst != d->inst || !(d->entry_bits[f->index / 8] & (1u << (f->index % 8))))
-    return countdown;
+  bool hit = d->stops_on && !d->pending && f->inst == d->inst && (d->entry_bits[f->index / 8] & (1u << (f->index % 8)));
+  if (hit || wp_debug_entry_hook) wp_debug_func_entered(ex, f->index);
+  if (!hit) return countdown;
   const wp_dbg_break *b = find_break(d, NULL, f->index, true);
-  wp_debug_func_entered(ex, f->index);
   d->pending = WP_STOP_FUNC_ENTRY;
   d->pending_id = b ? b->id : 0;
   return wp_debug_lower(d, countdown);
@@ -328,8 +331,7 @@ static const wp_code *step_code(wp_debug *d, uint32_t func, wp_error *err) {
     return NULL;
   }
   wp_func *f = d->inst->funcs[func];
-  const wp_code *code = f->body->code[WP_VARIANT_STEP];
-  return code ? code : wp_func_code_compile(f, WP_VARIANT_STEP, &d->ex->cost, err);
+  return wp_func_code(f, WP_VARIANT_STEP, &d->ex->cost, err);
 }
 
 static wp_dbg_break *new_break(wp_debug *d, wp_error *err) {
@@ -570,6 +572,7 @@ int wp_debug_profile_start(wp_debug *d, wp_error *err) {
   if (wp_profile_start(ex, &o, err)) return -1;
   /* From the exact count: the rest of the current block is still to run. */
   ex->prof->tick_base = ex->prof->last_ticks = wp_debug_ticks(d);
+  ex->prof->insns_lost = true; /* the stepping loop counts no blocks: no per-instruction counts */
   ex->variant = WP_VARIANT_PROFILED; /* guest calls made by host functions go in it too */
   entry_bits_update(d);
   return 0;

@@ -166,7 +166,8 @@ uint64_t wp_debug_break(wp_exec *ex, uint64_t countdown);
 /* wp_debug_handler: the handler to run for the instruction at pc: the
  * original one when a breakpoint is patched over it. */
 const void *wp_debug_handler(const wp_cell *pc);
-/* wp_debug_entered: a guest frame for f was pushed (on_enter set). */
+/* wp_debug_entered: a guest frame for f was pushed (on_enter or
+ * wp_debug_entry_hook set). */
 uint64_t wp_debug_entered(wp_exec *ex, wp_func *f, uint64_t countdown);
 /* wp_debug_returned: a return left ex->nframes <= stop_frames. */
 uint64_t wp_debug_returned(wp_debug *d, uint64_t countdown);

@@ -37,7 +37,7 @@ typedef struct wp_roots_field {
 static const wp_roots_field layout[] = {
   SIZE(wp_exec), FIELD(wp_exec, frames), FIELD(wp_exec, nframes), FIELD(wp_exec, trap_nframes),
   FIELD(wp_exec, depth), FIELD(wp_exec, stack), FIELD(wp_exec, stack_end), FIELD(wp_exec, variant),
-  FIELD(wp_exec, ticks), FIELD(wp_exec, roots_next), FIELD(wp_exec, entry),
+  FIELD(wp_exec, ticks), FIELD(wp_exec, roots_next), FIELD(wp_exec, entry), FIELD(wp_exec, dbg),
   SIZE(wp_entry_record), FIELD(wp_entry_record, prev), FIELD(wp_entry_record, base),
   SIZE(wp_frame), FIELD(wp_frame, func), FIELD(wp_frame, pc), FIELD(wp_frame, fp), FIELD(wp_frame, sp),
   SIZE(wp_func), FIELD(wp_func, type), FIELD(wp_func, inst), FIELD(wp_func, index), FIELD(wp_func, body),
@@ -48,6 +48,7 @@ static const wp_roots_field layout[] = {
   FIELD(wp_func_body, code),
   SIZE(wp_code), FIELD(wp_code, cells), FIELD(wp_code, ncells), FIELD(wp_code, map_cell),
   FIELD(wp_code, map_offset), FIELD(wp_code, nmap), FIELD(wp_code, nparams), FIELD(wp_code, nlocals),
+  FIELD(wp_code, next),
   SIZE(wp_instance), FIELD(wp_instance, module), FIELD(wp_instance, refcount), FIELD(wp_instance, funcs),
   FIELD(wp_instance, mems), FIELD(wp_instance, globals), FIELD(wp_instance, roots_next),
   SIZE(wp_module), FIELD(wp_module, bytes), FIELD(wp_module, size), FIELD(wp_module, types),

@@ -5,7 +5,10 @@
  * DW_TAG_inlined_subroutine entries with their address ranges (low_pc /
  * high_pc or DW_AT_ranges), names (DW_AT_linkage_name demangled, else
  * DW_AT_name, following DW_AT_abstract_origin / DW_AT_specification), and
- * for inlined calls the call site (DW_AT_call_file/line/column).  Every
+ * for inlined calls the call site (DW_AT_call_file/line/column), for
+ * functions their declaration (DW_AT_decl_file/line, also followed), and
+ * each compile unit's DW_AT_comp_dir, which relative file names of its
+ * line table are joined to.  Every
  * other attribute is skipped by its form.  DWARF versions 2 to 5.
  *
  * Like the line tables, anything malformed stops the reading (of the unit
@@ -16,7 +19,7 @@ enum {
   TAG_subprogram = 0x2e, TAG_inlined_subroutine = 0x1d,
   AT_name = 0x03, AT_low_pc = 0x11, AT_high_pc = 0x12, AT_abstract_origin = 0x31, AT_specification = 0x47,
   AT_ranges = 0x55, AT_call_column = 0x57, AT_call_file = 0x58, AT_call_line = 0x59, AT_linkage_name = 0x6e,
-  AT_MIPS_linkage_name = 0x2007, AT_stmt_list = 0x10,
+  AT_MIPS_linkage_name = 0x2007, AT_stmt_list = 0x10, AT_comp_dir = 0x1b, AT_decl_file = 0x3a, AT_decl_line = 0x3b,
   FORM_addr = 0x01, FORM_implicit_const = 0x21, FORM_indirect = 0x16,
 };
 
@@ -40,6 +43,7 @@ typedef struct die_name {
   uint64_t off;
   const char *name, *linkage;
   uint64_t ref; /* abstract_origin or specification (absolute), 0 if none */
+  uint32_t decl_file, decl_line; /* file: index into files, NO_SCOPE if none */
 } die_name;
 
 typedef struct reader {
@@ -197,6 +201,30 @@ static uint32_t call_file_index(const struct wp_dwarf *d, uint64_t stmt_list, ui
   return NO_SCOPE;
 }
 
+/* join_comp_dir: make the relative file names of the line-table unit at
+ * stmt_list absolute (DWARF: they are relative to the compilation directory). */
+static void join_comp_dir(struct wp_dwarf *d, uint64_t stmt_list, const char *dir) {
+  if (!dir || dir[0] != '/') return;
+  size_t nd = strlen(dir);
+  for (uint32_t u = 0; u < d->nunits; u++) {
+    if (d->units[u].offset != stmt_list) continue;
+    for (uint32_t i = d->units[u].first_file; i < d->units[u].first_file + d->units[u].nfiles; i++) {
+      char *f = d->files[i];
+      if (!f || f[0] == '/') continue;
+      size_t nf = strlen(f);
+      char *s = malloc(nd + 1 + nf + 1);
+      if (!s) return; /* stays relative */
+      memcpy(s, dir, nd);
+      size_t k = nd;
+      if (s[k - 1] != '/') s[k++] = '/';
+      memcpy(s + k, f, nf + 1);
+      wp_path_tidy(s);
+      free(f);
+      d->files[i] = s;
+    }
+  }
+}
+
 /* read_unit: one compile unit's DIE tree. */
 static bool read_unit(reader *r, cursor *all) {
   uint64_t cu_off = (uint64_t)(all->p - r->info.data);
@@ -242,8 +270,9 @@ static bool read_unit(reader *r, cursor *all) {
     if (!a) return warn(r, cu_off, "unknown abbreviation code"), false;
     bool scope_tag = a->tag == TAG_subprogram || a->tag == TAG_inlined_subroutine;
     uint64_t low = 0, high = 0, ranges = UINT64_MAX, ref = 0, call_file = 0, call_line = 0, call_col = 0;
+    uint64_t decl_file = UINT64_MAX, decl_line = 0;
     bool has_low = false, high_is_addr = false, has_high = false;
-    const char *name = NULL, *linkage = NULL;
+    const char *name = NULL, *linkage = NULL, *comp_dir = NULL;
     for (uint32_t i = 0; i < a->count; i++) {
       const attr_spec *s = &r->specs[a->first + i];
       value v;
@@ -260,16 +289,23 @@ static bool read_unit(reader *r, cursor *all) {
       case AT_call_line: call_line = v.u; break;
       case AT_call_column: call_col = v.u; break;
       case AT_stmt_list: stmt_list = v.u; break;
+      case AT_comp_dir: comp_dir = v.str; break;
+      case AT_decl_file: decl_file = v.u; break;
+      case AT_decl_line: decl_line = v.u; break;
       default: break;
       }
     }
     if (depth == 0 && has_low) cu_base = low; /* the compile unit's base address for ranges */
+    if (depth == 0 && stmt_list != UINT64_MAX) join_comp_dir(d, stmt_list, comp_dir);
     uint32_t scope = stack[depth];
     if (scope_tag) {
       if ((name || linkage || ref) && r->nnames == r->names_cap &&
           !wp_grow((void **)&r->names, &r->names_cap, r->nnames + 1, sizeof *r->names))
         return warn(r, cu_off, "out of memory"), false;
-      if (name || linkage || ref) r->names[r->nnames++] = (die_name){die_off, name, linkage, ref};
+      if (name || linkage || ref)
+        r->names[r->nnames++] = (die_name){die_off, name, linkage, ref,
+                                           decl_file != UINT64_MAX ? call_file_index(d, stmt_list, decl_file) : NO_SCOPE,
+                                           (uint32_t)decl_line};
       if (has_low || ranges != UINT64_MAX) {
         scope = d->nscopes;
         if ((d->nscopes == d->scopes_cap &&
@@ -281,7 +317,8 @@ static bool read_unit(reader *r, cursor *all) {
         d->scopes[d->nscopes++] = (dwarf_scope){
             .name = NULL, .parent = stack[depth], .depth = (uint32_t)depth, .inlined = inl,
             .call_file = inl ? call_file_index(d, stmt_list, call_file) : NO_SCOPE,
-            .call_line = (uint32_t)call_line, .call_column = (uint32_t)call_col};
+            .call_line = (uint32_t)call_line, .call_column = (uint32_t)call_col,
+            .decl_file = NO_SCOPE, .decl_line = 0};
         r->scope_die[scope] = die_off;
         bool ok = true;
         if (has_low && has_high) ok = add_range(r, low, high_is_addr ? high : low + high, scope);
@@ -336,6 +373,22 @@ static char *scope_name(const reader *r, uint64_t off) {
   return s;
 }
 
+/* scope_decl: the declaration's file and line, following abstract_origin /
+ * specification as scope_name does. */
+static void scope_decl(const reader *r, uint64_t off, dwarf_scope *s) {
+  for (int step = 0; step < 8; step++) {
+    const die_name *n = find_name(r, off);
+    if (!n) return;
+    if (n->decl_file != NO_SCOPE && n->decl_line) {
+      s->decl_file = n->decl_file;
+      s->decl_line = n->decl_line;
+      return;
+    }
+    if (!n->ref || n->ref == off) return;
+    off = n->ref;
+  }
+}
+
 void wp_dwarf_read_scopes(const wp_module *m, struct wp_dwarf *d) {
   reader r = {.d = d};
   if (!wp_dwarf_find_custom(m, ".debug_info", &r.info) || !wp_dwarf_find_custom(m, ".debug_abbrev", &r.abbrev_sec))
@@ -348,7 +401,10 @@ void wp_dwarf_read_scopes(const wp_module *m, struct wp_dwarf *d) {
   while (all.p < all.end)
     if (!read_unit(&r, &all)) break;
   if (r.nnames) qsort(r.names, r.nnames, sizeof *r.names, cmp_name);
-  for (uint32_t i = 0; i < d->nscopes; i++) d->scopes[i].name = scope_name(&r, r.scope_die[i]);
+  for (uint32_t i = 0; i < d->nscopes; i++) {
+    d->scopes[i].name = scope_name(&r, r.scope_die[i]);
+    scope_decl(&r, r.scope_die[i], &d->scopes[i]);
+  }
   free(r.abbrevs);
   free(r.specs);
   free(r.names);
@@ -392,4 +448,13 @@ uint32_t wp_dwarf_source_frames(const struct wp_dwarf *d, uint32_t addr, const w
                                  .line = inl->call_line, .column = inl->call_column};
   }
   return n;
+}
+
+bool wp_dwarf_func_decl(const struct wp_dwarf *d, uint32_t addr, const char **file, uint32_t *line) {
+  uint32_t s = innermost_scope(d, addr);
+  for (int guard = 0; s != NO_SCOPE && d->scopes[s].inlined && guard < MAX_DEPTH; guard++) s = d->scopes[s].parent;
+  if (s == NO_SCOPE || d->scopes[s].decl_file == NO_SCOPE || !d->scopes[s].decl_line) return false;
+  *file = d->files[d->scopes[s].decl_file];
+  *line = d->scopes[s].decl_line;
+  return true;
 }

@@ -21,7 +21,7 @@
     if (WP_UNLIKELY(ticks_ >= dbg->tick_target)) countdown = wp_debug_lower(dbg, countdown); \
     ex->ticks = ticks_;                                                               \
   } while (0)
-#define HOOK_CODE(code) TICKED_CODE(code)
+#define HOOK_CODE_STALE(code) TICKED_CODE_STALE(code)
 #define HOOK_TRAP()              \
   do {                           \
     dbg->countdown = countdown;  \
@@ -29,7 +29,7 @@
   } while (0)
 #define HOOK_ENTER(f)                                                                       \
   do {                                                                                      \
-    if (WP_UNLIKELY(dbg->on_enter)) countdown = wp_debug_entered(ex, (f), countdown);       \
+    if (WP_UNLIKELY(dbg->on_enter | wp_debug_entry_hook)) countdown = wp_debug_entered(ex, (f), countdown); \
   } while (0)
 #define HOOK_LEAVE()                                  \
   do {                                                \

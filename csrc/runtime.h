@@ -77,7 +77,7 @@ void wp_global_release(wp_global *g);
 /* wp_instance: reference-counted (wp_instance_free drops one reference). */
 struct wp_instance {
   const wp_module *module;
-  uint32_t refcount;
+  atomic_uint refcount;   /* atomic: instances that share one (keepalive) may be freed from different threads */
   wp_func **funcs;        /* function index space: imports, then &own_funcs[i] */
   wp_func *own_funcs;
   wp_table **tables;
@@ -130,6 +130,7 @@ struct wp_exec {
   void *tick_ctx;
   wp_cost_model cost;
   struct wp_profile *prof;
+  uint64_t *prof_blocks;        /* the profiled loop's block counters for the running code (profile.h) */
   /* Interrupts (wasmprof.h): WP_INTERRUPT_* bits, set from any thread or a
    * signal handler, read by the loop only at back-edges and calls. */
   atomic_uint interrupt;
@@ -142,7 +143,14 @@ struct wp_exec {
    * entry and exit only; the loops never touch them. */
   struct wp_exec *roots_prev, *roots_next;
   wp_entry_record *entry;
+  /* A profiling session (profile_session.c): armed by wp_call, never read by the loops. */
+  struct wp_profile_session *session;
 };
+
+/* profile_session.c: at a wp_call entry with a session on ex: put its
+ * profile on ex when this entry is to be profiled (true: disarm after). */
+bool wp_session_arm(wp_exec *ex, const wp_func *f);
+void wp_session_disarm(wp_exec *ex);
 
 /* debug_roots.c: add a new context to (remove a freed one from) the list
  * of live contexts that debuggers read. */

@@ -11,7 +11,7 @@ from typing import Optional
 import gdb  # type: ignore[import-not-found]
 from gdb.FrameDecorator import FrameDecorator  # type: ignore[import-not-found]
 
-from . import commands
+from . import breaks, commands
 from .model import LOOP_FUNCTIONS, CFrame, Exec, GuestFrame, Process, format_value
 from .target import unreadable
 
@@ -110,6 +110,154 @@ class WasmCommand(gdb.Command):
         except Exception as e:  # a bug of ours: say so in one line, never a traceback mid-session
             text = f"wasmprof: internal error in {self.command_name}: {type(e).__name__}: {e}"
         gdb.write(text + "\n")
+
+
+# ---- wasm-break: a breakpoint on the stepping loop's hook (breaks.py) ----
+
+
+def _live() -> bool:
+    """A running (or stopped) process, not a core file and not nothing yet."""
+    try:
+        inferior = gdb.selected_inferior()
+        connection = getattr(inferior, "connection", None)
+        return bool(inferior.pid) and (connection is None or connection.type != "core")
+    except gdb.error:
+        return False
+
+
+def _set_entry_hook(value: int) -> bool:
+    """Write wp_debug_entry_hook in the live process (False: no such symbol or no process)."""
+    addr = GdbTarget().symbol_address(breaks.FLAG_SYMBOL)
+    if not addr or not _live():
+        return False
+    try:
+        gdb.selected_inferior().write_memory(addr, value.to_bytes(4, "little"))
+        return True
+    except (gdb.error, gdb.MemoryError):
+        return False
+
+
+def _hook_args(frame) -> tuple:
+    """(ex, func_index) at the hook: its DWARF variables, or the argument registers."""
+    try:
+        return int(frame.read_var("ex")), int(frame.read_var("func_index"))
+    except (gdb.error, ValueError, RuntimeError):
+        pass
+    regs = {"i386:x86-64": ("rdi", "rsi"), "aarch64": ("x0", "x1")}.get(frame.architecture().name())
+    if regs is None:
+        return None, None
+    return int(frame.read_register(regs[0])) & (1 << 64) - 1, int(frame.read_register(regs[1])) & 0xFFFFFFFF
+
+
+class WasmBreakpoint(gdb.Breakpoint):
+    """Stops when the stepping loop enters the function of `spec`."""
+
+    def __init__(self, spec: "breaks.EntrySpec") -> None:
+        super().__init__(breaks.HOOK_SYMBOL, internal=False)
+        self.spec = spec
+
+    def stop(self) -> bool:
+        try:
+            ex, index = _hook_args(gdb.newest_frame())
+            if ex is None:
+                gdb.write(f"wasm-break {self.number}: cannot read the hook's arguments on this architecture\n")
+                return True
+            entered = breaks.entered_frame(Process(GdbTarget()), ex, index)
+            if entered is None:
+                gdb.write(f"wasm-break {self.number}: {unreadable(f'the frame entered (func[{index}])')}\n")
+                return True
+            if not self.spec.matches(entered):
+                return False
+            inst = entered.instance
+            gdb.write(f"wasm-break {self.number}: the guest entered {entered.name()} (func[{entered.func_index}])"
+                      + (f" in instance {inst.addr:#x}" if inst else "") + "\n")
+            return True
+        except Exception as e:  # a bug of ours: stop and say so, never a traceback mid-run
+            gdb.write(f"wasmprof: internal error in wasm-break {self.number}: {type(e).__name__}: {e}\n")
+            return True
+
+
+class EntryHookArmer(gdb.Breakpoint):
+    """On wp_debug_new (a debugger session being made): sets the flag, in a
+    process that started after wasm-break (its flag starts at 0).  Never stops."""
+
+    def __init__(self) -> None:
+        super().__init__(breaks.SESSION_SYMBOL, internal=True)
+        self.silent = True
+
+    def stop(self) -> bool:
+        try:
+            _set_entry_hook(1)
+        except Exception:
+            pass
+        return False
+
+
+_armer: list = []
+
+
+def _ensure_armer(*_args) -> None:
+    """The armer, once wp_debug_new is known (a Python process loads the
+    core with its extension module, after `run`)."""
+    if _armer or not _wasm_breaks() or not GdbTarget().symbol_address(breaks.SESSION_SYMBOL):
+        return
+    _armer.append(EntryHookArmer())
+
+
+def _wasm_breaks() -> list:
+    return [b for b in gdb.breakpoints() if isinstance(b, WasmBreakpoint) and b.is_valid()]
+
+
+def _on_breakpoint_deleted(bp) -> None:
+    """The last wasm-break gone: the stepping loop stops calling the hook."""
+    if not isinstance(bp, WasmBreakpoint) or any(b is not bp for b in _wasm_breaks()):
+        return
+    _set_entry_hook(0)
+    for armer in _armer:
+        if armer.is_valid():
+            armer.delete()
+    _armer.clear()
+
+
+class WasmBreakCommand(gdb.Command):
+    """Stop when the guest enters a function: wasm-break FUNC [INSTANCE].
+FUNC is a name as wasm-bt prints it (or without return type and parameters,
+or mangled) or a function index; INSTANCE an address from wasm-instances.
+It stops guests run by a wasmprof debugger session (wasmprof.Debugger,
+`wasmprof debug`, wp_debug_*: the stepping loop), whose hook
+wp_debug_func_entered it breaks on; plain calls never stop there.
+Delete it with `delete N`."""
+
+    def __init__(self) -> None:
+        super().__init__("wasm-break", gdb.COMMAND_BREAKPOINTS)
+
+    def invoke(self, arg: str, from_tty: bool) -> None:
+        try:
+            text = self._break(arg)
+        except breaks.BreakSpecError as e:
+            text = str(e)
+        except Exception as e:  # a bug of ours: one line
+            text = f"wasmprof: internal error in wasm-break: {type(e).__name__}: {e}"
+        gdb.write(text + "\n")
+
+    def _break(self, arg: str) -> str:
+        spec = breaks.parse_spec(arg)
+        connection = getattr(gdb.selected_inferior(), "connection", None)
+        if connection is not None and connection.type == "core":
+            return "wasm-break needs a running process: a core file does not run."
+        proc = Process(GdbTarget())
+        known = breaks.known(proc, spec) if proc.ok else None
+        bp = WasmBreakpoint(spec)
+        _ensure_armer()
+        armed = _set_entry_hook(1)
+        lines = [f"wasm-break {bp.number}: stops when the guest enters {spec.describe()}."]
+        if known is False:
+            lines.append(f"No live instance has {spec.describe()} yet (it stops if one does).")
+        if armed and not breaks.sessions(proc):
+            lines.append(f"No debugger session is running in this process now: {breaks.ONLY_UNDER_DEBUGGER}.")
+        elif not armed:
+            lines.append(f"Note: {breaks.ONLY_UNDER_DEBUGGER}.")
+        return "\n".join(lines)
 
 
 # ---- `bt`: guest frames in place of the loop frames ----
@@ -409,10 +557,13 @@ def register() -> None:
     _registered[0] = True
     for name, (_, doc) in commands.COMMANDS.items():
         WasmCommand(name, doc)
+    WasmBreakCommand()
     WasmFrameFilter(WasmFramesParameter())
     gdb.pretty_printers.append(lookup_printer)
     for event in (gdb.events.stop, gdb.events.cont, gdb.events.new_objfile, gdb.events.exited,
                   gdb.events.inferior_call, gdb.events.memory_changed, gdb.events.register_changed):
         event.connect(_invalidate)
+    gdb.events.breakpoint_deleted.connect(_on_breakpoint_deleted)
+    gdb.events.new_objfile.connect(_ensure_armer)
     if hasattr(gdb.events, "new_thread"):
         gdb.events.new_thread.connect(_invalidate)

@@ -21,7 +21,7 @@ MAX_FIELDS = 1024
 FIELD_TYPES = {
     "wp_exec.frames": "ptr", "wp_exec.nframes": "u32", "wp_exec.trap_nframes": "u32",
     "wp_exec.depth": "u32", "wp_exec.stack": "ptr", "wp_exec.stack_end": "ptr", "wp_exec.variant": "u8",
-    "wp_exec.ticks": "u64", "wp_exec.roots_next": "ptr", "wp_exec.entry": "ptr",
+    "wp_exec.ticks": "u64", "wp_exec.roots_next": "ptr", "wp_exec.entry": "ptr", "wp_exec.dbg": "ptr",
     "wp_entry_record.prev": "ptr", "wp_entry_record.base": "u32",
     "wp_frame.func": "ptr", "wp_frame.pc": "ptr", "wp_frame.fp": "ptr", "wp_frame.sp": "ptr",
     "wp_func.type": "ptr", "wp_func.inst": "ptr", "wp_func.index": "u32", "wp_func.body": "ptr",
@@ -30,7 +30,7 @@ FIELD_TYPES = {
     "wp_func_body.body_start": "u32", "wp_func_body.code_start": "u32", "wp_func_body.body_end": "u32",
     "wp_func_body.nlocals": "u32", "wp_func_body.local_types": "ptr",
     "wp_code.cells": "ptr", "wp_code.ncells": "u32", "wp_code.map_cell": "ptr", "wp_code.map_offset": "ptr",
-    "wp_code.nmap": "u32", "wp_code.nparams": "u32", "wp_code.nlocals": "u32",
+    "wp_code.nmap": "u32", "wp_code.nparams": "u32", "wp_code.nlocals": "u32", "wp_code.next": "ptr",
     "wp_instance.module": "ptr", "wp_instance.refcount": "u32", "wp_instance.funcs": "ptr",
     "wp_instance.mems": "ptr", "wp_instance.globals": "ptr", "wp_instance.roots_next": "ptr",
     "wp_module.bytes": "ptr", "wp_module.size": "u32", "wp_module.types": "ptr", "wp_module.ntypes": "u32",

@@ -2,8 +2,10 @@
  * guest that calls the host import env.host_cb(ptr, n), and there either
  * stops in a function a debugger breaks on, or aborts (a core file).
  *
- *   usage: gdb_host FILE.wasm EXPORT stop|abort [I32-ARG...]
+ *   usage: gdb_host FILE.wasm EXPORT stop|abort|debug [I32-ARG...]
  *
+ * "debug" runs the call in a debugger session (wp_debug_*: the stepping
+ * loop, where GDB's wasm-break stops) to its end; host_cb returns at once.
  * host_cb prints "host_cb ptr=P n=N" first, so a test knows the guest
  * address of the bytes it will dump; before aborting it prints its resident
  * memory ("VmRSS: ... kB", from /proc/self/status) to compare a core with.  Built with -g (meson.build), so GDB
@@ -29,6 +31,10 @@ static int host_cb(wp_exec *ex, void *ctx, wp_slot *args, wp_error *err) {
   fflush(stdout);
   wp_error sample = {.kind = WP_ERR_TRAP, .trap = WP_TRAP_DIV_ZERO, .offset = 0x1234, .func = 7};
   snprintf(sample.message, sizeof sample.message, "integer divide by zero");
+  if (strcmp(mode, "debug") == 0) {
+    args[0] = (wp_slot)(uint32_t)((uint32_t)args[1] + 1000);
+    return 0;
+  }
   if (strcmp(mode, "abort") == 0) {
     FILE *status = fopen("/proc/self/status", "r");
     char line[256];
@@ -50,7 +56,7 @@ static int fail(const char *what, const wp_error *err) {
 }
 
 int main(int argc, char **argv) {
-  if (argc < 4) return fail("usage: gdb_host FILE.wasm EXPORT stop|abort [I32-ARG...]", NULL);
+  if (argc < 4) return fail("usage: gdb_host FILE.wasm EXPORT stop|abort|debug [I32-ARG...]", NULL);
   mode = argv[3];
   FILE *f = fopen(argv[1], "rb");
   if (!f) return fail("cannot open the module", NULL);
@@ -76,7 +82,16 @@ int main(int argc, char **argv) {
     return fail("no such exported function", NULL);
   wp_slot args[16] = {0}, out[16] = {0};
   for (int i = 4; i < argc && i - 4 < 16; i++) args[i - 4] = (uint32_t)strtol(argv[i], NULL, 0);
-  if (wp_call(ex, fn.u.func, args, out, &err) != 0) return fail("call", &err);
+  if (strcmp(mode, "debug") == 0) {
+    wp_debug *d = wp_debug_new(inst, NULL, &err);
+    if (!d || wp_debug_call(d, fn.u.func, args, &err) != 0) return fail("debugger", &err);
+    wp_debug_run to_end = {.stops = true};
+    if (wp_debug_resume(d, &to_end) != WP_STOP_RETURNED) return fail("debugged call", wp_debug_error(d));
+    out[0] = wp_debug_results(d)[0];
+    wp_debug_free(d);
+  } else if (wp_call(ex, fn.u.func, args, out, &err) != 0) {
+    return fail("call", &err);
+  }
   printf("result %d\n", (int32_t)out[0]);
   wp_instance_free(inst);
   wp_func_free(cb);

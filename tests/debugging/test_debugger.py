@@ -383,3 +383,74 @@ def test_errors_are_clear() -> None:
         dbg.set_local("nope", 1)
     with pytest.raises(IndexError):
         dbg.memory[70000:70004]
+
+
+def forward_states(module: wasmprof.Module, name: str, *args: int) -> list:
+    """The state after each instruction of a call stepped one by one, with its frame depth."""
+    dbg = wasmprof.Instance(module).debug()
+    dbg.call(name, *args)
+    out = [(state(dbg), len(dbg.frames))]
+    while dbg.step().reason == "step":
+        out.append((state(dbg), len(dbg.frames)))
+    return out
+
+
+def test_step_over_and_step_out_land_where_single_steps_do() -> None:
+    """step_over runs a call to its return and step_out runs to the caller:
+    each lands on the state single steps reach (the first one back at the
+    depth asked for), never elsewhere."""
+    module, _ = kernel()
+    forward = forward_states(module, "run", 4)
+    dbg = wasmprof.Instance(module).debug()
+    dbg.call("run", 4)
+    over = 0
+    while dbg.paused:
+        depth = len(dbg.frames)
+        at = dbg.icount
+        stop = dbg.step_over()
+        if stop.reason != "step":
+            break
+        # the first state after `at` at this depth (or shallower: a return)
+        expected = next(s for s, d in forward[at + 1:] if d <= depth)
+        assert state(dbg) == expected
+        over += dbg.icount > at + 1
+    assert over == 4  # each of the four calls of sq ran to its return in one step_over
+    assert dbg.last_stop.result == sum(i * i for i in range(4))
+
+    dbg = wasmprof.Instance(module).debug()
+    dbg.call("run", 4)
+    dbg.breakpoint("sq")
+    dbg.cont()
+    dbg.cont()  # sq(1), at its first instruction
+    at = dbg.icount
+    stop = dbg.step_out()
+    assert stop.reason == "step" and [f.name for f in dbg.frames] == ["run"]
+    assert state(dbg) == next(s for s, d in forward[at + 1:] if d == 1)
+
+
+def test_breakpoint_by_function_index_and_global_by_index() -> None:
+    module, _ = kernel()
+    dbg = wasmprof.Instance(module).debug()
+    dbg.call("run", 3)
+    bp = dbg.breakpoint(function=0)  # function 0 is $sq (a plain int would be a module offset)
+    assert bp.kind == "function" and bp.func_index == 0
+    stop = dbg.cont()
+    assert stop.breakpoint is bp and stop.frame.name == "sq" and stop.frame.func_index == 0
+    stop = dbg.cont()
+    assert stop.frame["x"] == 1 and dbg.globals[0] == dbg.globals["counter"] == 1
+    dbg.globals[0] = 41
+    dbg.delete()
+    assert dbg.cont().reason == "returned" and dbg.globals["counter"] == 43  # 41, then two more iterations
+
+
+def test_exit_stops_with_the_status() -> None:
+    """A WASI proc_exit ends the call with an "exited" stop and its status."""
+    text = """(module (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+      (memory (export "memory") 1)
+      (func (export "_start") (call $exit (i32.const 3))))"""
+    inst = wasmprof.Instance(wasmprof.Module(wat2wasm(text)), wasi=wasmprof.Wasi())
+    dbg = inst.debug()
+    dbg.call("_start")
+    stop = dbg.cont()
+    assert stop.reason == "exited" and stop.exit_code == 3 and stop.ended
+    assert "exited with status 3" in str(stop)

@@ -163,8 +163,8 @@ def c_core(host: Path, cpp_guest: Path, tmp_path_factory: pytest.TempPathFactory
 def test_core_of_c_host(host: Path, cpp_guest: Path, c_core: tuple) -> None:
     core = c_core[0]
     ptr = guest_pointer(host, cpp_guest)
-    out = run_gdb(marked("wasm-bt", "wasm-bt-full", "bt", f"wasm-mem {ptr} 19", "wasm-frame 3", "wasm-print n"),
-                  [str(host), str(core)])
+    out = run_gdb(marked("wasm-bt", "wasm-bt-full", "bt", f"wasm-mem {ptr} 19", "wasm-frame 3", "wasm-print n",
+                         "wasm-break run"), [str(host), str(core)])
     assert_no_python_error(out)
     check_cpp_backtrace(output_of(out, "wasm-bt"), cpp_guest)
     assert "length (param int) = 5" in output_of(out, "wasm-bt-full")
@@ -172,6 +172,7 @@ def test_core_of_c_host(host: Path, cpp_guest: Path, c_core: tuple) -> None:
     assert "abort" in bt and bt.find("host_cb") < bt.find("[wasm #1] geometry::Shape::perimeter(int) const") < bt.find("main")
     assert "|WASMPROF-GDB-MEM|" in output_of(out, f"wasm-mem {ptr} 19")
     assert output_of(out, "wasm-print n").strip() == "n = 4 (int)"
+    assert output_of(out, "wasm-break run").strip() == "wasm-break needs a running process: a core file does not run."
 
 
 def test_core_size_near_resident_memory(c_core: tuple) -> None:
