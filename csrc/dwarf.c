@@ -250,7 +250,9 @@ static bool decode_unit(ctx *x, cursor *all, uint32_t unit_off) {
 #define EMIT(end)                                                                                       \
   do {                                                                                                  \
     uint64_t fi = file - file_base;                                                                     \
-    line_row row = {.addr = (uint32_t)address, .line = (uint32_t)line, .column = (uint32_t)column,      \
+    /* at or past 2^32 (the end of a sequence reaching the top): the highest address, not wrapped */ \
+    uint32_t at = address > UINT32_MAX ? UINT32_MAX : (uint32_t)address;                                \
+    line_row row = {.addr = at, .line = (uint32_t)line, .column = (uint32_t)column,                     \
                     .file = fi < nfiles ? file_ids[fi] : UINT32_MAX, .end_sequence = (end)};            \
     if (d->nrows == seq_first && (address == 0 || address >= 0xfffffff0u)) seq_dead = true;             \
     if (!add_row(d, row)) goto oom;                                                                     \

@@ -103,6 +103,15 @@ def test_the_cell_error_still_shows_the_profile(kernel):
     assert any("<svg" in h for h in r["html"])
 
 
+def test_lines_option_opens_the_source_line_view(kernel):
+    r = kernel.run("%wasmprof --lines 5 fib.exports.fib(10)")
+    assert r["error"] is None, r
+    html = "".join(r["html"])
+    assert "Top 1 source lines by ticks" in html  # fib.wasm has no DWARF: one row for fib
+    assert "no DWARF line table" in html and "fib (no source line)" in html
+    assert 'class="wpn-v-lines" checked' in html
+
+
 @pytest.mark.parametrize("line,message", [
     ("%wasmprof --top x fib.exports.fib(3)", "argument --top: invalid int value"),
     ("%wasmprof", "nothing to profile"),

@@ -284,3 +284,24 @@ def test_an_instance_freed_inside_the_session_is_still_counted(modules):
     assert [n.name for n in top_level(prof)] == ["square", "<freed instance>!func[1]"]
     assert top_level(prof)[0].total_ticks == top_level(prof)[1].total_ticks
     check_invariants(prof)
+
+
+def test_source_lines_of_a_session_equal_the_profile_of_the_same_run():
+    """A C program built with -g: the session's per-line ticks are wasmprof.profile()'s, and sum to the total."""
+    from helpers.paths import EXAMPLES
+
+    path = str(EXAMPLES / "histogram.wasm")
+    module = wasmprof.Module.from_file(path)
+    inst = wasmprof.Instance(module, wasi=wasmprof.Wasi(args=["histogram.wasm", "300", "4"]))
+    with inst.profile() as session:
+        try:
+            inst.exports._start()
+        except wasmprof.Exit as e:
+            assert e.code == 0
+    prof = session.profile
+    ref = wasmprof.profile(path, args=["300", "4"])
+    assert prof.has_lines
+    assert prof.lines() == ref.lines()
+    assert sum(r.ticks for r in prof.lines()) == prof.total_ticks
+    sort = next(f for f in prof.functions() if f.name == "insertion_sort")
+    assert sum(r.ticks for r in prof.lines("insertion_sort")) == sort.self_ticks

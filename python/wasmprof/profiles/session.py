@@ -38,8 +38,8 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 from .. import _core
 from .._core import Instance, Module
 from ..build_hints import missing_info_hint
-from .model import Profile
-from .profiler import DEFAULT_MAX_EVENTS, CostSpec, _build_profile, _Names, load_cost_table
+from .model import ENTRY, Profile
+from .profiler import DEFAULT_MAX_EVENTS, CostSpec, _build_profile, _Names, load_cost_table, source_positions
 
 __all__ = ["ProfilingSession", "profiling", "instance_profile"]
 
@@ -80,43 +80,69 @@ def _owner_module_prefix(inst: Instance, labels: Dict[int, str]) -> str:
     return label
 
 
-def build_session_profile(raw: Tuple[list, list, bool], owners: List[Tuple[Optional[Instance], Optional[int]]],
+def _collapse(offsets: Optional[Dict[int, Tuple[int, int, int]]]) -> Optional[Dict[int, Tuple[int, int, int]]]:
+    """A node's per-instruction counts as one ENTRY row: offsets of another
+    module than the profile's mean nothing in its source positions."""
+    if not offsets:
+        return offsets
+    return {ENTRY: (sum(v[0] for v in offsets.values()), sum(v[1] for v in offsets.values()),
+                    sum(v[2] for v in offsets.values()))}
+
+
+def build_session_profile(raw: Tuple[Any, ...], owners: List[Tuple[Optional[Instance], Optional[int]]],
                           *, primary: Optional[Instance], root_name: str, cost_model: str, timed: bool,
                           flamechart: bool, sample_every: Optional[int]) -> Profile:
-    """The Profile of a session from the core's raw nodes and their owners."""
+    """The Profile of a session from the core's raw nodes and their owners.
+
+    The primary module (``primary``'s, else the first instance entered) is
+    the profile's: its functions keep their indices, names, declarations and
+    source lines.  A node of another module is named ``file!func`` with no
+    index (indices of two modules must not merge) and its ticks form one
+    row without a source line."""
     if primary is None:
         primary = next((inst for inst, _k in owners if inst is not None), None)
     naming = _Naming(primary)
+
+    def foreign(inst: Optional[Instance]) -> bool:
+        return primary is None or inst is None or (inst is not primary and inst.module is not primary.module)
+
     # Host nodes get the import index they were called through (the core
-    # cannot tell it without the owner).  Only a node's second field changes:
-    # the rest of the raw form is _profile_stop's, whatever it holds.
-    fixed = [(node[0], k if k is not None else node[1], *node[2:]) for node, (_inst, k) in zip(raw[0], owners)]
-    dummy = _Names(primary.module) if primary is not None else None
-    prof = _build_profile((fixed, *raw[1:]), _NoNames() if dummy is None else dummy, root_name=root_name,
+    # cannot tell it without the owner); another module's nodes go in with
+    # no index, so the primary module's names, declarations and lines are
+    # never looked up for them.  Only a node's second field changes: the
+    # rest of the raw form is _profile_stop's, whatever it holds.
+    index = [k if k is not None else node[1] for node, (_inst, k) in zip(raw[0], owners)]
+    fixed = [(node[0], None if foreign(inst) else index[i], *node[2:])
+             for i, (node, (inst, _k)) in enumerate(zip(raw[0], owners))]
+    names: Any = naming.names_of(primary) if primary is not None else _NoNames()
+    prof = _build_profile((fixed, *raw[1:]), names, root_name=root_name,
                           module_name=_module_label(primary.module) if primary is not None else "<none>",
                           cost_model=cost_model, timed=timed, flamechart=flamechart, sample_every=sample_every)
     labels: Dict[int, str] = {}
     if primary is not None:
         labels[id(primary)] = _module_label(primary.module)
-    for node, (inst, _k) in zip(prof.nodes, owners):
-        if node.id == 0 or node.func is None:
+    for node, (inst, _k), func in zip(prof.nodes, owners, index):
+        if node.id == 0 or func is None or not foreign(inst):
             continue
+        node.offsets = _collapse(node.offsets)
         if inst is None:  # its instance is gone: only the index is known
-            node.name, node.raw_name, node.func = f"<freed instance>!func[{node.func}]", None, None
+            node.name, node.raw_name = f"<freed instance>!func[{func}]", None
             continue
-        names = naming.names_of(inst)
-        node.name, node.raw_name = names.display(node.func), names.raw(node.func)
-        if primary is None or inst is not primary and inst.module is not primary.module:
-            # Another module: its index space is not the primary one's.
-            node.name = f"{_owner_module_prefix(inst, labels)}!{node.name}"
-            node.func = None
+        theirs = naming.names_of(inst)
+        node.name = f"{_owner_module_prefix(inst, labels)}!{theirs.display(func)}"
+        node.raw_name = theirs.raw(func)
     if primary is not None:
+        seen = {off for n in prof.nodes if n.offsets for off in n.offsets}
+        prof.locations = source_positions(primary.module, sorted(seen))
         prof.hint = missing_info_hint(primary.module)
     return prof
 
 
 class _NoNames:
     """Stand-in for a session that profiled nothing."""
+
+    module = None
+    imports: List[str] = []
 
     def raw(self, index: int) -> None:
         return None

@@ -19,7 +19,7 @@ from __future__ import annotations
 import copy
 import uuid
 from html import escape
-from typing import TYPE_CHECKING, Any, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, List, Optional, Tuple
 
 from . import flamegraph_svg, summary_html
 
@@ -91,44 +91,37 @@ def _top_table(profile: "Profile", metric: str, n: int) -> str:
 
 
 def line_rows(profile: "Profile") -> List[Tuple[str, int, int, int]]:
-    """(file, line, ticks, calls) for every source line with ticks, from
-    ``Profile.lines()`` when the profile has line data; [] otherwise."""
-    lines = getattr(profile, "lines", None)
-    if not callable(lines):
-        return []
-    try:
-        table = lines()
-    except (ValueError, LookupError, AttributeError):
+    """(where, line, ticks, calls) for every source line with ticks, from
+    :meth:`Profile.lines`; "where" is the file, or the function for code
+    without DWARF lines (line 0).  [] when the profile has no
+    per-instruction counts."""
+    if not profile.has_offsets:
         return []
     rows: List[Tuple[str, int, int, int]] = []
-    records: Sequence[Any]
-    if hasattr(table, "to_dict") and hasattr(table, "columns"):  # a DataFrame
-        records = [tuple(r) for r in table[["file", "line", "ticks", "calls"]].itertuples(index=False)]
-    else:
-        records = list(table or [])
-    for r in records:
-        if isinstance(r, dict):
-            rows.append((str(r["file"]), int(r["line"]), int(r["ticks"]), int(r.get("calls", 0) or 0)))
-        elif hasattr(r, "file"):
-            rows.append((str(r.file), int(r.line), int(r.ticks), int(getattr(r, "calls", 0) or 0)))
+    for r in profile.lines():
+        if r.file is not None:
+            where = r.file if not r.function else f"{r.file} ({r.function})"
         else:
-            rows.append((str(r[0]), int(r[1]), int(r[2]), int(r[3]) if len(r) > 3 else 0))
+            where = f"{r.inlined_into or r.function or '?'} (no source line)"
+        rows.append((where, r.line, r.ticks, r.calls))
     return rows
 
 
 def _lines_table(profile: "Profile", rows: List[Tuple[str, int, int, int]], metric: str, n: int) -> str:
     if not rows:
-        return ('<p class="wpn-note">No source lines: the module has no DWARF line table '
-                "(build it with -g) or the profile was taken without line data.</p>")
+        return ('<p class="wpn-note">No source lines: the profile has no per-instruction counts '
+                "(a profile loaded from an older file, or merged from such).</p>")
     total = max(profile.total_ticks, 1)
     key = (lambda r: (-r[3], -r[2])) if metric == "calls" else (lambda r: (-r[2], -r[3]))
     best = sorted(rows, key=key)[:n]
-    out = ["<tr><th>source line</th><th>ticks</th><th>%</th><th>calls</th></tr>"]
-    for file, line, ticks, calls in best:
-        out.append(f"<tr><td>{escape(file)}:{line}</td><td>{ticks:,}</td><td>{100.0 * ticks / total:.2f}</td>"
-                   f"<td>{calls:,}</td></tr>")
-    by = "calls" if metric == "calls" else "ticks"
-    return f"<p><b>Top {len(best)} source lines by {by}</b></p><table>{''.join(out)}</table>"
+    out = ["<tr><th>source line</th><th>ticks</th><th>%</th><th>calls made</th></tr>"]
+    for where, line, ticks, calls in best:
+        at = f"{escape(where)}:{line}" if line else escape(where)
+        out.append(f"<tr><td>{at}</td><td>{ticks:,}</td><td>{100.0 * ticks / total:.2f}</td><td>{calls:,}</td></tr>")
+    by = "calls made" if metric == "calls" else "ticks"
+    note = "" if profile.has_lines else ('<p class="wpn-note">The module has no DWARF line table (build it '
+                                           "with -g): one row per function.</p>")
+    return f"<p><b>Top {len(best)} source lines by {by}</b></p>{note}<table>{''.join(out)}</table>"
 
 
 def render(profile: "Profile", *, top: int = 10, lines: Optional[int] = None, width: int = 960,
