@@ -90,13 +90,24 @@ def _join(directory: Optional[str], name: str) -> str:
     return directory.rstrip("/") + "/" + name
 
 
+def _tidy(path: str) -> str:
+    """A joined path without its "/./" steps (wp_path_tidy)."""
+    while "/./" in path:
+        path = path.replace("/./", "/")
+    return path
+
+
 class LineTable:
     """Rows sorted by address; lookup(addr) is the row covering addr."""
 
-    def __init__(self, line: bytes, line_str: Optional[bytes] = None, str_: Optional[bytes] = None) -> None:
+    def __init__(self, line: bytes, line_str: Optional[bytes] = None, str_: Optional[bytes] = None,
+                 comp_dirs: Optional[dict] = None) -> None:
         self.rows: list = []  # (addr, not end_sequence, order, line, column, file or None)
         self.warning: Optional[str] = None
         self._line_str, self._str = line_str, str_
+        # Relative file names are relative to their unit's compilation directory (as the core
+        # joins them, csrc/dwarf_info.c): unit offset -> DW_AT_comp_dir, from .debug_info.
+        self._comp_dirs = comp_dirs or {}
         pos = 0
         while pos < len(line):
             try:
@@ -186,6 +197,9 @@ class LineTable:
                 c.uleb()
                 files.append(_join(dirs[d] if d < len(dirs) else None, name))
             file_base = 1
+        comp_dir = self._comp_dirs.get(start)
+        if comp_dir and comp_dir.startswith("/"):
+            files = [_tidy(_join(comp_dir, f)) if f and not f.startswith("/") else f for f in files]
         c.pos = program
         rows = self.rows
         address, file, line, column = 0, 1, 1, 0

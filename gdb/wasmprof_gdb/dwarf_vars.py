@@ -26,6 +26,7 @@ TAG_TYPEDEF, TAG_CONST, TAG_VOLATILE, TAG_STRUCT, TAG_CLASS, TAG_UNION, TAG_ENUM
 AT_NAME, AT_LOCATION, AT_TYPE, AT_LOW_PC, AT_HIGH_PC, AT_FRAME_BASE, AT_BYTE_SIZE, AT_ENCODING = (
     0x03, 0x02, 0x49, 0x11, 0x12, 0x40, 0x0B, 0x3E)
 AT_SPECIFICATION, AT_ABSTRACT_ORIGIN, AT_LINKAGE_NAME, AT_MIPS_LINKAGE = 0x47, 0x31, 0x6E, 0x2007
+AT_STMT_LIST, AT_COMP_DIR = 0x10, 0x1B
 ATE_FLOAT, ATE_SIGNED, ATE_SIGNED_CHAR, ATE_BOOLEAN = 0x04, 0x05, 0x06, 0x02
 OP_FBREG, OP_WASM_LOCATION, OP_STACK_VALUE = 0x91, 0xED, 0x9F
 
@@ -96,6 +97,7 @@ class DebugInfo:
     def __init__(self, info: bytes, abbrev: bytes, str_: Optional[bytes] = None,
                  line_str: Optional[bytes] = None) -> None:
         self.functions: list = []
+        self.comp_dirs: dict = {}  # a unit's .debug_line offset -> its DW_AT_comp_dir
         self.warning: Optional[str] = None
         self._str, self._line_str = str_, line_str
         pos = 0
@@ -223,6 +225,12 @@ class DebugInfo:
             (stack[-1].children if stack else roots).append(die)
             if children:
                 stack.append(die)
+        for die in roots:
+            stmt_list, comp_dir = die.attrs.get(AT_STMT_LIST), die.attrs.get(AT_COMP_DIR)
+            if die.tag == TAG_COMPILE_UNIT and isinstance(comp_dir, str):
+                offset = stmt_list[1] if isinstance(stmt_list, tuple) else stmt_list
+                if isinstance(offset, int):
+                    self.comp_dirs[offset] = comp_dir
         for die in dies.values():
             if die.tag == TAG_SUBPROGRAM and AT_LOW_PC in die.attrs and AT_HIGH_PC in die.attrs:
                 self._function(die, dies)

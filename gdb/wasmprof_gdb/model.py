@@ -96,7 +96,9 @@ class Module:
             line = self.section(".debug_line")
             if line is None:
                 return None
-            self._lines = LineTable(line, self.section(".debug_line_str"), self.section(".debug_str"))
+            info = self.debug_info
+            self._lines = LineTable(line, self.section(".debug_line_str"), self.section(".debug_str"),
+                                    info.comp_dirs if info else None)
         return self._lines
 
     @property

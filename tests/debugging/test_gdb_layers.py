@@ -48,7 +48,9 @@ def test_line_tables_agree_with_the_core(guest: Path) -> None:
     data = guest.read_bytes()
     module = wasmprof.Module.from_file(str(guest))
     c = customs(module)
-    table = LineTable(c[".debug_line"], c.get(".debug_line_str"), c.get(".debug_str"))
+    info = DebugInfo(c[".debug_info"], c[".debug_abbrev"], c.get(".debug_str"), c.get(".debug_line_str"))
+    assert info.comp_dirs  # relative names are joined with these, as the core joins them
+    table = LineTable(c[".debug_line"], c.get(".debug_line_str"), c.get(".debug_str"), info.comp_dirs)
     assert table.warning is None
     _, start, end = next(s for s in sections(data) if s[0] == CODE_SECTION)
     checked = 0

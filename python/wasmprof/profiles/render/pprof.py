@@ -138,8 +138,9 @@ def encode(profile: "Profile") -> bytes:
             outermost = depth == len(chain) - 1
             name = labels[n.key] if outermost else (function or "?")  # the wasm function, as elsewhere
             start = n.location[1] if outermost and n.location is not None else 0
-            fid = function_id(name, name if not outermost else (n.raw_name or n.name),
-                              file_name or profile.module_name, start)
+            if file_name is None:  # no source line here: the function's own Function, not a second one
+                file_name = n.location[0] if outermost and n.location is not None else profile.module_name
+            fid = function_id(name, name if not outermost else (n.raw_name or n.name), file_name, start)
             lines += _bytes(4, _int(1, fid) + _int(2, line))
         nonlocal locations
         locations += _bytes(4, _int(1, ident) + lines)
