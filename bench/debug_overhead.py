@@ -45,7 +45,9 @@ def never_hit(module: wasmprof.Module, dbg: wasmprof.Debugger) -> tuple:
     function entry breakpoint on a function the run does not call (a
     profile of the run says which), else on the export the call has already
     entered; a patched instruction on an `unreachable` (a successful run
-    never executes one), else inside the uncalled function."""
+    never executes one), else inside the uncalled function, else on the
+    paused call's first instruction (resuming runs it without stopping, and
+    the export is not entered again)."""
     if id(module) not in _unhit:
         entered = dbg.frames[0].func_index
         prof = wasmprof.profile(module, invoke="run")
@@ -54,10 +56,9 @@ def never_hit(module: wasmprof.Module, dbg: wasmprof.Debugger) -> tuple:
         free = [index for index in bodies if index not in called]
         unreachable = next((ins.offset for index in bodies for ins in dbg.disassemble(function=index)
                             if ins.text == "unreachable"), None)
-        if unreachable is None and not free:
-            raise SystemExit("no place for a patched instruction that is never run")
-        _unhit[id(module)] = (free[0] if free else entered,
-                              unreachable if unreachable is not None else module.func_body_offset(free[0]) + 3)
+        patched = (unreachable if unreachable is not None else module.func_body_offset(free[0]) + 3 if free
+                   else dbg.frames[0].module_offset)
+        _unhit[id(module)] = (free[0] if free else entered, patched)
     return _unhit[id(module)]
 
 
