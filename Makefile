@@ -5,6 +5,8 @@
 #   make examples   build/release/host, the example C host (examples/host.c)
 #   make all        both, and the C hosts the tests drive (tests/c/)
 #   make check-c    build, then run the example host on examples/*.wasm
+#   make tsan       build/tsan: the core and tests/c/threads_host.c under
+#                   ThreadSanitizer (tests/c_hosts/test_threads_c.py runs it)
 #   make clean      remove the build directory
 #
 # build/release is the directory `pip install -e .` uses too (setup.sh,
@@ -23,7 +25,7 @@ SETUP_ARGS = -Dbuildtype=release -Db_ndebug=if-release -Doptimization=2 -Dwerror
              -Dsanitize=$(if $(filter 1,$(SANITIZE)),true,false)
 HOST = $(BUILD)/host
 
-.PHONY: all lib examples check-c clean
+.PHONY: all lib examples check-c clean tsan
 
 all: $(BUILD)/build.ninja
 	$(MESON) compile -C $(BUILD)
@@ -36,6 +38,11 @@ examples: $(BUILD)/build.ninja
 
 $(BUILD)/build.ninja:
 	$(MESON) setup $(BUILD) $(SETUP_ARGS)
+
+# Only the thread test's host: the extension is not built under TSan.
+tsan:
+	[ -f build/tsan/build.ninja ] || $(MESON) setup build/tsan -Dbuildtype=release -Db_ndebug=if-release -Dwerror=$(WERROR) -Dtsan=true
+	$(MESON) compile -C build/tsan threads_host
 
 # Expected values: fib(20) = 6765, fib_iter(30) = 832040,
 # loop_sum(1000) = sum of i*i mod 1000003 for i < 1000 = 332833500.

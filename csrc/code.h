@@ -144,6 +144,7 @@ typedef struct wp_code {
   uint32_t nrec;
   uint64_t cost_hash;                  /* the prices the tick immediates hold */
   const void *tick_handler;            /* XOP_tick's handler in this code's variant */
+  struct wp_code *next;                /* the same function's code for other prices (wp_func_body.code) */
 } wp_code;
 
 /* wp_handler_table: the label (or opcode number) for each internal opcode
@@ -161,7 +162,8 @@ wp_code *wp_compile_ticked(const wp_module *m, uint32_t defined_index, wp_handle
  * instruction per wasm instruction that has code (the stepping loop's). */
 wp_code *wp_compile_unfused(const wp_module *m, uint32_t defined_index, wp_handler_table handlers,
                             const wp_cost_model *costs, wp_error *err);
-/* wp_code_reprice: rewrite the tick immediates for other prices. */
+/* wp_code_reprice: rewrite the tick immediates for other prices (only on
+ * code no other thread can see yet: translations are shared). */
 void wp_code_reprice(wp_code *code, const wp_cost_model *costs);
 /* wp_code_unexecuted_cost: the cost of the instructions of pc's block after
  * the instruction at pc (which trapped). */

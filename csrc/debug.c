@@ -78,7 +78,7 @@ uint64_t wp_debug_exact_ticks(const wp_debug *d) {
   if (!d->in_call) return d->finished ? d->end_ticks : ex->ticks;
   const wp_frame *f = ex->nframes ? &ex->frames[ex->nframes - 1] : NULL;
   if (!f || !f->pc || !f->func->body) return ex->ticks;
-  const wp_code *code = f->func->body->code[WP_VARIANT_STEP];
+  const wp_code *code = wp_code_holding(f->func, WP_VARIANT_STEP, f->pc);
   if (!code || !code->rec_op) return ex->ticks;
   uint32_t t = wp_code_map_index(code, f->pc), i = t;
   if (wp_code_is_tick(code, t)) return ex->ticks; /* its block is not charged yet */
@@ -331,8 +331,7 @@ static const wp_code *step_code(wp_debug *d, uint32_t func, wp_error *err) {
     return NULL;
   }
   wp_func *f = d->inst->funcs[func];
-  const wp_code *code = f->body->code[WP_VARIANT_STEP];
-  return code ? code : wp_func_code_compile(f, WP_VARIANT_STEP, &d->ex->cost, err);
+  return wp_func_code(f, WP_VARIANT_STEP, &d->ex->cost, err);
 }
 
 static wp_dbg_break *new_break(wp_debug *d, wp_error *err) {

@@ -191,7 +191,7 @@ bool wp_debug_snapshot(wp_debug *d) {
   const wp_module *m = inst->module;
   const wp_memory *mem = memory0(d);
   const wp_frame *top = &ex->frames[ex->nframes - 1];
-  const wp_code *code = top->func->body ? top->func->body->code[WP_VARIANT_STEP] : NULL;
+  const wp_code *code = top->func->body && top->pc ? wp_code_holding(top->func, WP_VARIANT_STEP, top->pc) : NULL;
   size_t mem_bytes = mem ? mem->size : 0;
   while (d->nsnaps >= d->max_snaps || (d->nsnaps > 2 && d->snap_bytes + mem_bytes > d->snap_budget)) thin(d);
   d->next_snap = d->icount + d->snap_every;

@@ -48,6 +48,7 @@ static const wp_roots_field layout[] = {
   FIELD(wp_func_body, code),
   SIZE(wp_code), FIELD(wp_code, cells), FIELD(wp_code, ncells), FIELD(wp_code, map_cell),
   FIELD(wp_code, map_offset), FIELD(wp_code, nmap), FIELD(wp_code, nparams), FIELD(wp_code, nlocals),
+  FIELD(wp_code, next),
   SIZE(wp_instance), FIELD(wp_instance, module), FIELD(wp_instance, refcount), FIELD(wp_instance, funcs),
   FIELD(wp_instance, mems), FIELD(wp_instance, globals), FIELD(wp_instance, roots_next),
   SIZE(wp_module), FIELD(wp_module, bytes), FIELD(wp_module, size), FIELD(wp_module, types),

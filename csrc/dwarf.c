@@ -21,6 +21,8 @@
  * it; the rows read so far are kept and a warning says why. */
 #include "dwarf.h"
 
+#include <pthread.h>
+
 enum {
   DW_LNS_copy = 1, DW_LNS_advance_pc, DW_LNS_advance_line, DW_LNS_set_file, DW_LNS_set_column,
   DW_LNS_negate_stmt, DW_LNS_set_basic_block, DW_LNS_const_add_pc, DW_LNS_fixed_advance_pc,
@@ -340,9 +342,25 @@ bool wp_dwarf_find_custom(const wp_module *m, const char *name, section *out) {
   return false;
 }
 
+static struct wp_dwarf *dwarf_read(const wp_module *m);
+
+/* dwarf_lock: guards building a module's tables (once per module); the
+ * result is published atomically, so threads sharing a module may look
+ * lines up at once. */
+static pthread_mutex_t dwarf_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static struct wp_dwarf *dwarf_get(const wp_module *cm) {
   wp_module *m = (wp_module *)cm; /* lazy cache: logically const */
-  if (m->dwarf) return m->dwarf;
+  struct wp_dwarf *d = atomic_load_explicit(&m->dwarf, memory_order_acquire);
+  if (d) return d;
+  pthread_mutex_lock(&dwarf_lock);
+  d = atomic_load_explicit(&m->dwarf, memory_order_relaxed);
+  if (!d && (d = dwarf_read(m)) != NULL) atomic_store_explicit(&m->dwarf, d, memory_order_release);
+  pthread_mutex_unlock(&dwarf_lock);
+  return d;
+}
+
+static struct wp_dwarf *dwarf_read(const wp_module *m) {
   struct wp_dwarf *d = wp_calloc(1, sizeof *d);
   if (!d) return NULL;
   ctx x = {.d = d};
@@ -356,7 +374,6 @@ static struct wp_dwarf *dwarf_get(const wp_module *cm) {
     if (d->nrows) qsort(d->rows, d->nrows, sizeof *d->rows, cmp_row);
   }
   wp_dwarf_read_scopes(m, d);
-  m->dwarf = d;
   return d;
 }
 

@@ -27,19 +27,59 @@ static const wp_loop_fn loops[WP_VARIANT_COUNT] = {wp_loop_plain, wp_loop_counte
 static const wp_loop_fn loops[WP_VARIANT_COUNT] = {wp_loop_plain, NULL, NULL, NULL};
 #endif
 
-/* wp_func_code_compile (exec_variant.h): translate a guest function for a
- * loop variant on its first call there; ticked variants price it with cost. */
-const wp_code *wp_func_code_compile(wp_func *f, wp_variant v, const wp_cost_model *cost, wp_error *err) {
-  static wp_handler_table handlers[WP_VARIANT_COUNT];
-  if (!handlers[v]) loops[v](NULL, 0, NULL, &handlers[v]);
+/* priced_for: whether code serves variant v under cost (the plain loop's
+ * code has no prices). */
+static bool priced_for(const wp_code *code, wp_variant v, const wp_cost_model *cost) {
+  return v == WP_VARIANT_PLAIN || code->cost_hash == cost->hash;
+}
+
+/* wp_func_code (exec_variant.h): f's code for loop variant v, priced by
+ * cost, translated on the first call that needs it.  Modules are shared by
+ * threads (wasmprof.h, "Threads"): two threads may translate the same
+ * function at once; the first to publish wins and the other frees its copy.
+ * Published code is never changed, so a thread running it needs no lock. */
+const wp_code *wp_func_code(wp_func *f, wp_variant v, const wp_cost_model *cost, wp_error *err) {
+  _Atomic(wp_code *) *slot = &f->body->code[v];
+  wp_code *head = atomic_load_explicit(slot, memory_order_acquire);
+  for (wp_code *c = head; c; c = c->next)
+    if (priced_for(c, v, cost)) return c;
+  /* Each variant's handler table, read from its loop once (the same value
+   * by every thread that reads it). */
+  static _Atomic(wp_handler_table) handlers[WP_VARIANT_COUNT];
+  wp_handler_table h = atomic_load_explicit(&handlers[v], memory_order_acquire);
+  if (!h) {
+    loops[v](NULL, 0, NULL, &h);
+    atomic_store_explicit(&handlers[v], h, memory_order_release);
+  }
   const wp_module *m = f->inst->module;
   uint32_t defined = f->index - m->nfuncs_imported;
-  wp_code *code = v == WP_VARIANT_PLAIN  ? wp_compile(m, defined, handlers[v], err)
-                  : v == WP_VARIANT_STEP ? wp_compile_unfused(m, defined, handlers[v], cost, err)
-                                         : wp_compile_ticked(m, defined, handlers[v], cost, err);
-  if (code) f->body->code[v] = code;
-  else if (err) err->func = f->index;
+  wp_code *code = v == WP_VARIANT_PLAIN  ? wp_compile(m, defined, h, err)
+                  : v == WP_VARIANT_STEP ? wp_compile_unfused(m, defined, h, cost, err)
+                                         : wp_compile_ticked(m, defined, h, cost, err);
+  if (!code) {
+    if (err) err->func = f->index;
+    return NULL;
+  }
+  wp_code *seen = head;
+  code->next = head;
+  while (!atomic_compare_exchange_weak_explicit(slot, &code->next, code, memory_order_release,
+                                                memory_order_acquire)) {
+    /* Another thread pushed meanwhile: use its code if it has our prices. */
+    for (wp_code *c = code->next; c != seen; c = c->next)
+      if (priced_for(c, v, cost)) {
+        wp_code_free(code);
+        return c;
+      }
+    seen = code->next;
+  }
   return code;
+}
+
+/* wp_code_holding: the code of f's (variant v) that holds pc (NULL: none). */
+const wp_code *wp_code_holding(const wp_func *f, wp_variant v, const void *pc) {
+  for (const wp_code *c = atomic_load_explicit(&f->body->code[v], memory_order_acquire); c; c = c->next)
+    if ((const wp_cell *)pc >= c->cells && (const wp_cell *)pc < c->cells + c->ncells) return c;
+  return NULL;
 }
 
 /* ---- contexts ---- */
@@ -99,9 +139,8 @@ uint32_t wp_frame_offset(const wp_frame *frame) {
   if (!frame->func || !frame->func->body || !frame->pc) return WP_NO_OFFSET;
   /* The frame ran in one of the variants: the code whose cells hold pc. */
   for (int v = 0; v < WP_VARIANT_COUNT; v++) {
-    const wp_code *code = frame->func->body->code[v];
-    if (code && (const wp_cell *)frame->pc >= code->cells && (const wp_cell *)frame->pc < code->cells + code->ncells)
-      return wp_code_offset(code, frame->pc);
+    const wp_code *code = wp_code_holding(frame->func, (wp_variant)v, frame->pc);
+    if (code) return wp_code_offset(code, frame->pc);
   }
   return WP_NO_OFFSET;
 }
@@ -141,10 +180,9 @@ int wp_exec_invoke(wp_exec *ex, wp_func *f, wp_error *err) {
       if (v == WP_VARIANT_PROFILED) wp_prof_leave(ex);
     }
   } else {
-    const wp_code *code = f->body->code[v];
-    if (!code && !(code = wp_func_code_compile(f, v, &ex->cost, err))) return -1;
+    const wp_code *code = wp_func_code(f, v, &ex->cost, err);
+    if (!code) return -1;
     if (args + code->max_height > ex->stack_end) return wp_trap(err, WP_TRAP_STACK_EXHAUSTED);
-    if (v != WP_VARIANT_PLAIN && code->cost_hash != ex->cost.hash) wp_code_reprice((wp_code *)code, &ex->cost);
     rc = loops[v](ex, base, err, NULL);
   }
   if (rc && v == WP_VARIANT_PROFILED && ex->prof) wp_prof_unwind(ex, prof_node, prof_folded);

@@ -4,7 +4,7 @@
 
 #ifndef WP_NO_OBSERVATION
 #define HOOK_TICK(n) TICKED_TICK(n)
-#define HOOK_CODE(code) TICKED_CODE(code)
+#define HOOK_CODE_STALE(code) TICKED_CODE_STALE(code)
 #define HOOK_TRAP() TICKED_TRAP()
 #define LOOP_FN wp_loop_counted
 #define LOOP_VARIANT WP_VARIANT_COUNTED

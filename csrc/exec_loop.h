@@ -15,7 +15,7 @@
  *   HOOK_LEAVE()   before a guest frame is popped
  *   HOOK_HOST_ENTER(f), HOOK_HOST_LEAVE()  around a host function's call
  *   HOOK_TICK(n)   at an XOP_tick (only in ticked code) with its cost
- *   HOOK_CODE(code) once a callee's code is known (before its frame)
+ *   HOOK_CODE_STALE(code) whether a callee's code (the chain's head) is priced otherwise than this run
  *   HOOK_TRAP()    when the loop traps, pc at the trapping instruction
  *   HOOK_RETURNED() after a return popped a frame, pc at the caller's next
  *   HOOK_STORED(ea, n)  after an instruction wrote memory [ea, ea+n)
@@ -45,8 +45,8 @@
 #ifndef HOOK_TICK
 #define HOOK_TICK(n) ((void)0)
 #endif
-#ifndef HOOK_CODE
-#define HOOK_CODE(code) ((void)0)
+#ifndef HOOK_CODE_STALE
+#define HOOK_CODE_STALE(code) 0
 #endif
 #ifndef HOOK_TRAP
 #define HOOK_TRAP() ((void)0)
@@ -196,7 +196,8 @@ int LOOP_FN(wp_exec *ex, uint32_t base, wp_error *err, wp_handler_table *labels)
   }
 #endif
   {
-    const wp_code *code = WP_FUNC_CODE(func);
+    const wp_code *code = WP_FUNC_CODE(func); /* wp_exec_invoke made sure it exists */
+    if (HOOK_CODE_STALE(code)) code = wp_func_code(func, LOOP_VARIANT, &ex->cost, NULL);
     pc = code->cells;
     sp = fp + code->nlocals;
     for (wp_slot *p = fp + code->nparams; p < sp; p++) *p = 0;
@@ -1155,11 +1156,10 @@ do_call : {
     NEXT(WP_CALL_CELLS);
   }
   const wp_code *code = WP_FUNC_CODE(callee);
-  if (WP_UNLIKELY(!code)) {
-    code = wp_func_code_compile(callee, LOOP_VARIANT, &ex->cost, err);
+  if (WP_UNLIKELY(!code || HOOK_CODE_STALE(code))) {
+    code = wp_func_code(callee, LOOP_VARIANT, &ex->cost, err);
     if (!code) return -1;
   }
-  HOOK_CODE(code);
   if (args + code->max_height > ex->stack_end) TRAP(WP_TRAP_STACK_EXHAUSTED);
   frame = &ex->frames[ex->nframes++];
   frame->func = callee;
@@ -1219,7 +1219,7 @@ do_trap:
   wp_trap(err, trap);
   if (err) {
     err->func = func->index;
-    err->offset = wp_code_offset(WP_FUNC_CODE(func), pc);
+    err->offset = wp_code_offset(wp_code_holding(func, LOOP_VARIANT, pc), pc);
   }
   return -1;
 
@@ -1256,7 +1256,7 @@ do_trap:
 #undef HOOK_HOST_ENTER
 #undef HOOK_HOST_LEAVE
 #undef HOOK_TICK
-#undef HOOK_CODE
+#undef HOOK_CODE_STALE
 #undef HOOK_TRAP
 #undef HOOK_RETURNED
 #undef HOOK_STORED

@@ -21,7 +21,7 @@
     if (WP_UNLIKELY(ticks_ >= dbg->tick_target)) countdown = wp_debug_lower(dbg, countdown); \
     ex->ticks = ticks_;                                                               \
   } while (0)
-#define HOOK_CODE(code) TICKED_CODE(code)
+#define HOOK_CODE_STALE(code) TICKED_CODE_STALE(code)
 #define HOOK_TRAP()              \
   do {                           \
     dbg->countdown = countdown;  \

@@ -25,10 +25,12 @@
 #endif
 
 
-/* exec.c: translate a guest function for a loop variant on its first call
- * there; ticked variants price it with cost. */
-const wp_code *wp_func_code_compile(wp_func *f, wp_variant v, const wp_cost_model *cost, wp_error *err);
-#define WP_FUNC_CODE(f) ((const wp_code *)(f)->body->code[LOOP_VARIANT])
+/* exec.c: a guest function's code for a loop variant under ex's prices,
+ * translated on its first call there; the code that holds a pc. */
+const wp_code *wp_func_code(wp_func *f, wp_variant v, const wp_cost_model *cost, wp_error *err);
+const wp_code *wp_code_holding(const wp_func *f, wp_variant v, const void *pc);
+/* The head of the chain: the code of the first prices this variant ran under. */
+#define WP_FUNC_CODE(f) ((const wp_code *)atomic_load_explicit(&(f)->body->code[LOOP_VARIANT], memory_order_acquire))
 
 /* Ticked loops: XOP_tick advances ex->ticks and enforces the limit; a trap
  * takes back the cost of its block's instructions that did not run. */
@@ -43,11 +45,8 @@ const wp_code *wp_func_code_compile(wp_func *f, wp_variant v, const wp_cost_mode
     }                                                             \
     ex->ticks = ticks_;                                           \
   } while (0)
-#define TICKED_CODE(code)                                         \
-  do {                                                            \
-    if (WP_UNLIKELY((code)->cost_hash != ex->cost.hash))          \
-      wp_code_reprice((wp_code *)(code), &ex->cost);              \
-  } while (0)
-#define TICKED_TRAP() (ex->ticks -= wp_code_unexecuted_cost(WP_FUNC_CODE(func), pc, &ex->cost))
+/* Code priced otherwise than ex's prices is not for this run (wp_func_code finds or makes the right one). */
+#define TICKED_CODE_STALE(code) ((code)->cost_hash != ex->cost.hash)
+#define TICKED_TRAP() (ex->ticks -= wp_code_unexecuted_cost(wp_code_holding(func, LOOP_VARIANT, pc), pc, &ex->cost))
 
 #endif

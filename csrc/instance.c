@@ -463,13 +463,13 @@ fail:
   return NULL;
 }
 
-void wp_instance_retain(wp_instance *inst) { inst->refcount++; }
+void wp_instance_retain(wp_instance *inst) { atomic_fetch_add_explicit(&inst->refcount, 1, memory_order_relaxed); }
 
 /* wp_instance_free: drop one reference; the last one frees what the
  * instance defined (imported objects belong to others).  Safe on a
  * partly built instance: unbuilt tables and memories are still zeroed. */
 void wp_instance_free(wp_instance *inst) {
-  if (!inst || --inst->refcount > 0) return;
+  if (!inst || atomic_fetch_sub_explicit(&inst->refcount, 1, memory_order_acq_rel) > 1) return;
   wp_roots_remove_instance(inst);
   const wp_module *m = inst->module;
   if (inst->own_tables)

@@ -56,7 +56,8 @@ void wp_exec_update_variant(wp_exec *ex) {
 
 int wp_tick_stop_reached(wp_exec *ex, wp_func *func, const void *pc, uint64_t ticks_after, wp_error *err) {
   if (ticks_after > ex->tick_limit) {
-    wp_error_set(err, WP_ERR_LIMIT, wp_code_offset(func->body->code[ex->variant], pc), "tick limit %llu reached",
+    wp_frame at = {.func = func, .pc = pc}; /* wp_frame_offset finds the code (of any prices) that holds pc */
+    wp_error_set(err, WP_ERR_LIMIT, wp_frame_offset(&at), "tick limit %llu reached",
                  (unsigned long long)ex->tick_budget);
     if (err) err->func = func->index;
     return -1;

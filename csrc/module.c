@@ -57,9 +57,14 @@ void wp_module_release(wp_module *m) {
   free(m->func_types);
   if (m->bodies != NULL) {
     for (uint32_t i = 0; i < m->nfuncs - m->nfuncs_imported; i++) {
-      for (int v = 0; v < WP_VARIANT_COUNT; v++)
-        if (m->bodies[i].code[v] != NULL)
-          wp_code_free(m->bodies[i].code[v]);
+      for (int v = 0; v < WP_VARIANT_COUNT; v++) {
+        wp_code *c = atomic_load_explicit(&m->bodies[i].code[v], memory_order_acquire);
+        while (c != NULL) {
+          wp_code *next = c->next;
+          wp_code_free(c);
+          c = next;
+        }
+      }
     }
     free(m->bodies);
   }

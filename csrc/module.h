@@ -6,6 +6,8 @@
 
 #include "util.h"
 
+#include <stdatomic.h>
+
 struct wp_code; /* code.h */
 
 /* wp_valtype_valid: whether byte b encodes a value type (SIMD's v128 included). */
@@ -185,7 +187,12 @@ typedef struct wp_func_body {
   uint32_t body_end;       /* one past the final `end` */
   uint32_t nlocals;        /* declared locals, not counting params */
   uint8_t *local_types;    /* params then declared locals: nparams + nlocals types (in local_arena) */
-  struct wp_code *code[WP_VARIANT_COUNT]; /* internal code per loop variant, translated on first call */
+  /* Internal code per loop variant, translated on first call there: the
+   * head of a chain (wp_code.next) with one translation per price table
+   * the variant has run under (ticked variants; the plain loop's has one).
+   * Threads share it: new code is pushed at the head by compare-and-swap
+   * and never changed or freed before the module (exec.c, wp_func_code). */
+  struct wp_code *_Atomic code[WP_VARIANT_COUNT];
 } wp_func_body;
 
 typedef struct wp_global_desc {
@@ -271,10 +278,11 @@ struct wp_module {
   uint8_t *func_declared;
 
   /* Debugging information, built lazily on first lookup (never at load):
-   * names.c and dwarf.c own them; module.c frees them. */
+   * names.c and dwarf.c own them (built under a lock, published
+   * atomically: threads share modules); module.c frees them. */
   uint32_t code_section_start; /* module offset of the Code section's contents (DWARF addresses start here) */
-  struct wp_names *names;
-  struct wp_dwarf *dwarf;
+  struct wp_names *_Atomic names;
+  struct wp_dwarf *_Atomic dwarf;
   char *file_name;         /* wp_module_set_file_name: where the binary came from, or NULL */
 };
 

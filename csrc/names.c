@@ -17,9 +17,11 @@
  * makes the whole section ignored, with a warning saying why: names are a
  * debugging aid and must never make a valid module unusable.
  *
- * Lazy state is built on first use without locking: a C host that looks up
- * names from several threads calls wp_module_names_warning() once first. */
+ * Lazy state is built on first use under names_lock and published with an
+ * atomic store, so threads sharing a module may look names up at once. */
 #include "module.h"
+
+#include <pthread.h>
 
 #include <libiberty/demangle.h>
 
@@ -169,10 +171,25 @@ static bool parse_subsections(struct wp_names *nm, wp_reader *r, wp_error *err) 
   return true;
 }
 
+/* names_lock: guards building every module's tables and display names
+ * (rare: once per module, once per name). */
+static pthread_mutex_t names_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static struct wp_names *names_parse(const wp_module *m);
+
 /* names_get: the parsed tables, parsing on first use (NULL only when out of memory). */
 static struct wp_names *names_get(const wp_module *cm) {
   wp_module *m = (wp_module *)cm; /* the lazy tables are a cache: logically const */
-  if (m->names) return m->names;
+  struct wp_names *nm = atomic_load_explicit(&m->names, memory_order_acquire);
+  if (nm) return nm;
+  pthread_mutex_lock(&names_lock);
+  nm = atomic_load_explicit(&m->names, memory_order_relaxed);
+  if (!nm && (nm = names_parse(m)) != NULL) atomic_store_explicit(&m->names, nm, memory_order_release);
+  pthread_mutex_unlock(&names_lock);
+  return nm;
+}
+
+static struct wp_names *names_parse(const wp_module *m) {
   struct wp_names *nm = wp_calloc(1, sizeof *nm);
   if (!nm) return NULL;
   for (uint32_t i = 0; i < m->ncustoms; i++) {
@@ -192,7 +209,6 @@ static struct wp_names *names_get(const wp_module *cm) {
     break; /* only the first "name" section counts */
   }
   nm->parsed = true;
-  m->names = nm;
   return nm;
 }
 
@@ -283,17 +299,22 @@ const char *wp_module_func_display_name(const wp_module *m, uint32_t func) {
   name_map *map = &nm->direct[WP_NAME_FUNC];
   const name_entry *e = map_find(map, func);
   if (!e) return NULL;
-  if (!nm->display && !(nm->display = wp_calloc(map->n, sizeof *nm->display))) return NULL;
-  char **slot = &nm->display[e - map->e];
-  if (!*slot) {
-    char *d = wp_demangle(e->name, e->len);
-    if (!d && (d = malloc((size_t)e->len + 1)) != NULL) {
-      memcpy(d, e->name, e->len);
-      d[e->len] = '\0';
+  pthread_mutex_lock(&names_lock);
+  char *d = NULL;
+  if (nm->display || (nm->display = wp_calloc(map->n, sizeof *nm->display)) != NULL) {
+    char **slot = &nm->display[e - map->e];
+    if (!*slot) {
+      char *made = wp_demangle(e->name, e->len);
+      if (!made && (made = malloc((size_t)e->len + 1)) != NULL) {
+        memcpy(made, e->name, e->len);
+        made[e->len] = '\0';
+      }
+      *slot = made;
     }
-    *slot = d;
+    d = *slot;
   }
-  return *slot;
+  pthread_mutex_unlock(&names_lock);
+  return d;
 }
 
 uint32_t wp_module_func_body_offset(const wp_module *m, uint32_t func) {

@@ -77,7 +77,7 @@ void wp_global_release(wp_global *g);
 /* wp_instance: reference-counted (wp_instance_free drops one reference). */
 struct wp_instance {
   const wp_module *module;
-  uint32_t refcount;
+  atomic_uint refcount;   /* atomic: instances that share one (keepalive) may be freed from different threads */
   wp_func **funcs;        /* function index space: imports, then &own_funcs[i] */
   wp_func *own_funcs;
   wp_table **tables;

@@ -80,7 +80,10 @@ wasi_fd *wasi_fd_get(wp_wasi *w, uint32_t fd) {
 }
 
 int64_t wasi_fd_alloc(wp_wasi *w) {
-  for (uint32_t i = 0; i < w->nfds; i++)
+  /* Numbers are handed out as wasmtime does (its preview1 `Descriptors::push`): the highest
+   * number closed or renumbered away comes back first, else one past the highest ever used.
+   * Programs that close 1 and 2 and open files in their place see the same numbers. */
+  for (uint32_t i = w->nfds; i-- > 0;)
     if (!w->fds[i].used) {
       memset(&w->fds[i], 0, sizeof w->fds[i]);
       return i;

@@ -126,7 +126,7 @@ int wasi_errno(int host_errno);
 
 /* wasi_fd_get: the entry for guest descriptor fd, or NULL. */
 wasi_fd *wasi_fd_get(wp_wasi *w, uint32_t fd);
-/* wasi_fd_alloc: the lowest free descriptor number, or -1 (OOM / too many). */
+/* wasi_fd_alloc: a free descriptor number, chosen as wasmtime chooses it, or -1 (OOM / too many). */
 int64_t wasi_fd_alloc(wp_wasi *w);
 /* wasi_fd_release: close what the entry owns and mark it free. */
 void wasi_fd_release(wasi_fd *e);

@@ -170,8 +170,18 @@ static void resolved_free(wasi_resolved *r) {
 }
 
 /* resolve: split and open `path` (taken over) beneath the preopen or open
- * directory e; follow: expand a final symlink too. */
-static int resolve(const wp_wasi *w, const wasi_fd *e, char *path, bool follow, wasi_resolved *out) {
+ * directory e; follow: expand a final symlink too.
+ *
+ * A trailing slash makes the kernel follow a final symlink even under
+ * O_NOFOLLOW and AT_SYMLINK_NOFOLLOW, judged from outside the sandbox, so
+ * "link/" never reaches an *at() call as such: the whole path is resolved
+ * as the directory and the operation acts on "." in it (as wasmtime does:
+ * rmdir answers EINVAL, unlink EISDIR).  Only operations that name a new
+ * entry keep the slash (keep_slash: mkdir, O_CREAT, rename, link and
+ * symlink), where the kernel refuses it without following anything
+ * (EEXIST, EISDIR, ENOTDIR). */
+static int resolve(const wp_wasi *w, const wasi_fd *e, char *path, bool follow, bool keep_slash,
+                   wasi_resolved *out) {
   out->dir = -1;
   out->path = path;
   if (!e->is_dir || e->is_stream) return WASI_ENOTDIR;
@@ -189,8 +199,8 @@ static int resolve(const wp_wasi *w, const wasi_fd *e, char *path, bool follow, 
     char *name = slash ? slash + 1 : p;
     const char *last = name;
     int dir;
-    if (!strcmp(name, "..")) {
-      /* the final component leaves its parent: resolve all of it as the directory */
+    if (!strcmp(name, "..") || (trailing && !keep_slash)) {
+      /* the final component leaves its parent, or must be a directory: resolve all of it as the directory */
       dir = open_dir_beneath(w, e->host_fd, p);
       last = ".";
     } else {
@@ -199,11 +209,11 @@ static int resolve(const wp_wasi *w, const wasi_fd *e, char *path, bool follow, 
       if (slash) *slash = '/';
     }
     if (dir < 0) return -dir;
-    if (trailing && last == name) name[strlen(name)] = '/'; /* the first stripped slash */
+    if (trailing && last == name) name[strlen(name)] = '/'; /* the first stripped slash (keep_slash) */
     out->dir = dir;
     out->last = last;
     struct stat st;
-    if (!follow || fstatat(dir, last, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISLNK(st.st_mode)) return 0;
+    if (!follow || trailing || fstatat(dir, last, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISLNK(st.st_mode)) return 0;
     /* Follow the final symlink: parent "/" target, from the root again. */
     if (links >= WASI_MAX_LINKS) return WASI_ELOOP;
     char target[PATH_MAX];
@@ -225,7 +235,7 @@ static int resolve(const wp_wasi *w, const wasi_fd *e, char *path, bool follow, 
 
 /* resolve_arg: read the guest path (pointer, length) and resolve it beneath descriptor fd. */
 static int resolve_arg(wp_exec *ex, wp_wasi *w, uint32_t fd, uint32_t ptr, uint32_t len, bool follow,
-                       wasi_resolved *out) {
+                       bool keep_slash, wasi_resolved *out) {
   out->dir = -1;
   out->path = NULL;
   wasi_fd *e = wasi_fd_get(w, fd);
@@ -234,7 +244,7 @@ static int resolve_arg(wp_exec *ex, wp_wasi *w, uint32_t fd, uint32_t ptr, uint3
   char *path;
   int rc = read_path(&m, ptr, len, &path);
   if (rc) return rc;
-  return resolve(w, e, path, follow, out);
+  return resolve(w, e, path, follow, keep_slash, out);
 }
 
 /* ---- operations ---- */
@@ -262,7 +272,7 @@ WASI_FN(path_open) {
   if (oflags & WASI_O_DIRECTORY) wr = false;
   flags |= wr ? (rd ? O_RDWR : O_WRONLY) : O_RDONLY;
   wasi_resolved r;
-  int rc = resolve_arg(ex, w, fd, path, path_len, lookup & WASI_LOOKUP_SYMLINK_FOLLOW, &r);
+  int rc = resolve_arg(ex, w, fd, path, path_len, lookup & WASI_LOOKUP_SYMLINK_FOLLOW, oflags & WASI_O_CREAT, &r);
   if (rc) goto done;
   int hfd = openat(r.dir, r.last, flags, 0666);
   if (hfd < 0) {
@@ -289,25 +299,25 @@ done:
 }
 
 /* Path operations on one final component that never follow it. */
-#define PATH_OP(name, call)                                                              \
+#define PATH_OP(name, keep_slash, call)                                                     \
   WASI_FN(name) {                                                                        \
     (void)err;                                                                           \
     wasi_resolved r;                                                                     \
-    int rc = resolve_arg(ex, ctx, WASI_I32(0), WASI_I32(1), WASI_I32(2), false, &r);     \
+    int rc = resolve_arg(ex, ctx, WASI_I32(0), WASI_I32(1), WASI_I32(2), false, keep_slash, &r); \
     if (!rc && (call) != 0) rc = wasi_errno(errno);                                      \
     resolved_free(&r);                                                                   \
     WASI_RETURN(rc);                                                                     \
   }
 
-PATH_OP(path_create_directory, mkdirat(r.dir, r.last, 0777))
-PATH_OP(path_remove_directory, unlinkat(r.dir, r.last, AT_REMOVEDIR))
-PATH_OP(path_unlink_file, unlinkat(r.dir, r.last, 0))
+PATH_OP(path_create_directory, true, mkdirat(r.dir, r.last, 0777))
+PATH_OP(path_remove_directory, false, unlinkat(r.dir, r.last, AT_REMOVEDIR))
+PATH_OP(path_unlink_file, false, unlinkat(r.dir, r.last, 0))
 
 WASI_FN(path_rename) {
   (void)err;
   wasi_resolved a, b = {.dir = -1};
-  int rc = resolve_arg(ex, ctx, WASI_I32(0), WASI_I32(1), WASI_I32(2), false, &a);
-  if (!rc) rc = resolve_arg(ex, ctx, WASI_I32(3), WASI_I32(4), WASI_I32(5), false, &b);
+  int rc = resolve_arg(ex, ctx, WASI_I32(0), WASI_I32(1), WASI_I32(2), false, true, &a);
+  if (!rc) rc = resolve_arg(ex, ctx, WASI_I32(3), WASI_I32(4), WASI_I32(5), false, true, &b);
   if (!rc && renameat(a.dir, a.last, b.dir, b.last) != 0) rc = wasi_errno(errno);
   resolved_free(&a);
   resolved_free(&b);
@@ -320,7 +330,8 @@ WASI_FN(path_filestat_get) {
   uint32_t buf = WASI_I32(4);
   if (!wasi_range(&m, buf, 64)) WASI_RETURN(WASI_EFAULT);
   wasi_resolved r;
-  int rc = resolve_arg(ex, ctx, WASI_I32(0), WASI_I32(2), WASI_I32(3), WASI_I32(1) & WASI_LOOKUP_SYMLINK_FOLLOW, &r);
+  int rc =
+      resolve_arg(ex, ctx, WASI_I32(0), WASI_I32(2), WASI_I32(3), WASI_I32(1) & WASI_LOOKUP_SYMLINK_FOLLOW, false, &r);
   struct stat st;
   if (!rc && fstatat(r.dir, r.last, &st, AT_SYMLINK_NOFOLLOW) != 0) rc = wasi_errno(errno);
   if (!rc) wasi_put_filestat(&m, buf, &st);
@@ -334,7 +345,7 @@ WASI_FN(path_filestat_set_times) {
   int rc = wasi_timespec_pair(WASI_I64(4), WASI_I64(5), WASI_I32(6), ts);
   if (rc) WASI_RETURN(rc);
   wasi_resolved r;
-  rc = resolve_arg(ex, ctx, WASI_I32(0), WASI_I32(2), WASI_I32(3), WASI_I32(1) & WASI_LOOKUP_SYMLINK_FOLLOW, &r);
+  rc = resolve_arg(ex, ctx, WASI_I32(0), WASI_I32(2), WASI_I32(3), WASI_I32(1) & WASI_LOOKUP_SYMLINK_FOLLOW, false, &r);
   if (!rc && utimensat(r.dir, r.last, ts, AT_SYMLINK_NOFOLLOW) != 0) rc = wasi_errno(errno);
   resolved_free(&r);
   WASI_RETURN(rc);
@@ -346,7 +357,7 @@ WASI_FN(path_readlink) {
   uint32_t buf = WASI_I32(3), len = WASI_I32(4), used = WASI_I32(5);
   if (!wasi_range(&m, buf, len) || !wasi_range(&m, used, 4)) WASI_RETURN(WASI_EFAULT);
   wasi_resolved r;
-  int rc = resolve_arg(ex, ctx, WASI_I32(0), WASI_I32(1), WASI_I32(2), false, &r);
+  int rc = resolve_arg(ex, ctx, WASI_I32(0), WASI_I32(1), WASI_I32(2), false, false, &r);
   if (!rc) {
     char target[PATH_MAX];
     ssize_t n = readlinkat(r.dir, r.last, target, sizeof target);
@@ -371,7 +382,7 @@ WASI_FN(path_symlink) {
   wasi_resolved r = {.dir = -1};
   /* A link to an absolute path could only ever be an escape. */
   if (target[0] == '/') rc = WASI_ESCAPE;
-  else rc = resolve_arg(ex, ctx, WASI_I32(2), WASI_I32(3), WASI_I32(4), false, &r);
+  else rc = resolve_arg(ex, ctx, WASI_I32(2), WASI_I32(3), WASI_I32(4), false, true, &r);
   if (!rc && symlinkat(target, r.dir, r.last) != 0) rc = wasi_errno(errno);
   free(target);
   resolved_free(&r);
@@ -381,8 +392,9 @@ WASI_FN(path_symlink) {
 WASI_FN(path_link) {
   (void)err;
   wasi_resolved a, b = {.dir = -1};
-  int rc = resolve_arg(ex, ctx, WASI_I32(0), WASI_I32(2), WASI_I32(3), WASI_I32(1) & WASI_LOOKUP_SYMLINK_FOLLOW, &a);
-  if (!rc) rc = resolve_arg(ex, ctx, WASI_I32(4), WASI_I32(5), WASI_I32(6), false, &b);
+  int rc =
+      resolve_arg(ex, ctx, WASI_I32(0), WASI_I32(2), WASI_I32(3), WASI_I32(1) & WASI_LOOKUP_SYMLINK_FOLLOW, false, &a);
+  if (!rc) rc = resolve_arg(ex, ctx, WASI_I32(4), WASI_I32(5), WASI_I32(6), false, true, &b);
   if (!rc && linkat(a.dir, a.last, b.dir, b.last, 0) != 0) rc = wasi_errno(errno);
   resolved_free(&a);
   resolved_free(&b);

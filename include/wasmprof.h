@@ -13,6 +13,30 @@
  * read it.  Debuggers find every live context and instance from the
  * `wasmprof_debug` root (csrc/debug_roots.c), reading memory only, so core
  * files work too (gdb/, README "Debugging the host with GDB").
+ *
+ * Threads (docs/guides/threads.md; tests/c/threads_host.c checks it under
+ * ThreadSanitizer):
+ *   - A wp_module is shared freely: any number of threads may instantiate
+ *     it and run its functions at once.  What it builds lazily (each
+ *     function's internal code, per loop variant and per price table; the
+ *     name and DWARF tables) is built by the first thread that needs it and
+ *     published atomically; published code is never changed.
+ *   - Host functions (wp_func_new_host, wp_func_new_native), function
+ *     types and cost models are read-only once made: shared freely (a host
+ *     function's own code must be thread-safe if several threads call it).
+ *   - A wp_exec is one thread's stacks: used by one thread at a time.
+ *     wp_exec_interrupt, wp_exec_clear_interrupt and wp_exec_request_poll
+ *     may be called from any thread (or a signal handler).
+ *   - A wp_instance, its memories, tables and globals, and everything it
+ *     shares state with (instances it imports from or that import from it,
+ *     imported host-made memories, tables and globals) are used by one
+ *     thread at a time: hand them over under a lock.  Creating and freeing
+ *     instances of one module on many threads at once is fine, also when
+ *     they keep a common instance alive (its reference count is atomic).
+ *   - A wp_profile belongs to its context until wp_profile_stop.  A
+ *     wp_debug session is used by one thread at a time, and so are all the
+ *     sessions over instances of one module together (breakpoints patch the
+ *     module's shared stepping code).
  */
 #ifndef WASMPROF_H
 #define WASMPROF_H
@@ -461,9 +485,8 @@ void wp_exec_request_poll(wp_exec *ex);
 /* ---- names, source lines (names.c, dwarf.c) ----------------------------------
  * Debugging information is read lazily: nothing at wp_module_new, the
  * `name` section on the first name lookup, the DWARF sections on the first
- * source lookup.  The first lookup builds a cache inside the module without
- * locking: a C host that looks up from several threads calls
- * wp_module_names_warning() and wp_module_dwarf_warning() once first.
+ * source lookup.  The first lookup builds a cache inside the module (under
+ * a lock: threads sharing the module may look up at once).
  *
  * Code offsets.  Every offset here is a module offset (bytes from the start
  * of the binary), like wp_error.offset and wp_frame_offset().  The "start"

@@ -67,16 +67,28 @@ typedef struct wpy_Instance {
   PyObject *module;    /* wpy_Module */
   PyObject **imported; /* nimported strong references */
   Py_ssize_t nimported;
-  PyObject *exports;   /* wpy_Exports */
+  /* Exports, without a reference cycle (an Instance is freed as soon as its
+   * last reference goes, not by the cycle collector): the wrappers and the
+   * Exports namespace hold the Instance, and it keeps only borrowed
+   * pointers to them, which their deallocators clear (wpy_export_forget).
+   * So an export is the same object for as long as anyone holds it. */
+  PyObject *export_names;   /* dict: export name -> export index (module order) */
+  PyObject **export_cache;  /* borrowed: export index -> its live wrapper, or NULL */
+  PyObject *exports_view;   /* borrowed: the live Exports namespace, or NULL */
   PyObject *weakrefs;
   PyObject *coredump;  /* coredump setting: NULL/None (environment), False, or a str path (py_coredump.c) */
 } wpy_Instance;
 
-/* wpy_Exports: the namespace instance.exports; name -> wrapper in export order. */
+/* wpy_Exports: the namespace instance.exports (export names in module order,
+ * wrappers made on first access); holds its Instance. */
 typedef struct wpy_Exports {
   PyObject_HEAD
-  PyObject *dict;
+  PyObject *instance; /* wpy_Instance */
 } wpy_Exports;
+
+/* wpy_export_forget: a wrapper cached as export slot-1 of owner is being
+ * freed (slot 0: not cached): clear the borrowed pointer (py_instance.c). */
+void wpy_export_forget(PyObject *owner, Py_ssize_t slot, PyObject *wrapper);
 
 /* wpy_Func: a function, guest or host.
  *   guest: owner is the Python Instance when one is alive; otherwise the
@@ -91,6 +103,7 @@ typedef struct wpy_Func {
   wp_instance *retained;
   PyObject *callable;
   bool owned;
+  Py_ssize_t export_slot; /* 1 + the owner's export index it is cached as, or 0 */
 } wpy_Func;
 
 /* wpy_Memory, wpy_Table, wpy_Global: owner is the exporting Instance, or NULL
@@ -99,18 +112,21 @@ typedef struct wpy_Memory {
   PyObject_HEAD
   wp_memory *mem;
   PyObject *owner;
+  Py_ssize_t export_slot; /* 1 + the owner's export index it is cached as, or 0 */
 } wpy_Memory;
 
 typedef struct wpy_Table {
   PyObject_HEAD
   wp_table *table;
   PyObject *owner;
+  Py_ssize_t export_slot; /* 1 + the owner's export index it is cached as, or 0 */
 } wpy_Table;
 
 typedef struct wpy_Global {
   PyObject_HEAD
   wp_global *global;
   PyObject *owner;
+  Py_ssize_t export_slot; /* 1 + the owner's export index it is cached as, or 0 */
 } wpy_Global;
 
 /* ---- module.c ------------------------------------------------------------------ */
@@ -226,10 +242,16 @@ int wpy_u64_arg(PyObject *v, const char *what, uint64_t *out);
 int wpy_native_register(PyObject *module);
 int wpy_interrupt_register(PyObject *module);
 /* wpy_guest_enter/leave: bracket every entry into guest code (wp_call,
- * wp_instance_new): Ctrl-C, other threads and wasmprof.interrupt() reach the
- * guest through its context's interrupt checks. */
-void wpy_guest_enter(wp_exec *ex);
+ * wp_instance_new): they take and drop the guest lock (py_guest_lock.c:
+ * one guest call at a time in the process), and Ctrl-C, other threads and
+ * wasmprof.interrupt() reach the guest through its context's interrupt
+ * checks.  enter returns -1 with a Python exception when a signal handler
+ * raised while it waited for the lock (then do not call leave). */
+int wpy_guest_enter(wp_exec *ex);
 void wpy_guest_leave(wp_exec *ex);
+/* py_guest_lock.c: the lock itself, re-entrant per thread. */
+int wpy_guest_lock(void);
+void wpy_guest_unlock(void);
 /* wpy_guest_forget: ex is about to be freed (module.c). */
 void wpy_guest_forget(wp_exec *ex);
 

@@ -116,7 +116,7 @@ static void take_error(wpy_Debug *self) {
 
 static PyObject *run(wpy_Debug *self, const wp_debug_run *how) {
   wp_exec *ex = wp_debug_exec(self->dbg);
-  wpy_guest_enter(ex);
+  if (wpy_guest_enter(ex) < 0) return NULL;
   wp_stop_reason r = wp_debug_resume(self->dbg, how);
   wpy_guest_leave(ex);
   if (r == WP_STOP_ERROR) take_error(self);
@@ -155,7 +155,10 @@ static PyObject *debug_call(wpy_Debug *self, PyObject *args) {
   wp_error err;
   memset(&err, 0, sizeof err);
   wp_exec *ex = wp_debug_exec(self->dbg);
-  wpy_guest_enter(ex);
+  if (wpy_guest_enter(ex) < 0) {
+    PyMem_Free(slots);
+    return NULL;
+  }
   int rc = wp_debug_call(self->dbg, f, slots, &err);
   wpy_guest_leave(ex);
   PyMem_Free(slots);

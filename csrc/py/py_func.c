@@ -256,8 +256,11 @@ static PyObject *func_invoke(wpy_Func *self, PyObject *const *args, Py_ssize_t n
   if (Py_EnterRecursiveCall(" in a WebAssembly call")) goto done;
   wp_error err;
   memset(&err, 0, sizeof err);
+  if (wpy_guest_enter(ex) < 0) {
+    Py_LeaveRecursiveCall();
+    goto done;
+  }
   Py_INCREF(self);
-  wpy_guest_enter(ex);
   int rc = wp_call(ex, self->func, in, out, &err);
   wpy_guest_leave(ex);
   Py_DECREF(self);
@@ -431,6 +434,7 @@ static void func_dealloc(PyObject *o) {
   Py_CLEAR(self->callable);
   if (self->retained) wp_instance_free(self->retained);
   self->retained = NULL;
+  wpy_export_forget(self->owner, self->export_slot, o);
   Py_CLEAR(self->owner);
   Py_TYPE(o)->tp_free(o);
 }

@@ -50,6 +50,7 @@ static void global_dealloc(PyObject *o) {
   PyObject_GC_UnTrack(o);
   if (!self->owner && self->global) wp_global_free(self->global);
   self->global = NULL;
+  wpy_export_forget(self->owner, self->export_slot, o);
   Py_CLEAR(self->owner);
   Py_TYPE(o)->tp_free(o);
 }

@@ -6,7 +6,11 @@
  * with obj[module][field], so any mapping works (an Exports object too).
  *
  * Lifetime: the Instance holds its Module and every imported object, and
- * frees the C instance (dropping one C reference) when deallocated.  The C
+ * frees the C instance (dropping one C reference) when deallocated -- as
+ * soon as its last reference goes: nothing it holds refers back to it (the
+ * exports' wrappers hold the Instance, it only borrows them: core.h), so
+ * no reference cycle waits for the cycle collector (tests/core/
+ * test_many_instances.py).  The C
  * instance can outlive the Python object when another instance's table
  * holds one of its functions (runtime.h: wp_table retained[]); then the
  * imports and the module may still be used by the guest, so they are kept
@@ -56,96 +60,103 @@ static void registry_remove(wpy_Instance *self) {
 
 /* ---- Exports ------------------------------------------------------------------------------------- */
 
-static PyObject *exports_new_empty(void) {
+static PyObject *export_object(wpy_Instance *self, uint32_t index);
+
+static PyObject *exports_new(wpy_Instance *inst) {
   wpy_Exports *ex = (wpy_Exports *)wpy_ExportsType.tp_alloc(&wpy_ExportsType, 0);
   if (!ex) return NULL;
-  ex->dict = PyDict_New();
-  if (!ex->dict) {
-    Py_DECREF(ex);
-    return NULL;
-  }
+  Py_INCREF(inst);
+  ex->instance = (PyObject *)inst;
   return (PyObject *)ex;
 }
 
-static int exports_traverse(PyObject *o, visitproc visit, void *arg) {
-  Py_VISIT(((wpy_Exports *)o)->dict);
-  return 0;
-}
+static wpy_Instance *exports_instance(PyObject *o) { return (wpy_Instance *)((wpy_Exports *)o)->instance; }
 
-static int exports_clear(PyObject *o) {
-  Py_CLEAR(((wpy_Exports *)o)->dict);
+static int exports_traverse(PyObject *o, visitproc visit, void *arg) {
+  Py_VISIT(((wpy_Exports *)o)->instance);
   return 0;
 }
 
 static void exports_dealloc(PyObject *o) {
   PyObject_GC_UnTrack(o);
-  Py_CLEAR(((wpy_Exports *)o)->dict);
+  wpy_Instance *inst = exports_instance(o);
+  if (inst && inst->exports_view == o) inst->exports_view = NULL;
+  Py_CLEAR(((wpy_Exports *)o)->instance);
   Py_TYPE(o)->tp_free(o);
 }
 
-static PyObject *exports_dict(PyObject *o) {
-  PyObject *d = ((wpy_Exports *)o)->dict;
-  if (!d) PyErr_SetString(PyExc_ValueError, "exports have been cleared");
-  return d;
+/* exports_find: the export named key (a new reference), NULL without an
+ * exception when there is none. */
+static PyObject *exports_find(PyObject *o, PyObject *key) {
+  wpy_Instance *inst = exports_instance(o);
+  PyObject *index = inst->export_names ? PyDict_GetItemWithError(inst->export_names, key) : NULL;
+  if (!index) return NULL;
+  return export_object(inst, (uint32_t)PyLong_AsUnsignedLong(index));
 }
 
 static Py_ssize_t exports_len(PyObject *o) {
-  PyObject *d = exports_dict(o);
-  return d ? PyDict_Size(d) : -1;
+  PyObject *names = exports_instance(o)->export_names;
+  return names ? PyDict_Size(names) : 0;
 }
 
 static PyObject *exports_getitem(PyObject *o, PyObject *key) {
-  PyObject *d = exports_dict(o);
-  if (!d) return NULL;
-  PyObject *v = PyDict_GetItemWithError(d, key);
-  if (!v) {
-    if (!PyErr_Occurred()) PyErr_SetObject(PyExc_KeyError, key);
-    return NULL;
-  }
-  Py_INCREF(v);
+  PyObject *v = exports_find(o, key);
+  if (!v && !PyErr_Occurred()) PyErr_SetObject(PyExc_KeyError, key);
   return v;
 }
 
 static int exports_contains(PyObject *o, PyObject *key) {
-  PyObject *d = exports_dict(o);
-  return d ? PyDict_Contains(d, key) : -1;
-}
-
-static PyObject *exports_iter(PyObject *o) {
-  PyObject *d = exports_dict(o);
-  return d ? PyObject_GetIter(d) : NULL;
-}
-
-/* Attribute access: an export of that name first, then the methods. */
-static PyObject *exports_getattro(PyObject *o, PyObject *name) {
-  PyObject *d = ((wpy_Exports *)o)->dict;
-  if (d) {
-    PyObject *v = PyDict_GetItemWithError(d, name);
-    if (v) {
-      Py_INCREF(v);
-      return v;
-    }
-    if (PyErr_Occurred()) return NULL;
-  }
-  return PyObject_GenericGetAttr(o, name);
+  PyObject *names = exports_instance(o)->export_names;
+  return names ? PyDict_Contains(names, key) : 0;
 }
 
 static PyObject *exports_keys(PyObject *o, PyObject *unused) {
   (void)unused;
-  PyObject *d = exports_dict(o);
-  return d ? PyDict_Keys(d) : NULL;
+  PyObject *names = exports_instance(o)->export_names;
+  return names ? PyDict_Keys(names) : PyList_New(0);
+}
+
+static PyObject *exports_iter(PyObject *o) {
+  PyObject *keys = exports_keys(o, NULL);
+  if (!keys) return NULL;
+  PyObject *it = PyObject_GetIter(keys);
+  Py_DECREF(keys);
+  return it;
+}
+
+/* Attribute access: an export of that name first, then the methods. */
+static PyObject *exports_getattro(PyObject *o, PyObject *name) {
+  PyObject *v = exports_find(o, name);
+  if (v || PyErr_Occurred()) return v;
+  return PyObject_GenericGetAttr(o, name);
+}
+
+/* exports_list: each export's object (values) or (name, object) pair (items). */
+static PyObject *exports_list(PyObject *o, bool pairs) {
+  PyObject *keys = exports_keys(o, NULL);
+  if (!keys) return NULL;
+  Py_ssize_t n = PyList_GET_SIZE(keys);
+  PyObject *out = PyList_New(n);
+  for (Py_ssize_t i = 0; out && i < n; i++) {
+    PyObject *k = PyList_GET_ITEM(keys, i);
+    PyObject *v = exports_getitem(o, k);
+    PyObject *item = v && pairs ? PyTuple_Pack(2, k, v) : v;
+    if (pairs) Py_XDECREF(v);
+    if (!item) Py_CLEAR(out);
+    else PyList_SET_ITEM(out, i, item);
+  }
+  Py_DECREF(keys);
+  return out;
 }
 
 static PyObject *exports_values(PyObject *o, PyObject *unused) {
   (void)unused;
-  PyObject *d = exports_dict(o);
-  return d ? PyDict_Values(d) : NULL;
+  return exports_list(o, false);
 }
 
 static PyObject *exports_items(PyObject *o, PyObject *unused) {
   (void)unused;
-  PyObject *d = exports_dict(o);
-  return d ? PyDict_Items(d) : NULL;
+  return exports_list(o, true);
 }
 
 static PyObject *exports_get(PyObject *o, PyObject *const *args, Py_ssize_t nargs) {
@@ -153,22 +164,16 @@ static PyObject *exports_get(PyObject *o, PyObject *const *args, Py_ssize_t narg
     PyErr_SetString(PyExc_TypeError, "get(name, default=None)");
     return NULL;
   }
-  PyObject *d = exports_dict(o);
-  if (!d) return NULL;
-  PyObject *v = PyDict_GetItemWithError(d, args[0]);
-  if (!v) {
-    if (PyErr_Occurred()) return NULL;
-    v = nargs == 2 ? args[1] : Py_None;
-  }
+  PyObject *v = exports_find(o, args[0]);
+  if (v || PyErr_Occurred()) return v;
+  v = nargs == 2 ? args[1] : Py_None;
   Py_INCREF(v);
   return v;
 }
 
 static PyObject *exports_dir(PyObject *o, PyObject *unused) {
   (void)unused;
-  PyObject *d = exports_dict(o);
-  if (!d) return NULL;
-  PyObject *names = PyDict_Keys(d);
+  PyObject *names = exports_keys(o, NULL);
   if (!names) return NULL;
   static const char *const methods[] = {"keys", "values", "items", "get"};
   for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
@@ -184,9 +189,7 @@ static PyObject *exports_dir(PyObject *o, PyObject *unused) {
 }
 
 static PyObject *exports_repr(PyObject *o) {
-  PyObject *d = ((wpy_Exports *)o)->dict;
-  if (!d) return PyUnicode_FromString("<wasmprof.Exports (cleared)>");
-  PyObject *keys = PyDict_Keys(d);
+  PyObject *keys = exports_keys(o, NULL);
   if (!keys) return NULL;
   PyObject *r = PyUnicode_FromFormat("<wasmprof.Exports %R>", keys);
   Py_DECREF(keys);
@@ -219,7 +222,6 @@ PyTypeObject wpy_ExportsType = {
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
     .tp_dealloc = exports_dealloc,
     .tp_traverse = exports_traverse,
-    .tp_clear = exports_clear,
     .tp_getattro = exports_getattro,
     .tp_as_mapping = &exports_as_mapping,
     .tp_as_sequence = &exports_as_sequence,
@@ -391,51 +393,83 @@ static PyObject *reuse_import(wpy_Instance *self, PyTypeObject *type, const void
   return NULL;
 }
 
-static int build_exports(wpy_Instance *self, const wp_module *m) {
-  PyObject *ns = exports_new_empty();
-  if (!ns) return -1;
-  PyObject *dict = ((wpy_Exports *)ns)->dict;
+/* build_export_names: self->export_names and an empty export cache. */
+static int build_export_names(wpy_Instance *self, const wp_module *m) {
   uint32_t n = wp_module_export_count(m);
+  if (!(self->export_names = PyDict_New())) return -1;
+  if (!(self->export_cache = PyMem_Calloc(n ? n : 1, sizeof(PyObject *)))) {
+    PyErr_NoMemory();
+    return -1;
+  }
   for (uint32_t i = 0; i < n; i++) {
     const char *name;
     uint32_t len;
-    wp_extern_type ty;
-    wp_import_value v;
-    wp_module_export(m, i, &name, &len, &ty);
-    if (!wp_instance_export(self->inst, name, len, &v)) {
-      PyErr_SetString(PyExc_SystemError, "export not found in its own instance");
-      goto fail;
-    }
-    PyObject *obj = NULL;
-    switch (v.kind) {
-    case WP_EXTERN_FUNC:
-      obj = wpy_func_wrap(v.u.func);
-      break;
-    case WP_EXTERN_TABLE:
-      obj = reuse_import(self, &wpy_TableType, v.u.table);
-      if (!obj) obj = wpy_table_wrap(v.u.table, (PyObject *)self);
-      break;
-    case WP_EXTERN_MEMORY:
-      obj = reuse_import(self, &wpy_MemoryType, v.u.memory);
-      if (!obj) obj = wpy_memory_wrap(v.u.memory, (PyObject *)self);
-      break;
-    case WP_EXTERN_GLOBAL:
-      obj = reuse_import(self, &wpy_GlobalType, v.u.global);
-      if (!obj) obj = wpy_global_wrap(v.u.global, (PyObject *)self);
-      break;
-    }
-    if (!obj) goto fail;
+    wp_module_export(m, i, &name, &len, NULL);
     PyObject *key = PyUnicode_DecodeUTF8(name, len, "surrogateescape");
-    int rc = key ? PyDict_SetItem(dict, key, obj) : -1;
+    PyObject *index = key ? PyLong_FromUnsignedLong(i) : NULL;
+    int rc = index ? PyDict_SetItem(self->export_names, key, index) : -1;
     Py_XDECREF(key);
-    Py_DECREF(obj);
-    if (rc < 0) goto fail;
+    Py_XDECREF(index);
+    if (rc < 0) return -1;
   }
-  self->exports = ns;
   return 0;
-fail:
-  Py_DECREF(ns);
-  return -1;
+}
+
+/* export_object: export `index`'s object (a new reference): the imported
+ * object itself for a re-exported import, else the wrapper, made once and
+ * cached (borrowed) for as long as it lives. */
+static PyObject *export_object(wpy_Instance *self, uint32_t index) {
+  const wp_module *m = ((wpy_Module *)self->module)->module;
+  if (index >= wp_module_export_count(m) || !self->inst) {
+    PyErr_SetString(PyExc_ValueError, "instance exports are not available");
+    return NULL;
+  }
+  PyObject *obj = self->export_cache[index];
+  if (obj) {
+    Py_INCREF(obj);
+    return obj;
+  }
+  const char *name;
+  uint32_t len;
+  wp_import_value v;
+  wp_module_export(m, index, &name, &len, NULL);
+  if (!wp_instance_export(self->inst, name, len, &v)) {
+    PyErr_SetString(PyExc_SystemError, "export not found in its own instance");
+    return NULL;
+  }
+  Py_ssize_t *slot = NULL;
+  switch (v.kind) {
+  case WP_EXTERN_FUNC:
+    obj = wpy_func_wrap(v.u.func);
+    if (obj && ((wpy_Func *)obj)->owner == (PyObject *)self) slot = &((wpy_Func *)obj)->export_slot;
+    break;
+  case WP_EXTERN_TABLE:
+    if ((obj = reuse_import(self, &wpy_TableType, v.u.table))) return obj;
+    obj = wpy_table_wrap(v.u.table, (PyObject *)self);
+    if (obj) slot = &((wpy_Table *)obj)->export_slot;
+    break;
+  case WP_EXTERN_MEMORY:
+    if ((obj = reuse_import(self, &wpy_MemoryType, v.u.memory))) return obj;
+    obj = wpy_memory_wrap(v.u.memory, (PyObject *)self);
+    if (obj) slot = &((wpy_Memory *)obj)->export_slot;
+    break;
+  case WP_EXTERN_GLOBAL:
+    if ((obj = reuse_import(self, &wpy_GlobalType, v.u.global))) return obj;
+    obj = wpy_global_wrap(v.u.global, (PyObject *)self);
+    if (obj) slot = &((wpy_Global *)obj)->export_slot;
+    break;
+  }
+  if (slot && *slot == 0) {
+    *slot = (Py_ssize_t)index + 1;
+    self->export_cache[index] = obj;
+  }
+  return obj;
+}
+
+void wpy_export_forget(PyObject *owner, Py_ssize_t slot, PyObject *wrapper) {
+  if (!slot || !owner || !PyObject_TypeCheck(owner, &wpy_InstanceType)) return;
+  wpy_Instance *inst = (wpy_Instance *)owner;
+  if (inst->export_cache && inst->export_cache[slot - 1] == wrapper) inst->export_cache[slot - 1] = NULL;
 }
 
 /* ---- Instance ----------------------------------------------------------------------------------------- */
@@ -575,7 +609,10 @@ static PyObject *instance_new(PyTypeObject *type, PyObject *args, PyObject *kwds
   wp_error err;
   memset(&err, 0, sizeof err);
   if (Py_EnterRecursiveCall(" while instantiating a WebAssembly module")) goto fail;
-  wpy_guest_enter(ex);
+  if (wpy_guest_enter(ex) < 0) {
+    Py_LeaveRecursiveCall();
+    goto fail;
+  }
   wp_instance *inst = wp_instance_new_config(m, values, n, &config, ex, &err);
   wpy_guest_leave(ex);
   Py_LeaveRecursiveCall();
@@ -598,7 +635,7 @@ static PyObject *instance_new(PyTypeObject *type, PyObject *args, PyObject *kwds
   kept = NULL;
   PyMem_Free(values);
   values = NULL;
-  if (registry_add(self) < 0 || build_exports(self, m) < 0) {
+  if (registry_add(self) < 0 || build_export_names(self, m) < 0) {
     Py_DECREF(self);
     return NULL;
   }
@@ -617,14 +654,12 @@ static int instance_traverse(PyObject *o, visitproc visit, void *arg) {
   wpy_Instance *self = (wpy_Instance *)o;
   Py_VISIT(self->module);
   for (Py_ssize_t i = 0; i < self->nimported; i++) Py_VISIT(self->imported[i]);
-  Py_VISIT(self->exports);
   Py_VISIT(self->coredump);
   return 0;
 }
 
 static int instance_clear(PyObject *o) {
-  /* Only the exports: the module and the imports must outlive the C instance. */
-  Py_CLEAR(((wpy_Instance *)o)->exports);
+  /* Not the module and the imports: they must outlive the C instance. */
   Py_CLEAR(((wpy_Instance *)o)->coredump);
   return 0;
 }
@@ -633,7 +668,10 @@ static void instance_dealloc(PyObject *o) {
   wpy_Instance *self = (wpy_Instance *)o;
   PyObject_GC_UnTrack(o);
   if (self->weakrefs) PyObject_ClearWeakRefs(o);
-  Py_CLEAR(self->exports);
+  /* No wrapper or Exports is alive: each would hold this instance. */
+  Py_CLEAR(self->export_names);
+  PyMem_Free(self->export_cache);
+  self->export_cache = NULL;
   registry_remove(self);
   bool keep = false;
   if (self->inst) {
@@ -657,12 +695,15 @@ static void instance_dealloc(PyObject *o) {
 static PyObject *instance_get_exports(PyObject *o, void *closure) {
   (void)closure;
   wpy_Instance *self = (wpy_Instance *)o;
-  if (!self->exports) {
+  if (!self->export_names) {
     PyErr_SetString(PyExc_ValueError, "instance exports are not available");
     return NULL;
   }
-  Py_INCREF(self->exports);
-  return self->exports;
+  if (self->exports_view) {
+    Py_INCREF(self->exports_view);
+    return self->exports_view;
+  }
+  return self->exports_view = exports_new(self);
 }
 
 static PyObject *instance_get_module(PyObject *o, void *closure) {
@@ -676,9 +717,7 @@ static PyObject *instance_get_module(PyObject *o, void *closure) {
 static PyObject *instance_repr(PyObject *o) {
   wpy_Instance *self = (wpy_Instance *)o;
   return PyUnicode_FromFormat("<wasmprof.Instance exports=%zd>",
-                              self->exports && ((wpy_Exports *)self->exports)->dict
-                                  ? PyDict_Size(((wpy_Exports *)self->exports)->dict)
-                                  : (Py_ssize_t)0);
+                              self->export_names ? PyDict_Size(self->export_names) : (Py_ssize_t)0);
 }
 
 static PyObject *instance_get_coredump(PyObject *o, void *closure) {

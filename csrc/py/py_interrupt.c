@@ -243,10 +243,11 @@ __attribute__((noinline)) static runner *register_runner(wp_exec *ex) {
 
 /* The outermost entry is the one with no wp_call active on ex (ex->depth
  * counts them; a thread's nested entries share its context). */
-void wpy_guest_enter(wp_exec *ex) {
-  if (ex->depth > 0) return;
+int wpy_guest_enter(wp_exec *ex) {
+  if (wpy_guest_lock() < 0) return -1;
+  if (ex->depth > 0) return 0;
   runner *r = ex->poll == poll_hook ? ex->poll_ctx : register_runner(ex);
-  if (!r) return;
+  if (!r) return 0;
   /* Requests from before this call are not for it. */
   if (atomic_load_explicit(&ex->interrupt, memory_order_relaxed)) wp_exec_clear_interrupt(ex);
   atomic_store_explicit(&r->running, 1, memory_order_relaxed);
@@ -255,9 +256,11 @@ void wpy_guest_enter(wp_exec *ex) {
     wake_watchdog();
     pthread_mutex_unlock(&lock);
   }
+  return 0;
 }
 
 void wpy_guest_leave(wp_exec *ex) {
+  wpy_guest_unlock();
   if (ex->depth > 0 || ex->poll != poll_hook) return;
   runner *r = ex->poll_ctx;
   atomic_store_explicit(&r->running, 0, memory_order_relaxed);

@@ -76,6 +76,7 @@ static void memory_dealloc(PyObject *o) {
   PyObject_GC_UnTrack(o);
   if (!self->owner && self->mem) wp_memory_free(self->mem);
   self->mem = NULL;
+  wpy_export_forget(self->owner, self->export_slot, o);
   Py_CLEAR(self->owner);
   Py_TYPE(o)->tp_free(o);
 }

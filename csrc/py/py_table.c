@@ -64,6 +64,7 @@ static void table_dealloc(PyObject *o) {
   PyObject_GC_UnTrack(o);
   if (!self->owner && self->table) wp_table_free(self->table);
   self->table = NULL;
+  wpy_export_forget(self->owner, self->export_slot, o);
   Py_CLEAR(self->owner);
   Py_TYPE(o)->tp_free(o);
 }

@@ -30,7 +30,7 @@ FIELD_TYPES = {
     "wp_func_body.body_start": "u32", "wp_func_body.code_start": "u32", "wp_func_body.body_end": "u32",
     "wp_func_body.nlocals": "u32", "wp_func_body.local_types": "ptr",
     "wp_code.cells": "ptr", "wp_code.ncells": "u32", "wp_code.map_cell": "ptr", "wp_code.map_offset": "ptr",
-    "wp_code.nmap": "u32", "wp_code.nparams": "u32", "wp_code.nlocals": "u32",
+    "wp_code.nmap": "u32", "wp_code.nparams": "u32", "wp_code.nlocals": "u32", "wp_code.next": "ptr",
     "wp_instance.module": "ptr", "wp_instance.refcount": "u32", "wp_instance.funcs": "ptr",
     "wp_instance.mems": "ptr", "wp_instance.globals": "ptr", "wp_instance.roots_next": "ptr",
     "wp_module.bytes": "ptr", "wp_module.size": "u32", "wp_module.types": "ptr", "wp_module.ntypes": "u32",

@@ -308,10 +308,14 @@ class GuestFrame:
             return None
         for v in range(lay.fields.get("WP_VARIANT_COUNT", 3)):
             code = self.proc.mem.ptr(codes + v * self.proc.mem.pointer_size)
-            cells = lay.get(code, "wp_code.cells")
-            ncells = lay.get(code, "wp_code.ncells")
-            if code and cells and ncells is not None and cells <= self.pc < cells + ncells * lay.fields["sizeof wp_cell"]:
-                return code
+            seen = 0
+            while code and seen < 64:  # a chain, one code per price table (module.h); capped: memory may be bad
+                cells = lay.get(code, "wp_code.cells")
+                ncells = lay.get(code, "wp_code.ncells")
+                if cells and ncells is not None and cells <= self.pc < cells + ncells * lay.fields["sizeof wp_cell"]:
+                    return code
+                code = lay.get(code, "wp_code.next")
+                seen += 1
         return None
 
     @property

@@ -225,6 +225,13 @@ def describe(o: Outcome) -> str:
 
 
 def assert_same(ref: Outcome, got: Outcome) -> None:
+    assert_same_run(ref, got)
+    expected_outside = {**{k: v for k, v in OUTSIDE.items()}, "outsidedir": None}
+    assert got.outside == expected_outside, "wasmprof touched files outside the sandbox"
+
+
+def assert_same_run(ref: Outcome, got: Outcome) -> None:
+    """Same exit status, stdout, stderr (a diff when not) and files."""
     assert got.code == ref.code, f"exit status differs\nwasmtime: {describe(ref)}\nwasmprof: {describe(got)}"
     for name in ("stdout", "stderr"):
         a, b = getattr(ref, name), getattr(got, name)
@@ -233,9 +240,13 @@ def assert_same(ref: Outcome, got: Outcome) -> None:
             "wasmtime " + name, "wasmprof " + name, lineterm="",
         )
         assert a == b, "\n".join(diff) or f"{name} differs: {a!r} != {b!r}"
-    assert got.files == ref.files
-    expected_outside = {**{k: v for k, v in OUTSIDE.items()}, "outsidedir": None}
-    assert got.outside == expected_outside, "wasmprof touched files outside the sandbox"
+    assert sorted(got.files) == sorted(ref.files), "not the same files"
+    for name, data in ref.files.items():
+        mine = got.files[name]
+        diff = difflib.unified_diff((data or b"").decode("utf-8", "replace").splitlines(),
+                                    (mine or b"").decode("utf-8", "replace").splitlines(),
+                                    "wasmtime " + name, "wasmprof " + name, lineterm="")
+        assert mine == data, "\n".join(diff) or f"{name} differs"
 
 
 def all_programs() -> Sequence[str]:

@@ -60,3 +60,14 @@ def test_dask_worker_death_is_in_its_row(client):
     assert [result.rows[n].status for n in others] == ["ok"] * len(others)
     imports = {"env": {"hook": harmless_hook}}
     assert result.profile == canonical(one_by_one(wasm, others, invoke="run", imports=imports))
+
+
+def test_dask_scheduler_logs_no_error(client, caplog):
+    # The scheduler runs in this process: releasing the module's future must not trip its assertions
+    # (client.cancel() of a future nobody else wanted did: "AssertionError ... assert ts.who_wants").
+    with caplog.at_level("ERROR", logger="distributed"):
+        for _ in range(2):
+            result = wasmprof.profile_many(KERNEL, KERNEL_INPUTS, invoke="run", executor=client, progress=False)
+            assert [r.status for r in result.rows] == ["ok"] * len(KERNEL_INPUTS)
+        client.run_on_scheduler(lambda: None)  # a round trip: the scheduler has handled the release
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == []

@@ -20,6 +20,7 @@ from helpers.wasm import wat2wasm
 
 WASI = "wasi_snapshot_preview1"
 EFAULT, EINVAL, EBADF, ENOENT, ENOSYS, EPERM, ENOTDIR, ENAMETOOLONG, ELOOP = 21, 28, 8, 44, 52, 63, 54, 37, 32
+EEXIST = 20
 MEM = 65536
 
 # name -> (params, has result)
@@ -46,6 +47,9 @@ SIGS: Dict[str, Tuple[str, bool]] = {
     "path_create_directory": ("iii", True),
     "path_filestat_get": ("iiiii", True),
     "path_symlink": ("iiiii", True),
+    "path_filestat_set_times": ("iiiiIIi", True),
+    "path_remove_directory": ("iii", True),
+    "path_unlink_file": ("iii", True),
     "path_readlink": ("iiiiii", True),
     "poll_oneoff": ("iiii", True),
     "sched_yield": ("", True),
@@ -282,6 +286,31 @@ def test_sandbox_raw_paths(module, box, resolution):
         assert g.f.fd_close(fd) == 0
     assert (box.parent / "outside.txt").read_text() == "secret\n"
     assert sorted(p.name for p in box.parent.iterdir()) == ["box", "outside.txt"]
+
+
+def test_sandbox_trailing_slash_after_a_symlink(module, box, resolution):
+    """"link/" makes the kernel follow link even under O_NOFOLLOW and AT_SYMLINK_NOFOLLOW: a link
+    to a folder outside must not be opened, listed, stat'ed or re-dated through it (it once was)."""
+    outside = box.parent / "outsidedir"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("secret\n")
+    os.utime(outside, ns=(10**18, 10**18))
+    os.symlink("../outsidedir", box / "escape")
+    g = guest(module, preopens={"/box": str(box)})
+    for path in (b"escape/", b"escape//", b"sub_link/../escape/"):
+        for follow in (0, 1):
+            assert g.open(3, path, oflags=2, follow=follow)[0] == EPERM, (path, follow)
+            assert g.open(3, path, follow=follow)[0] == EPERM, (path, follow)
+            p, n = g.put(1000, path)
+            assert g.f.path_filestat_get(3, follow, p, n, 2000) == EPERM, (path, follow)
+            assert g.f.path_filestat_set_times(3, follow, p, n, 0, 0, 1 | 4) == EPERM, (path, follow)
+        assert g.f.path_remove_directory(3, p, n) == EPERM
+        assert g.f.path_unlink_file(3, p, n) == EPERM
+        assert g.f.path_create_directory(3, p, n) == EEXIST  # names a new entry: the kernel refuses "link/"
+    assert os.stat(outside).st_mtime_ns == 10**18 and os.listdir(outside) == ["secret.txt"]
+    # a link to a folder inside still works with its slash, and the slash still asks for a directory
+    assert g.open(3, b"sub_link/", oflags=2, follow=0)[0] == 0
+    assert g.open(3, b"inside.txt/")[0] == ENOTDIR
 
 
 def test_sandbox_file_is_not_a_directory(module, box):

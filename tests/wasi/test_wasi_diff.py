@@ -30,6 +30,7 @@ CASES = [
     Case("exit_code.c", args=("42", "exit")),
     Case("exit_code.c", args=("125", "_Exit")),
     Case("exit_code.c", args=("1", "exit")),
+    Case("stdio_moves.c", stdin=b"unread\n"),
     Case(
         "sandbox.c",
         files=(("inside.txt", b"inside\n"), ("sub/keep.txt", b"keep\n")),
@@ -40,6 +41,19 @@ CASES = [
             ("loop", "loop"),
             ("dotdot_link", ".."),
             ("inner_link", "inside.txt"),
+        ),
+    ),
+    Case(
+        "trailing_slash.c",
+        files=(("inside.txt", b"inside\n"), ("sub/keep.txt", b"keep\n")),
+        links=(
+            ("escape", "../outsidedir"),
+            ("empty_escape", "../made_outside"),
+            ("abs_dir", "/etc"),
+            ("chain", "escape"),
+            ("inner_dir", "sub"),
+            ("file_link", "inside.txt"),
+            ("dangling", "nothere"),
         ),
     ),
     Case("rs_stdio_args.rs", args=("x", "y z"), env=(("B", "2"), ("A", "1")), stdin=b"abc\nhello world\n"),
@@ -64,7 +78,7 @@ def test_same_as_wasmtime(tools: Toolchains, case: Case, tmp_path: Path):
     assert_same(ref, got)
 
 
-PATH_CASES = [c for c in CASES if c.program in ("sandbox.c", "files.c", "more_fs.c", "dirlist.c", "rs_files.rs")]
+PATH_CASES = [c for c in CASES if c.program in ("sandbox.c", "trailing_slash.c", "files.c", "more_fs.c", "dirlist.c", "rs_files.rs")]
 
 
 @pytest.mark.parametrize("case", PATH_CASES, ids=[c.id for c in PATH_CASES])

@@ -193,7 +193,7 @@ def run_dask(client: Any, job: Job, data: bytes, chunks: List[Chunk], collector:
                 continue
             collector.add_partial(part.partial if isinstance(part, ChunkResult) else part)
     finally:
-        client.cancel([module])
+        module.release()  # cancel() trips an assertion in the scheduler when no other client wants it
     return interrupted
 
 
