@@ -1,6 +1,8 @@
 """run_one.py: one plain wasmprof run of a bench program, for callgrind.
 
-    python bench/run_one.py NAME SIZE      (prints the program's output line)
+    python bench/run_one.py NAME SIZE [profiled]   (prints the program's output line)
+
+With `profiled`, the run is wasmprof.profile()'s (the profiled loop).
 """
 from __future__ import annotations
 
@@ -12,5 +14,8 @@ import wasmprof
 name, size = sys.argv[1], sys.argv[2]
 out = bytearray()
 wasm = Path(__file__).resolve().parent / "programs" / f"{name}.wasm"
-wasmprof.run(str(wasm), wasi=wasmprof.Wasi(args=[name, size], stdout=out))
+if sys.argv[3:] == ["profiled"]:
+    wasmprof.profile(str(wasm), wasi=wasmprof.Wasi(args=[name, size], stdout=out))
+else:
+    wasmprof.run(str(wasm), wasi=wasmprof.Wasi(args=[name, size], stdout=out))
 sys.stdout.write(out.decode())

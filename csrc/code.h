@@ -45,8 +45,8 @@
  *                                               they check ex->interrupt first
  *   XOP_return                                  c0, nresults
  *   XOP_global_set_ref (global.set of a funcref) c0, global index
- *   XOP_tick (counted, profiled, stepping code)  c0, cost (u64), first|end
- *                                               record of its block (pair)
+ *   XOP_tick (counted, profiled, stepping code)  c0, cost (u64), first record|
+ *                                               number of its block (pair)
  *   XOP_break (stepping code only)              replaces c0 of the instruction a
  *                                               breakpoint is set on (debug.c)
  * Unwinding keeps the top `keep` slots and removes the `drop` slots below them.
@@ -128,7 +128,14 @@ void wp_cost_model_init_default(wp_cost_model *m);
  * instructions fused into one, up to a trapping access: that instruction's
  * index; fused.h).  An instruction traps at map index t: the records of its
  * block with rec_pos > t did not run, and their cost is taken back (exact
- * totals). */
+ * totals).
+ *
+ * Blocks are numbered in order (the tick's pair.b): block b's records are
+ * block_first[b] .. block_first[b + 1] (a sentinel ends the last), so the
+ * profiled loop counts a block's executions in an array indexed by b and
+ * each instruction's count is derived afterwards (profile.c); rec_offset
+ * is each record's module offset (several records may share an internal
+ * instruction once fused). */
 typedef struct wp_code {
   wp_cell *cells;
   uint32_t ncells;
@@ -141,7 +148,10 @@ typedef struct wp_code {
   uint32_t max_height;                 /* nlocals + deepest operand stack */
   uint16_t *rec_op;                    /* counted instructions (NULL in plain code) */
   uint32_t *rec_pos;
+  uint32_t *rec_offset;
   uint32_t nrec;
+  uint32_t *block_first;               /* nblocks + 1 entries (ticked code) */
+  uint32_t nblocks;
   uint64_t cost_hash;                  /* the prices the tick immediates hold */
   const void *tick_handler;            /* XOP_tick's handler in this code's variant */
   struct wp_code *next;                /* the same function's code for other prices (wp_func_body.code) */
@@ -175,6 +185,11 @@ uint32_t wp_code_map_index(const wp_code *code, const wp_cell *pc);
 /* wp_code_is_tick: whether offset-map entry i is an XOP_tick (ticked code). */
 static inline bool wp_code_is_tick(const wp_code *code, uint32_t i) {
   return code->tick_handler && code->cells[code->map_cell[i]].handler == code->tick_handler;
+}
+
+/* wp_code_block_end: one past the last record of a tick's block. */
+static inline uint32_t wp_code_block_end(const wp_code *code, const wp_cell *tick) {
+  return code->block_first[tick[2].pair.b + 1];
 }
 
 /* wp_code_offset: the module offset of the instruction at or before pc. */

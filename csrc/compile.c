@@ -428,9 +428,17 @@ void wp_patch_fixups(wp_emitter *em, uint32_t list, uint32_t target_cell) {
 void wp_emit_count(wp_emitter *em, unsigned op, uint32_t wasm_offset) {
   if (!em->ticks) return;
   if (!em->block_open) {
+    uint32_t cap_b = em->cap_blocks;
+    if (!wp_grow((void **)&em->block_first, &cap_b, em->nblocks + 2, sizeof *em->block_first)) {
+      em->oom = true;
+      return;
+    }
+    em->cap_blocks = cap_b;
+    em->block_first[em->nblocks] = em->nrec;
     wp_emit_op(em, WP_XOP_tick, wasm_offset);
-    wp_emit_u64(em, 0);             /* priced by wp_code_reprice */
-    wp_emit_pair(em, em->nrec, 0);  /* this block's records start here */
+    wp_emit_u64(em, 0);                      /* priced by wp_code_reprice */
+    wp_emit_pair(em, em->nrec, em->nblocks); /* this block's records start here; its number */
+    em->nblocks++;
     em->block_open = true;
   }
   uint32_t cap = em->cap_rec;
@@ -443,9 +451,15 @@ void wp_emit_count(wp_emitter *em, unsigned op, uint32_t wasm_offset) {
     em->oom = true;
     return;
   }
+  uint32_t cap_off = em->cap_rec;
+  if (!wp_grow((void **)&em->rec_offset, &cap_off, cap, sizeof *em->rec_offset)) {
+    em->oom = true;
+    return;
+  }
   em->cap_rec = cap;
   em->rec_op[em->nrec] = (uint16_t)op;
   em->rec_pos[em->nrec] = em->nmap;
+  em->rec_offset[em->nrec] = wasm_offset;
   em->nrec++;
 }
 
@@ -454,18 +468,13 @@ static bool is_tick(const wp_code *code, uint32_t map_index) {
 }
 
 void wp_code_reprice(wp_code *code, const wp_cost_model *costs) {
-  /* Ticks are in record order; a block's records end where the next begins. */
-  wp_cell *prev = NULL;
-  for (uint32_t i = 0; i <= code->nmap; i++) {
-    if (i < code->nmap && !is_tick(code, i)) continue;
-    uint32_t end = i < code->nmap ? code->cells[code->map_cell[i] + 2].pair.a : code->nrec;
-    if (prev) {
-      uint64_t sum = 0;
-      for (uint32_t r = prev[2].pair.a; r < end; r++) sum += costs->op[code->rec_op[r]];
-      prev[1].u64 = sum;
-      prev[2].pair.b = end;
-    }
-    if (i < code->nmap) prev = &code->cells[code->map_cell[i]];
+  for (uint32_t i = 0; i < code->nmap; i++) {
+    if (!is_tick(code, i)) continue;
+    wp_cell *tick = &code->cells[code->map_cell[i]];
+    uint32_t b = tick[2].pair.b;
+    uint64_t sum = 0;
+    for (uint32_t r = code->block_first[b]; r < code->block_first[b + 1]; r++) sum += costs->op[code->rec_op[r]];
+    tick[1].u64 = sum;
   }
   code->cost_hash = costs->hash;
 }
@@ -491,7 +500,7 @@ uint64_t wp_code_unexecuted_cost(const wp_code *code, const wp_cell *pc, const w
   }
   const wp_cell *tick = &code->cells[code->map_cell[i]];
   uint64_t sum = 0;
-  for (uint32_t r = tick[2].pair.a; r < tick[2].pair.b; r++)
+  for (uint32_t r = tick[2].pair.a; r < wp_code_block_end(code, tick); r++)
     if (code->rec_pos[r] > t) sum += costs->op[code->rec_op[r]];
   return sum;
 }
@@ -500,6 +509,8 @@ void wp_code_free(wp_code *code) {
   if (!code) return;
   free(code->rec_op);
   free(code->rec_pos);
+  free(code->rec_offset);
+  free(code->block_first);
   free(code->cells);
   free(code->map_cell);
   free(code->map_offset);
@@ -538,6 +549,8 @@ static wp_code *compile(const wp_module *m, uint32_t defined_index, wp_handler_t
     free(em.map_offset);
     free(em.rec_op);
     free(em.rec_pos);
+    free(em.rec_offset);
+    free(em.block_first);
     free(code);
     return NULL;
   }
@@ -554,7 +567,17 @@ static wp_code *compile(const wp_module *m, uint32_t defined_index, wp_handler_t
   if (costs) {
     code->rec_op = em.rec_op;
     code->rec_pos = em.rec_pos;
+    code->rec_offset = em.rec_offset;
     code->nrec = em.nrec;
+    if (!em.block_first) em.block_first = wp_calloc(1, sizeof *em.block_first); /* a body with no code */
+    if (!em.block_first) {
+      wp_code_free(code);
+      wp_error_set(err, WP_ERR_NOMEM, WP_NO_OFFSET, "out of memory translating a function");
+      return NULL;
+    }
+    em.block_first[em.nblocks] = em.nrec; /* the sentinel: the last block's end */
+    code->block_first = em.block_first;
+    code->nblocks = em.nblocks;
     code->tick_handler = handlers[WP_XOP_tick];
     wp_code_reprice(code, costs);
   }

@@ -18,8 +18,10 @@ typedef struct wp_emitter {
   bool ticks;            /* insert XOP_tick blocks and keep records */
   bool block_open;       /* a tick heads the instructions being emitted */
   uint16_t *rec_op;
-  uint32_t *rec_pos;
+  uint32_t *rec_pos, *rec_offset;
   uint32_t nrec, cap_rec;
+  uint32_t *block_first; /* each block's first record (code.h) */
+  uint32_t nblocks, cap_blocks;
   /* Superinstructions (fused.h), when `fuse` is set: the last instructions
    * emitted, newest last, and the latest branch target (no fusing across). */
   struct wp_emitted {

@@ -90,7 +90,7 @@ uint64_t wp_debug_exact_ticks(const wp_debug *d) {
    * have no code and count once control passes them) and what follows. */
   uint64_t unrun = 0;
   uint32_t own = UINT32_MAX;
-  for (uint32_t r = tick[2].pair.a; r < tick[2].pair.b; r++) {
+  for (uint32_t r = tick[2].pair.a; r < wp_code_block_end(code, tick); r++) {
     if (code->rec_pos[r] > t) unrun += ex->cost.op[code->rec_op[r]];
     else if (code->rec_pos[r] == t) own = r;
   }
@@ -569,6 +569,7 @@ int wp_debug_profile_start(wp_debug *d, wp_error *err) {
   if (wp_profile_start(ex, &o, err)) return -1;
   /* From the exact count: the rest of the current block is still to run. */
   ex->prof->tick_base = ex->prof->last_ticks = wp_debug_ticks(d);
+  ex->prof->insns_lost = true; /* the stepping loop counts no blocks: no per-instruction counts */
   ex->variant = WP_VARIANT_PROFILED; /* guest calls made by host functions go in it too */
   entry_bits_update(d);
   return 0;

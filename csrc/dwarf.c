@@ -71,6 +71,7 @@ static int64_t add_file(struct wp_dwarf *d, const char *dir, const char *name) {
     if (s[k - 1] != '/') s[k++] = '/';
   }
   memcpy(s + k, name, nn + 1);
+  wp_path_tidy(s);
   if (d->nfiles == d->files_cap && !wp_grow((void **)&d->files, &d->files_cap, d->nfiles + 1, sizeof *d->files)) {
     free(s);
     return -1;
@@ -249,7 +250,9 @@ static bool decode_unit(ctx *x, cursor *all, uint32_t unit_off) {
 #define EMIT(end)                                                                                       \
   do {                                                                                                  \
     uint64_t fi = file - file_base;                                                                     \
-    line_row row = {.addr = (uint32_t)address, .line = (uint32_t)line, .column = (uint32_t)column,      \
+    /* at or past 2^32 (the end of a sequence reaching the top): the highest address, not wrapped */ \
+    uint32_t at = address > UINT32_MAX ? UINT32_MAX : (uint32_t)address;                                \
+    line_row row = {.addr = at, .line = (uint32_t)line, .column = (uint32_t)column,                     \
                     .file = fi < nfiles ? file_ids[fi] : UINT32_MAX, .end_sequence = (end)};            \
     if (d->nrows == seq_first && (address == 0 || address >= 0xfffffff0u)) seq_dead = true;             \
     if (!add_row(d, row)) goto oom;                                                                     \
@@ -409,6 +412,15 @@ uint32_t wp_module_source_frames(const wp_module *m, uint32_t offset, wp_source_
   wp_source_location line;
   bool has_line = line_at(d, addr, &line);
   return wp_dwarf_source_frames(d, addr, has_line ? &line : NULL, out, max);
+}
+
+bool wp_module_func_decl(const wp_module *m, uint32_t func, wp_source_location *out) {
+  struct wp_dwarf *d = m ? dwarf_get(m) : NULL;
+  if (!d || func < m->nfuncs_imported || func >= m->nfuncs) return false;
+  uint32_t code = m->bodies[func - m->nfuncs_imported].code_start;
+  if (code < m->code_section_start) return false;
+  *out = (wp_source_location){.file = NULL, .line = 0, .column = 0, .function = NULL};
+  return wp_dwarf_func_decl(d, code - m->code_section_start, &out->file, &out->line);
 }
 
 const char *wp_module_dwarf_warning(const wp_module *m) {

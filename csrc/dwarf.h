@@ -20,6 +20,8 @@ typedef struct dwarf_scope {
   bool inlined;
   uint32_t call_file;      /* index into files, UINT32_MAX if unknown */
   uint32_t call_line, call_column;
+  uint32_t decl_file;      /* a function's declaration: index into files, UINT32_MAX if unknown */
+  uint32_t decl_line;
 } dwarf_scope;
 
 /* One address range of a scope: [lo, hi) in Code-relative addresses. */
@@ -115,6 +117,17 @@ static inline void skip(cursor *c, uint64_t n) {
   else c->p += n;
 }
 
+/* wp_path_tidy: drop the "/./" steps of a joined path, in place
+ * ("/src/./lib.h" -> "/src/lib.h"), as llvm-symbolizer does not but readers want. */
+static inline void wp_path_tidy(char *s) {
+  char *w = s;
+  for (const char *r = s; *r;) {
+    if (r[0] == '/' && r[1] == '.' && r[2] == '/') r += 2;
+    else *w++ = *r++;
+  }
+  *w = 0;
+}
+
 typedef struct section {
   const uint8_t *data;
   uint32_t len;
@@ -129,5 +142,8 @@ void wp_dwarf_free_scopes(struct wp_dwarf *d);
  * line-table row at addr (NULL if none). */
 uint32_t wp_dwarf_source_frames(const struct wp_dwarf *d, uint32_t addr, const wp_source_location *line,
                                 wp_source_frame *out, uint32_t max);
+/* wp_dwarf_func_decl: the declaration of the (not inlined) function whose
+ * code holds addr; false when unknown. */
+bool wp_dwarf_func_decl(const struct wp_dwarf *d, uint32_t addr, const char **file, uint32_t *line);
 
 #endif

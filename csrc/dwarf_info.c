@@ -5,8 +5,14 @@
  * DW_TAG_inlined_subroutine entries with their address ranges (low_pc /
  * high_pc or DW_AT_ranges), names (DW_AT_linkage_name demangled, else
  * DW_AT_name, following DW_AT_abstract_origin / DW_AT_specification), and
- * for inlined calls the call site (DW_AT_call_file/line/column).  Every
- * other attribute is skipped by its form.  DWARF versions 2 to 5.
+ * for inlined calls the call site (DW_AT_call_file/line/column), for
+ * functions their declaration (DW_AT_decl_file/line, also followed), and
+ * each compile unit's DW_AT_comp_dir, which relative file names of its
+ * line table are joined to.  Every
+ * other attribute is skipped by its form.  DWARF versions 2 to 5, with
+ * version 5's indexed forms (strx, addrx, rnglistx and the *x range-list
+ * entries) read through .debug_str_offsets, .debug_addr and the unit's
+ * DW_AT_*_base, as clang 14 writes them for -gdwarf-5.
  *
  * Like the line tables, anything malformed stops the reading (of the unit
  * and those after it) with a warning; what was read is kept. */
@@ -16,7 +22,8 @@ enum {
   TAG_subprogram = 0x2e, TAG_inlined_subroutine = 0x1d,
   AT_name = 0x03, AT_low_pc = 0x11, AT_high_pc = 0x12, AT_abstract_origin = 0x31, AT_specification = 0x47,
   AT_ranges = 0x55, AT_call_column = 0x57, AT_call_file = 0x58, AT_call_line = 0x59, AT_linkage_name = 0x6e,
-  AT_MIPS_linkage_name = 0x2007, AT_stmt_list = 0x10,
+  AT_MIPS_linkage_name = 0x2007, AT_stmt_list = 0x10, AT_comp_dir = 0x1b, AT_decl_file = 0x3a, AT_decl_line = 0x3b,
+  AT_str_offsets_base = 0x72, AT_addr_base = 0x73, AT_rnglists_base = 0x74,
   FORM_addr = 0x01, FORM_implicit_const = 0x21, FORM_indirect = 0x16,
 };
 
@@ -40,11 +47,15 @@ typedef struct die_name {
   uint64_t off;
   const char *name, *linkage;
   uint64_t ref; /* abstract_origin or specification (absolute), 0 if none */
+  uint32_t decl_file, decl_line; /* file: index into files, NO_SCOPE if none */
 } die_name;
 
 typedef struct reader {
   struct wp_dwarf *d;
-  section info, abbrev_sec, str, line_str, ranges, rnglists;
+  section info, abbrev_sec, str, line_str, ranges, rnglists, str_offsets, addr;
+  /* the current unit's bases for the DWARF 5 indexed forms (strx, addrx, rnglistx) */
+  uint64_t str_base, addr_base, rnglists_base;
+  unsigned offset_size, addr_size;
   abbrev *abbrevs;
   uint32_t nabbrevs, abbrevs_cap;
   attr_spec *specs;
@@ -55,10 +66,13 @@ typedef struct reader {
   uint32_t scope_die_cap;
 } reader;
 
+enum { IDX_NONE, IDX_STR, IDX_ADDR, IDX_RNGLIST };
+
 typedef struct value {
   uint64_t u;
   const char *str;
   bool is_addr; /* the addr class (for high_pc) */
+  uint8_t indexed; /* DWARF 5: u is an index, resolved by resolve() once the unit's bases are known */
 } value;
 
 static void warn(reader *r, uint64_t off, const char *why) {
@@ -133,17 +147,20 @@ static bool read_value(reader *r, cursor *c, uint32_t form, int64_t implicit, un
     return read_value(r, c, (uint32_t)rd_uleb(c), 0, offset_size, addr_size, cu_off, depth + 1, v);
   case 0x17: v->u = rd_fixed(c, offset_size); break;                  /* sec_offset */
   case 0x19: v->u = 1; break;                                         /* flag_present */
-  case 0x1a: case 0x1b: case 0x22: case 0x23: rd_uleb(c); break;      /* strx, addrx, loclistx, rnglistx: unresolved */
+  case 0x1a: v->u = rd_uleb(c); v->indexed = IDX_STR; break;          /* strx */
+  case 0x1b: v->u = rd_uleb(c); v->indexed = IDX_ADDR; v->is_addr = true; break; /* addrx */
+  case 0x23: v->u = rd_uleb(c); v->indexed = IDX_RNGLIST; break;      /* rnglistx */
+  case 0x22: rd_uleb(c); break;                                       /* loclistx: not needed */
   case 0x1c: rd_fixed(c, 4); break;                                   /* ref_sup4 */
   case 0x1d: case 0x1f20: case 0x1f21: rd_fixed(c, offset_size); break; /* strp_sup, GNU alt refs */
   case 0x1e: skip(c, 16); break;                                      /* data16 */
   case 0x1f: v->str = str_at(r->line_str, rd_fixed(c, offset_size)); break; /* line_strp */
   case 0x20: case 0x24: rd_fixed(c, 8); break;                        /* ref_sig8, ref_sup8 */
   case 0x21: v->u = (uint64_t)implicit; break;                        /* implicit_const */
-  case 0x25: case 0x29: rd_fixed(c, 1); break;                        /* strx1, addrx1 */
-  case 0x26: case 0x2a: rd_fixed(c, 2); break;
-  case 0x27: case 0x2b: rd_fixed(c, 3); break;
-  case 0x28: case 0x2c: rd_fixed(c, 4); break;
+  case 0x25: case 0x26: case 0x27: case 0x28:                         /* strx1..4 */
+    v->u = rd_fixed(c, form - 0x24); v->indexed = IDX_STR; break;
+  case 0x29: case 0x2a: case 0x2b: case 0x2c:                         /* addrx1..4 */
+    v->u = rd_fixed(c, form - 0x28); v->indexed = IDX_ADDR; v->is_addr = true; break;
   case 0x1f01: case 0x1f02: rd_uleb(c); break;                        /* GNU_addr_index, GNU_str_index */
   default: return false;
   }
@@ -152,12 +169,39 @@ static bool read_value(reader *r, cursor *c, uint32_t form, int64_t implicit, un
 
 static bool add_range(reader *r, uint64_t lo, uint64_t hi, uint32_t scope) {
   /* discarded code: address 0 or a tombstone; nothing real lives there */
-  if (lo == 0 || lo >= 0xfffffff0u || hi <= lo || hi > UINT32_MAX) return true;
+  if (lo == 0 || lo >= 0xfffffff0u || hi <= lo || hi > ((uint64_t)1 << 32)) return true;
   struct wp_dwarf *d = r->d;
   if (d->nranges == d->ranges_cap && !wp_grow((void **)&d->ranges, &d->ranges_cap, d->nranges + 1, sizeof *d->ranges))
     return false;
-  d->ranges[d->nranges++] = (dwarf_range){(uint32_t)lo, (uint32_t)hi, scope};
+  /* A range may end exactly at 2^32: kept, its end held as the highest address. */
+  d->ranges[d->nranges++] = (dwarf_range){(uint32_t)lo, hi > UINT32_MAX ? UINT32_MAX : (uint32_t)hi, scope};
   return true;
+}
+
+/* table_entry: entry `index` (of `size` bytes) of the table at `base` in section s, or UINT64_MAX. */
+static uint64_t table_entry(section s, uint64_t base, uint64_t index, unsigned size) {
+  if (!s.data || size == 0 || base > s.len || index >= (s.len - base) / size) return UINT64_MAX;
+  cursor c = {s.data + base + index * size, s.data + s.len, false};
+  return rd_fixed(&c, size);
+}
+
+static uint64_t addr_index(const reader *r, uint64_t index) {
+  return table_entry(r->addr, r->addr_base, index, r->addr_size);
+}
+
+/* resolve: a DWARF 5 indexed value, through .debug_str_offsets, .debug_addr or the offsets
+ * at the head of the unit's .debug_rnglists contribution. */
+static void resolve(const reader *r, value *v) {
+  if (v->indexed == IDX_STR) {
+    uint64_t off = table_entry(r->str_offsets, r->str_base, v->u, r->offset_size);
+    v->str = off == UINT64_MAX ? NULL : str_at(r->str, off);
+  } else if (v->indexed == IDX_ADDR) {
+    v->u = addr_index(r, v->u);
+  } else if (v->indexed == IDX_RNGLIST) {
+    uint64_t off = table_entry(r->rnglists, r->rnglists_base, v->u, r->offset_size);
+    v->u = off == UINT64_MAX ? UINT64_MAX : r->rnglists_base + off;
+  }
+  v->indexed = IDX_NONE;
 }
 
 /* add_range_list: DW_AT_ranges, from .debug_ranges (v2-4) or .debug_rnglists (v5). */
@@ -183,7 +227,14 @@ static bool add_range_list(reader *r, unsigned version, uint64_t off, uint64_t b
     case 5: base = rd_fixed(&c, addr_size); break;
     case 6: a = rd_fixed(&c, addr_size); b = rd_fixed(&c, addr_size); if (!add_range(r, a, b, scope)) return false; break;
     case 7: a = rd_fixed(&c, addr_size); b = rd_uleb(&c); if (!add_range(r, a, a + b, scope)) return false; break;
-    default: return true; /* the *x forms need .debug_addr: not read */
+    case 1: base = addr_index(r, rd_uleb(&c)); break; /* base_addressx */
+    case 2: a = addr_index(r, rd_uleb(&c)); b = addr_index(r, rd_uleb(&c)); /* startx_endx */
+      if (!add_range(r, a, b, scope)) return false;
+      break;
+    case 3: a = addr_index(r, rd_uleb(&c)); b = rd_uleb(&c); /* startx_length */
+      if (!add_range(r, a, a + b, scope)) return false;
+      break;
+    default: return true;
     }
   }
   return true;
@@ -195,6 +246,30 @@ static uint32_t call_file_index(const struct wp_dwarf *d, uint64_t stmt_list, ui
     if (u->offset == stmt_list) return file >= u->base && file - u->base < u->nfiles ? u->first_file + (uint32_t)(file - u->base) : NO_SCOPE;
   }
   return NO_SCOPE;
+}
+
+/* join_comp_dir: make the relative file names of the line-table unit at
+ * stmt_list absolute (DWARF: they are relative to the compilation directory). */
+static void join_comp_dir(struct wp_dwarf *d, uint64_t stmt_list, const char *dir) {
+  if (!dir || dir[0] != '/') return;
+  size_t nd = strlen(dir);
+  for (uint32_t u = 0; u < d->nunits; u++) {
+    if (d->units[u].offset != stmt_list) continue;
+    for (uint32_t i = d->units[u].first_file; i < d->units[u].first_file + d->units[u].nfiles; i++) {
+      char *f = d->files[i];
+      if (!f || f[0] == '/') continue;
+      size_t nf = strlen(f);
+      char *s = malloc(nd + 1 + nf + 1);
+      if (!s) return; /* stays relative */
+      memcpy(s, dir, nd);
+      size_t k = nd;
+      if (s[k - 1] != '/') s[k++] = '/';
+      memcpy(s + k, f, nf + 1);
+      wp_path_tidy(s);
+      free(f);
+      d->files[i] = s;
+    }
+  }
 }
 
 /* read_unit: one compile unit's DIE tree. */
@@ -224,6 +299,12 @@ static bool read_unit(reader *r, cursor *all) {
   }
   if (c.bad || addr_size == 0 || addr_size > 8) return warn(r, cu_off, "bad header"), false;
   if (!read_abbrevs(r, abbrev_off)) return warn(r, cu_off, "bad abbreviation table"), false;
+  /* Without DW_AT_*_base, the bases point past the first contribution's header (DWARF 5, 7.3.1). */
+  r->offset_size = offset_size;
+  r->addr_size = addr_size;
+  r->str_base = 8;
+  r->addr_base = 8;
+  r->rnglists_base = 12;
 
   struct wp_dwarf *d = r->d;
   uint32_t stack[MAX_DEPTH]; /* enclosing scope at each depth */
@@ -241,36 +322,55 @@ static bool read_unit(reader *r, cursor *all) {
     const abbrev *a = find_abbrev(r, code);
     if (!a) return warn(r, cu_off, "unknown abbreviation code"), false;
     bool scope_tag = a->tag == TAG_subprogram || a->tag == TAG_inlined_subroutine;
-    uint64_t low = 0, high = 0, ranges = UINT64_MAX, ref = 0, call_file = 0, call_line = 0, call_col = 0;
-    bool has_low = false, high_is_addr = false, has_high = false;
-    const char *name = NULL, *linkage = NULL;
+    uint64_t ref = 0, call_file = 0, call_line = 0, call_col = 0;
+    uint64_t decl_file = UINT64_MAX, decl_line = 0;
+    bool has_low = false, has_high = false, has_ranges = false;
+    value low = {0}, high = {0}, ranges = {0}, name = {0}, linkage = {0}, comp_dir = {0};
     for (uint32_t i = 0; i < a->count; i++) {
       const attr_spec *s = &r->specs[a->first + i];
       value v;
       if (!read_value(r, &c, s->form, s->implicit, offset_size, addr_size, cu_off, 0, &v))
         return warn(r, cu_off, c.bad ? "truncated entry" : "unknown attribute form"), false;
       switch (s->name) {
-      case AT_low_pc: low = v.u; has_low = true; break;
-      case AT_high_pc: high = v.u; high_is_addr = v.is_addr; has_high = true; break;
-      case AT_ranges: ranges = v.u; break;
-      case AT_name: name = v.str; break;
-      case AT_linkage_name: case AT_MIPS_linkage_name: linkage = v.str; break;
+      case AT_low_pc: low = v; has_low = true; break;
+      case AT_high_pc: high = v; has_high = true; break;
+      case AT_ranges: ranges = v; has_ranges = true; break;
+      case AT_name: name = v; break;
+      case AT_linkage_name: case AT_MIPS_linkage_name: linkage = v; break;
+      case AT_str_offsets_base: r->str_base = v.u; break;
+      case AT_addr_base: r->addr_base = v.u; break;
+      case AT_rnglists_base: r->rnglists_base = v.u; break;
       case AT_abstract_origin: case AT_specification: ref = v.u; break;
       case AT_call_file: call_file = v.u; break;
       case AT_call_line: call_line = v.u; break;
       case AT_call_column: call_col = v.u; break;
       case AT_stmt_list: stmt_list = v.u; break;
+      case AT_comp_dir: comp_dir = v; break;
+      case AT_decl_file: decl_file = v.u; break;
+      case AT_decl_line: decl_line = v.u; break;
       default: break;
       }
     }
-    if (depth == 0 && has_low) cu_base = low; /* the compile unit's base address for ranges */
+    /* After all of the entry's attributes: the unit's own entry may name its bases last. */
+    resolve(r, &low);
+    resolve(r, &high);
+    resolve(r, &ranges);
+    resolve(r, &name);
+    resolve(r, &linkage);
+    resolve(r, &comp_dir);
+    if (depth == 0 && has_low) cu_base = low.u; /* the compile unit's base address for ranges */
+    if (depth == 0 && stmt_list != UINT64_MAX) join_comp_dir(d, stmt_list, comp_dir.str);
     uint32_t scope = stack[depth];
     if (scope_tag) {
-      if ((name || linkage || ref) && r->nnames == r->names_cap &&
+      bool named = name.str || linkage.str || ref;
+      if (named && r->nnames == r->names_cap &&
           !wp_grow((void **)&r->names, &r->names_cap, r->nnames + 1, sizeof *r->names))
         return warn(r, cu_off, "out of memory"), false;
-      if (name || linkage || ref) r->names[r->nnames++] = (die_name){die_off, name, linkage, ref};
-      if (has_low || ranges != UINT64_MAX) {
+      if (named)
+        r->names[r->nnames++] = (die_name){die_off, name.str, linkage.str, ref,
+                                           decl_file != UINT64_MAX ? call_file_index(d, stmt_list, decl_file) : NO_SCOPE,
+                                           (uint32_t)decl_line};
+      if (has_low || has_ranges) {
         scope = d->nscopes;
         if ((d->nscopes == d->scopes_cap &&
              !wp_grow((void **)&d->scopes, &d->scopes_cap, d->nscopes + 1, sizeof *d->scopes)) ||
@@ -281,11 +381,12 @@ static bool read_unit(reader *r, cursor *all) {
         d->scopes[d->nscopes++] = (dwarf_scope){
             .name = NULL, .parent = stack[depth], .depth = (uint32_t)depth, .inlined = inl,
             .call_file = inl ? call_file_index(d, stmt_list, call_file) : NO_SCOPE,
-            .call_line = (uint32_t)call_line, .call_column = (uint32_t)call_col};
+            .call_line = (uint32_t)call_line, .call_column = (uint32_t)call_col,
+            .decl_file = NO_SCOPE, .decl_line = 0};
         r->scope_die[scope] = die_off;
         bool ok = true;
-        if (has_low && has_high) ok = add_range(r, low, high_is_addr ? high : low + high, scope);
-        if (ranges != UINT64_MAX) ok = ok && add_range_list(r, version, ranges, cu_base, addr_size, scope);
+        if (has_low && has_high) ok = add_range(r, low.u, high.is_addr ? high.u : low.u + high.u, scope);
+        if (has_ranges) ok = ok && add_range_list(r, version, ranges.u, cu_base, addr_size, scope);
         if (!ok) return warn(r, cu_off, "out of memory"), false;
       }
     }
@@ -336,6 +437,22 @@ static char *scope_name(const reader *r, uint64_t off) {
   return s;
 }
 
+/* scope_decl: the declaration's file and line, following abstract_origin /
+ * specification as scope_name does. */
+static void scope_decl(const reader *r, uint64_t off, dwarf_scope *s) {
+  for (int step = 0; step < 8; step++) {
+    const die_name *n = find_name(r, off);
+    if (!n) return;
+    if (n->decl_file != NO_SCOPE && n->decl_line) {
+      s->decl_file = n->decl_file;
+      s->decl_line = n->decl_line;
+      return;
+    }
+    if (!n->ref || n->ref == off) return;
+    off = n->ref;
+  }
+}
+
 void wp_dwarf_read_scopes(const wp_module *m, struct wp_dwarf *d) {
   reader r = {.d = d};
   if (!wp_dwarf_find_custom(m, ".debug_info", &r.info) || !wp_dwarf_find_custom(m, ".debug_abbrev", &r.abbrev_sec))
@@ -344,11 +461,16 @@ void wp_dwarf_read_scopes(const wp_module *m, struct wp_dwarf *d) {
   wp_dwarf_find_custom(m, ".debug_line_str", &r.line_str);
   wp_dwarf_find_custom(m, ".debug_ranges", &r.ranges);
   wp_dwarf_find_custom(m, ".debug_rnglists", &r.rnglists);
+  wp_dwarf_find_custom(m, ".debug_str_offsets", &r.str_offsets);
+  wp_dwarf_find_custom(m, ".debug_addr", &r.addr);
   cursor all = {r.info.data, r.info.data + r.info.len, false};
   while (all.p < all.end)
     if (!read_unit(&r, &all)) break;
   if (r.nnames) qsort(r.names, r.nnames, sizeof *r.names, cmp_name);
-  for (uint32_t i = 0; i < d->nscopes; i++) d->scopes[i].name = scope_name(&r, r.scope_die[i]);
+  for (uint32_t i = 0; i < d->nscopes; i++) {
+    d->scopes[i].name = scope_name(&r, r.scope_die[i]);
+    scope_decl(&r, r.scope_die[i], &d->scopes[i]);
+  }
   free(r.abbrevs);
   free(r.specs);
   free(r.names);
@@ -392,4 +514,13 @@ uint32_t wp_dwarf_source_frames(const struct wp_dwarf *d, uint32_t addr, const w
                                  .line = inl->call_line, .column = inl->call_column};
   }
   return n;
+}
+
+bool wp_dwarf_func_decl(const struct wp_dwarf *d, uint32_t addr, const char **file, uint32_t *line) {
+  uint32_t s = innermost_scope(d, addr);
+  for (int guard = 0; s != NO_SCOPE && d->scopes[s].inlined && guard < MAX_DEPTH; guard++) s = d->scopes[s].parent;
+  if (s == NO_SCOPE || d->scopes[s].decl_file == NO_SCOPE || !d->scopes[s].decl_line) return false;
+  *file = d->files[d->scopes[s].decl_file];
+  *line = d->scopes[s].decl_line;
+  return true;
 }

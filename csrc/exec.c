@@ -117,6 +117,7 @@ void wp_exec_free(wp_exec *ex) {
   wp_roots_remove_exec(ex);
   if (ex->stack) munmap(ex->stack, ex->stack_bytes);
   wp_profile_free(ex->prof);
+  wp_profile_free(wp_profile_session_end(ex));
   free(ex->frames);
   free(ex);
 }
@@ -168,10 +169,15 @@ int wp_exec_invoke(wp_exec *ex, wp_func *f, wp_error *err) {
 #endif
   /* A profile returns to the node this entry started from, even after a trap. */
   uint32_t prof_node = ex->prof ? ex->prof->cur : 0, prof_folded = ex->prof ? ex->prof->folded : 0;
+  /* ... and to the block counters of the code it was entered from (a host function's caller). */
+  uint32_t prof_counts = ex->prof ? ex->prof->cur_counts : WP_PROF_NONE;
   int rc;
   if (f->host) {
     ex->sp = args + room;
-    if (v == WP_VARIANT_PROFILED) wp_prof_enter(ex, f);
+    if (v == WP_VARIANT_PROFILED) {
+      wp_prof_enter(ex, f);
+      wp_prof_run(ex, f, NULL, true);
+    }
     else if (v == WP_VARIANT_COUNTED) ex->ticks += ex->cost.per_call;
     rc = f->host(ex, f->host_ctx, args, err) ? -1 : 0;
     ex->sp = args;
@@ -183,9 +189,17 @@ int wp_exec_invoke(wp_exec *ex, wp_func *f, wp_error *err) {
     const wp_code *code = wp_func_code(f, v, &ex->cost, err);
     if (!code) return -1;
     if (args + code->max_height > ex->stack_end) return wp_trap(err, WP_TRAP_STACK_EXHAUSTED);
+    if (v == WP_VARIANT_PROFILED && code->nblocks > ex->prof->sink_blocks &&
+        wp_prof_sink_grow(ex->prof, code->nblocks, ex, err))
+      return -1;
     rc = loops[v](ex, base, err, NULL);
   }
   if (rc && v == WP_VARIANT_PROFILED && ex->prof) wp_prof_unwind(ex, prof_node, prof_folded);
+  if (v == WP_VARIANT_PROFILED && ex->prof) {
+    wp_profile *p = ex->prof;
+    p->cur_counts = prof_counts;
+    ex->prof_blocks = prof_counts == WP_PROF_NONE ? p->sink : p->counts[prof_counts].blocks;
+  }
   return rc;
 }
 
@@ -288,7 +302,10 @@ int wp_call(wp_exec *ex, wp_func *f, const wp_slot *args, wp_slot *results, wp_e
    * thread's C stack (debug_roots.c); two stores per entry, none in the loop. */
   wp_entry_record entry = {.prev = ex->entry, .base = entry_frames};
   ex->entry = &entry;
+  /* A session profiles this entry: the profiled loop runs it (no check in the plain loop). */
+  bool armed = WP_UNLIKELY(ex->session != NULL) && wp_session_arm(ex, f);
   int rc = wp_exec_invoke(ex, f, err);
+  if (armed) wp_session_disarm(ex);
   ex->entry = entry.prev;
   ex->max_frames = saved_max;
   ex->depth--;

@@ -16,6 +16,7 @@
  *   HOOK_HOST_ENTER(f), HOOK_HOST_LEAVE()  around a host function's call
  *   HOOK_TICK(n)   at an XOP_tick (only in ticked code) with its cost
  *   HOOK_CODE_STALE(code) whether a callee's code (the chain's head) is priced otherwise than this run
+ *   HOOK_CODE(code) once a callee's code is known (before its frame)
  *   HOOK_TRAP()    when the loop traps, pc at the trapping instruction
  *   HOOK_RETURNED() after a return popped a frame, pc at the caller's next
  *   HOOK_STORED(ea, n)  after an instruction wrote memory [ea, ea+n)
@@ -47,6 +48,9 @@
 #endif
 #ifndef HOOK_CODE_STALE
 #define HOOK_CODE_STALE(code) 0
+#endif
+#ifndef HOOK_CODE
+#define HOOK_CODE(code) ((void)0)
 #endif
 #ifndef HOOK_TRAP
 #define HOOK_TRAP() ((void)0)
@@ -1160,6 +1164,7 @@ do_call : {
     code = wp_func_code(callee, LOOP_VARIANT, &ex->cost, err);
     if (!code) return -1;
   }
+  HOOK_CODE(code);
   if (args + code->max_height > ex->stack_end) TRAP(WP_TRAP_STACK_EXHAUSTED);
   frame = &ex->frames[ex->nframes++];
   frame->func = callee;
@@ -1257,6 +1262,7 @@ do_trap:
 #undef HOOK_HOST_LEAVE
 #undef HOOK_TICK
 #undef HOOK_CODE_STALE
+#undef HOOK_CODE
 #undef HOOK_TRAP
 #undef HOOK_RETURNED
 #undef HOOK_STORED

@@ -36,7 +36,8 @@ static uint32_t new_node(wp_profile *p, uint32_t parent, wp_func *f) {
   p->nodes[id] = (wp_profile_node){.parent = parent, .func = f, .first_child = WP_PROF_NONE,
                                    .next_sibling = WP_PROF_NONE,
                                    .depth = parent == WP_PROF_NONE ? 0 : p->nodes[parent].depth + 1};
-  p->extra[id] = (wp_prof_extra){.cache_func = NULL, .cache_child = WP_PROF_NONE, .last_child = WP_PROF_NONE};
+  p->extra[id] = (wp_prof_extra){.cache_func = NULL, .cache_child = WP_PROF_NONE, .last_child = WP_PROF_NONE,
+                                 .cache_key = NULL, .cache_counts = WP_PROF_NONE};
   if (parent != WP_PROF_NONE) {
     wp_prof_extra *px = &p->extra[parent];
     if (px->last_child == WP_PROF_NONE) p->nodes[parent].first_child = id;
@@ -72,6 +73,177 @@ found:;
   p->extra[parent].cache_func = f;
   p->extra[parent].cache_child = id;
   return id;
+}
+
+/* ---- per-instruction counts (profile.h) ---- */
+
+static uint32_t counts_slot(uint32_t node, const void *key, uint32_t mask) {
+  uint64_t h = ((uint64_t)(uintptr_t)key >> 4) * 0x9E3779B97F4A7C15ull ^ (uint64_t)node * 0xC2B2AE3D27D4EB4Full;
+  return (uint32_t)(h >> 32) & mask;
+}
+
+static const void *counts_key(const wp_prof_counts *c) {
+  return c->code ? (const void *)c->code : (const void *)c->func;
+}
+
+static bool counts_rehash(wp_profile *p, uint32_t nslots) {
+  uint32_t *slots = malloc((size_t)nslots * sizeof *slots);
+  if (!slots) return false;
+  memset(slots, 0xff, (size_t)nslots * sizeof *slots);
+  for (uint32_t i = 0; i < p->ncounts; i++) {
+    uint32_t s = counts_slot(p->counts[i].node, counts_key(&p->counts[i]), nslots - 1);
+    while (slots[s] != WP_PROF_NONE) s = (s + 1) & (nslots - 1);
+    slots[s] = i;
+  }
+  free(p->counts_slots);
+  p->counts_slots = slots;
+  p->ncounts_slots = nslots;
+  return true;
+}
+
+uint32_t wp_prof_counts_slow(wp_profile *p, uint32_t node, wp_func *f, const wp_code *code) {
+  const void *key = code ? (const void *)code : (const void *)f;
+  uint32_t mask = p->ncounts_slots - 1, s = counts_slot(node, key, mask), id;
+  for (; (id = p->counts_slots[s]) != WP_PROF_NONE; s = (s + 1) & mask)
+    if (p->counts[id].node == node && counts_key(&p->counts[id]) == key) goto found;
+  {
+    uint64_t *blocks = NULL;
+    if (code && !(blocks = wp_calloc(code->nblocks ? code->nblocks : 1, sizeof *blocks))) return WP_PROF_NONE;
+    uint32_t cap = p->cap_counts;
+    if (!wp_grow((void **)&p->counts, &cap, p->ncounts + 1, sizeof *p->counts)) {
+      free(blocks);
+      return WP_PROF_NONE;
+    }
+    p->cap_counts = cap;
+    id = p->ncounts++;
+    p->counts[id] = (wp_prof_counts){.node = node, .func = f, .code = code, .entries = 0, .blocks = blocks};
+    p->counts_slots[s] = id;
+    if (p->ncounts * 2 > p->ncounts_slots) counts_rehash(p, p->ncounts_slots * 2); /* else only fuller */
+  }
+found:
+  p->extra[node].cache_key = key;
+  p->extra[node].cache_counts = id;
+  return id;
+}
+
+int wp_prof_sink_grow(wp_profile *p, uint32_t n, wp_exec *ex, wp_error *err) {
+  uint64_t *old = p->sink;
+  uint32_t cap = p->sink_blocks;
+  if (!wp_grow((void **)&p->sink, &cap, n, sizeof *p->sink))
+    return wp_error_set(err, WP_ERR_NOMEM, WP_NO_OFFSET, "out of memory counting a profile's blocks");
+  p->sink_blocks = cap;
+  if (ex->prof_blocks == old) ex->prof_blocks = p->sink;
+  return 0;
+}
+
+/* The tick heading the block the instruction at map index t belongs to
+ * (as wp_code_unexecuted_cost finds it); UINT32_MAX if none. */
+static uint32_t block_tick(const wp_code *code, uint32_t t) {
+  for (uint32_t i = t;; i--) {
+    if (wp_code_is_tick(code, i)) return i;
+    if (i == 0) return UINT32_MAX;
+  }
+}
+
+void wp_prof_trap(wp_exec *ex, const wp_code *code, const void *pc) {
+  wp_profile *p = ex->prof;
+  if (p->cur_counts == WP_PROF_NONE || !code || !code->rec_op || code->nmap == 0) return;
+  /* The counters may be keyed by another pricing of the same translation
+   * (exec.c keeps one code per price table): same blocks, same records. */
+  const wp_code *counted = p->counts[p->cur_counts].code;
+  if (!counted || counted->nblocks != code->nblocks || counted->nrec != code->nrec) { /* cannot happen */
+    p->insns_lost = true;
+    return;
+  }
+  uint32_t t = wp_code_map_index(code, pc), i = block_tick(code, t);
+  if (i == UINT32_MAX) return;
+  uint32_t cap = p->cap_refunds;
+  if (!wp_grow((void **)&p->refunds, &cap, p->nrefunds + 1, sizeof *p->refunds)) {
+    p->insns_lost = true;
+    return;
+  }
+  p->cap_refunds = cap;
+  p->refunds[p->nrefunds++] = (wp_prof_refund){.counts = p->cur_counts,
+                                               .block = code->cells[code->map_cell[i] + 2].pair.b, .map = t};
+}
+
+static int cmp_insn(const void *a, const void *b) {
+  const wp_profile_insn *x = a, *y = b;
+  if (x->node != y->node) return x->node < y->node ? -1 : 1;
+  if (x->offset != y->offset) return x->offset < y->offset ? -1 : 1;
+  return (uintptr_t)x->func < (uintptr_t)y->func ? -1 : (uintptr_t)x->func > (uintptr_t)y->func;
+}
+
+/* derive_insns: each instruction's executions from its block's count, less
+ * the refunds; records of one (node, offset, func) merged. */
+static void derive_insns(wp_profile *p, const wp_cost_model *cost) {
+  size_t n = 0;
+  for (uint32_t i = 0; i < p->ncounts; i++) n += (p->counts[i].code ? p->counts[i].code->nrec : 0) + 1;
+  int64_t **execs = wp_calloc(p->ncounts ? p->ncounts : 1, sizeof *execs);
+  wp_profile_insn *out = wp_calloc(n ? n : 1, sizeof *out);
+  bool ok = execs && out;
+  for (uint32_t i = 0; ok && i < p->ncounts; i++) {
+    const wp_code *code = p->counts[i].code;
+    if (!code) continue;
+    if (!(execs[i] = wp_calloc(code->nrec ? code->nrec : 1, sizeof **execs))) ok = false;
+    for (uint32_t b = 0; ok && b < code->nblocks; b++)
+      for (uint32_t r = code->block_first[b]; r < code->block_first[b + 1]; r++)
+        execs[i][r] = (int64_t)p->counts[i].blocks[b];
+  }
+  for (uint32_t k = 0; ok && k < p->nrefunds; k++) {
+    const wp_prof_refund *rf = &p->refunds[k];
+    const wp_code *code = p->counts[rf->counts].code;
+    for (uint32_t r = code->block_first[rf->block]; r < code->block_first[rf->block + 1]; r++)
+      if (code->rec_pos[r] > rf->map) execs[rf->counts][r]--;
+  }
+  size_t m = 0;
+  for (uint32_t i = 0; ok && i < p->ncounts; i++) {
+    const wp_prof_counts *c = &p->counts[i];
+    if (c->entries && cost->per_call)
+      out[m++] = (wp_profile_insn){.node = c->node, .offset = WP_NO_OFFSET, .func = c->func, .count = c->entries,
+                                   .ticks = c->entries * cost->per_call};
+    for (uint32_t r = 0; c->code && r < c->code->nrec; r++) {
+      if (execs[i][r] <= 0) continue;
+      uint64_t count = (uint64_t)execs[i][r];
+      unsigned op = c->code->rec_op[r];
+      out[m++] = (wp_profile_insn){.node = c->node, .offset = c->code->rec_offset[r], .func = c->func,
+                                   .count = count, .ticks = count * cost->op[op],
+                                   .calls = op == WP_OP_call || op == WP_OP_call_indirect ? count : 0};
+    }
+  }
+  if (ok) {
+    qsort(out, m, sizeof *out, cmp_insn);
+    size_t w = 0;
+    for (size_t r = 0; r < m; r++) {
+      if (w && out[w - 1].node == out[r].node && out[w - 1].offset == out[r].offset && out[w - 1].func == out[r].func) {
+        out[w - 1].count += out[r].count;
+        out[w - 1].ticks += out[r].ticks;
+        out[w - 1].calls += out[r].calls;
+      } else {
+        out[w++] = out[r];
+      }
+    }
+    p->insns = out;
+    p->ninsns = (uint32_t)w;
+  } else {
+    free(out);
+    p->insns_lost = true;
+  }
+  for (uint32_t i = 0; execs && i < p->ncounts; i++) free(execs[i]);
+  free(execs);
+}
+
+static void free_counts(wp_profile *p) {
+  for (uint32_t i = 0; i < p->ncounts; i++) free(p->counts[i].blocks);
+  free(p->counts);
+  p->counts = NULL;
+  p->ncounts = 0;
+  free(p->counts_slots);
+  p->counts_slots = NULL;
+  free(p->refunds);
+  p->refunds = NULL;
+  free(p->sink);
+  p->sink = NULL;
 }
 
 static void event_at(wp_profile *p, wp_profile_event_kind kind, uint32_t node, uint64_t ticks) {
@@ -150,7 +322,8 @@ int wp_profile_start(wp_exec *ex, const wp_profile_options *options, wp_error *e
   if (ex->depth) return wp_error_set(err, WP_ERR_ARG, WP_NO_OFFSET, "cannot start a profile while guest code runs");
   wp_profile_options o = options ? *options : (wp_profile_options){0};
   wp_profile *p = wp_calloc(1, sizeof *p);
-  if (!p || new_node(p, WP_PROF_NONE, NULL) == WP_PROF_NONE || !rehash(p, 64)) {
+  if (!p || new_node(p, WP_PROF_NONE, NULL) == WP_PROF_NONE || !rehash(p, 64) || !counts_rehash(p, 64) ||
+      !(p->sink = wp_calloc(1, sizeof *p->sink))) {
     wp_profile_free(p);
     return wp_error_set(err, WP_ERR_NOMEM, WP_NO_OFFSET, "out of memory starting a profile");
   }
@@ -164,6 +337,9 @@ int wp_profile_start(wp_exec *ex, const wp_profile_options *options, wp_error *e
   if (p->timed) p->t0 = p->last_time = wp_prof_now();
   if (o.cost) ex->cost = *o.cost;
   else wp_cost_model_init_default(&ex->cost);
+  p->sink_blocks = 1;
+  p->cur_counts = WP_PROF_NONE;
+  ex->prof_blocks = p->sink;
   ex->prof = p;
   wp_exec_update_variant(ex);
   return 0;
@@ -175,18 +351,24 @@ wp_profile *wp_profile_stop(wp_exec *ex) {
   wp_prof_credit(ex, p);
   if (p->sample_every) path_diff(p, p->sampled, 0, ex->ticks - p->tick_base); /* close the sampled path */
   ex->prof = NULL;
+  ex->prof_blocks = NULL;
   wp_exec_update_variant(ex);
   free(p->slots);
   p->slots = NULL;
+  if (!p->insns_lost) derive_insns(p, &ex->cost);
+  free_counts(p);
   return p;
 }
 
 void wp_profile_free(wp_profile *p) {
   if (!p) return;
+  wp_keepalive_release(&p->kept);
   free(p->nodes);
   free(p->extra);
   free(p->slots);
   free(p->ev);
+  free_counts(p);
+  free(p->insns);
   free(p);
 }
 
@@ -203,6 +385,14 @@ const wp_profile_event *wp_profile_event_at(const wp_profile *p, uint32_t i) {
 }
 
 bool wp_profile_events_truncated(const wp_profile *p) { return p && p->truncated; }
+
+uint32_t wp_profile_insn_count(const wp_profile *p) { return p ? p->ninsns : 0; }
+
+const wp_profile_insn *wp_profile_insn_at(const wp_profile *p, uint32_t i) {
+  return p && i < p->ninsns ? &p->insns[i] : NULL;
+}
+
+bool wp_profile_insns_complete(const wp_profile *p) { return p && !p->insns_lost; }
 
 uint64_t wp_profile_total_ticks(const wp_profile *p) {
   uint64_t t = 0;

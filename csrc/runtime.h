@@ -130,6 +130,7 @@ struct wp_exec {
   void *tick_ctx;
   wp_cost_model cost;
   struct wp_profile *prof;
+  uint64_t *prof_blocks;        /* the profiled loop's block counters for the running code (profile.h) */
   /* Interrupts (wasmprof.h): WP_INTERRUPT_* bits, set from any thread or a
    * signal handler, read by the loop only at back-edges and calls. */
   atomic_uint interrupt;
@@ -142,7 +143,14 @@ struct wp_exec {
    * entry and exit only; the loops never touch them. */
   struct wp_exec *roots_prev, *roots_next;
   wp_entry_record *entry;
+  /* A profiling session (profile_session.c): armed by wp_call, never read by the loops. */
+  struct wp_profile_session *session;
 };
+
+/* profile_session.c: at a wp_call entry with a session on ex: put its
+ * profile on ex when this entry is to be profiled (true: disarm after). */
+bool wp_session_arm(wp_exec *ex, const wp_func *f);
+void wp_session_disarm(wp_exec *ex);
 
 /* debug_roots.c: add a new context to (remove a freed one from) the list
  * of live contexts that debuggers read. */

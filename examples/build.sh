@@ -14,3 +14,9 @@ clang --target=wasm32-wasi -O2 -g -Wall -Wextra -Werror -c greet.c -o greet.o
 clang --target=wasm32-wasi greet.o -o greet.wasm.tmp
 rm greet.o
 mv greet.wasm.tmp greet.wasm
+# histogram.c: -O1 -g, for the notebooks' source-line profile and coredump
+# -fdebug-prefix-map: DWARF names the source ./histogram.c, relative to examples/ (no build path)
+clang --target=wasm32-wasi -O1 -g -fdebug-prefix-map="$PWD"=. -Wall -Wextra -Werror -c histogram.c -o histogram.o
+clang --target=wasm32-wasi histogram.o -o histogram.wasm.tmp
+rm histogram.o
+mv histogram.wasm.tmp histogram.wasm

@@ -419,6 +419,48 @@ const wp_profile_event *wp_profile_event_at(const wp_profile *p, uint32_t i);
 bool wp_profile_events_truncated(const wp_profile *p);
 uint64_t wp_profile_total_ticks(const wp_profile *p);
 
+/* Per-instruction counts of a stopped profile, for source lines: one
+ * record per (node, instruction that ran there), sorted by node then
+ * offset.  A node's records add up to its self_ticks exactly (a trap's
+ * unexecuted instructions are not counted; frames folded by max_depth add
+ * their instructions to the node at the cap).  Derived at wp_profile_stop
+ * from per-block counters the profiled loop keeps (one increment per
+ * straight-line block), so the modules whose code ran must still be alive
+ * at wp_profile_stop. */
+typedef struct wp_profile_insn {
+  uint32_t node;
+  uint32_t offset;           /* module offset of the instruction; WP_NO_OFFSET: the entry price
+                              * (per_call * entries) of func */
+  wp_func *func;             /* the function whose code it is (the node's, or a folded callee's) */
+  uint64_t count;            /* executions (entries for the entry price) */
+  uint64_t ticks;            /* count * the instruction's price */
+  uint64_t calls;            /* count when it is a call or call_indirect, else 0 */
+} wp_profile_insn;
+
+uint32_t wp_profile_insn_count(const wp_profile *p);
+const wp_profile_insn *wp_profile_insn_at(const wp_profile *p, uint32_t i);
+/* wp_profile_insns_complete: false when some instructions went uncounted
+ * (out of memory, or a debugger's profile that ran in the stepping loop):
+ * the records then do not add up to the nodes' ticks. */
+bool wp_profile_insns_complete(const wp_profile *p);
+
+/* A profiling session: a profile that collects only the entries it is
+ * asked for.  wp_profile_session_begin takes the profile just started on
+ * ex (wp_profile_start, no guest running) off the context; from then on
+ * each wp_call on ex that starts outside any profiled call, into a guest
+ * function of `only` (of any instance when NULL), while not paused, runs
+ * under that profile and adds a subtree under its root (calls of the same
+ * function share one); everything else runs as if no profile existed, in
+ * the plain loop when nothing else observes.  Guest calls made from host
+ * functions inside a profiled entry are part of it.  The profile retains
+ * the instance of each entry it took until it is freed.  Paused, entries are not
+ * profiled (an entry in progress goes on being).  wp_profile_session_end
+ * hands the profile over (NULL if no session, or while guest code runs). */
+int wp_profile_session_begin(wp_exec *ex, const wp_instance *only, wp_error *err);
+void wp_profile_session_pause(wp_exec *ex, bool paused);
+bool wp_profile_session_active(const wp_exec *ex);
+wp_profile *wp_profile_session_end(wp_exec *ex);
+
 /* ---- coredumps (coredump.c) ---------------------------------------------------- */
 
 /* wp_coredump_write: after a wp_call on ex failed, write the guest frames it
@@ -553,6 +595,11 @@ bool wp_module_source_location(const wp_module *m, uint32_t offset, wp_source_lo
 /* wp_module_dwarf_warning: why the line table or .debug_info was (partly)
  * ignored, or NULL. */
 const char *wp_module_dwarf_warning(const wp_module *m);
+
+/* wp_module_func_decl: where defined function `func` is declared in the
+ * source (DW_AT_decl_file / DW_AT_decl_line of its DW_TAG_subprogram; file
+ * and line only).  False without DWARF for it. */
+bool wp_module_func_decl(const wp_module *m, uint32_t func, wp_source_location *out);
 
 /* wp_source_frame: one source-level frame at a code offset. */
 typedef struct wp_source_frame {

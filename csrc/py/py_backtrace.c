@@ -158,6 +158,20 @@ static PyObject *m_source_location(PyObject *o, PyObject *arg) {
   return location_obj(self->module, off);
 }
 
+/* func_decl(index): wp_module_func_decl as a SourceLocation (no column). */
+static PyObject *m_func_decl(PyObject *o, PyObject *arg) {
+  wpy_Module *self = get_module(o);
+  uint32_t i;
+  if (!self || wpy_u32_arg(arg, "function index", &i) < 0 || warn_once(self, true) < 0) return NULL;
+  wp_source_location loc;
+  if (!wp_module_func_decl(self->module, i, &loc)) Py_RETURN_NONE;
+  PyObject *cls = bt_attr("SourceLocation");
+  if (!cls) return NULL;
+  PyObject *r = source_location_new(cls, loc.file, loc.line, 0, NULL);
+  Py_DECREF(cls);
+  return r;
+}
+
 #define MAX_SOURCE_FRAMES 64 /* deeper inlining chains are cut here */
 
 /* source_frames(offset): wp_module_source_frames as SourceLocations. */
@@ -210,6 +224,9 @@ PyMethodDef wpy_module_debug_methods[] = {
      "body size): function-relative offsets are measured from here."},
     {"source_location", m_source_location, METH_O,
      "source_location(module_offset) -> SourceLocation | None\n\nFile, line and column from .debug_line."},
+    {"func_decl", m_func_decl, METH_O,
+     "func_decl(index) -> SourceLocation | None\n\nWhere the function is declared in the source "
+     "(DW_AT_decl_file/decl_line), None without DWARF for it."},
     {"source_frames", m_source_frames, METH_O,
      "source_frames(module_offset) -> list[SourceLocation]\n\nThe source frames of the instruction there, "
      "innermost first: its own function (an inlined one if the compiler inlined it) at its line, then each "

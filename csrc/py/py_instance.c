@@ -737,6 +737,32 @@ static int instance_set_coredump(PyObject *o, PyObject *v, void *closure) {
   return 0;
 }
 
+/* Instance.profile(**options): wasmprof.profiles.session.instance_profile(self, **options). */
+static PyObject *instance_profile(PyObject *self, PyObject *args, PyObject *kwds) {
+  if (PyTuple_GET_SIZE(args)) {
+    PyErr_SetString(PyExc_TypeError, "Instance.profile() takes keyword options only");
+    return NULL;
+  }
+  PyObject *mod = PyImport_ImportModule("wasmprof.profiles.session");
+  if (!mod) return NULL;
+  PyObject *fn = PyObject_GetAttrString(mod, "instance_profile");
+  Py_DECREF(mod);
+  if (!fn) return NULL;
+  PyObject *call_args = PyTuple_Pack(1, self);
+  PyObject *r = call_args ? PyObject_Call(fn, call_args, kwds) : NULL;
+  Py_XDECREF(call_args);
+  Py_DECREF(fn);
+  return r;
+}
+
+static PyMethodDef instance_methods[] = {
+    {"profile", (PyCFunction)(void (*)(void))instance_profile, METH_VARARGS | METH_KEYWORDS,
+     "profile(**options) -> ProfilingSession: profile the guest calls into this instance made on this thread\n"
+     "while the session runs (`with instance.profile() as session: ...`; then session.profile).\n"
+     "Options as wasmprof.profiling()."},
+    {NULL, NULL, 0, NULL},
+};
+
 static PyGetSetDef instance_getset[] = {
     {"coredump", instance_get_coredump, instance_set_coredump,
      "Where a trapping export call writes a WebAssembly coredump: a path or directory, None (the default: "
@@ -765,4 +791,5 @@ PyTypeObject wpy_InstanceType = {
     .tp_clear = instance_clear,
     .tp_repr = instance_repr,
     .tp_getset = instance_getset,
+    .tp_methods = instance_methods,
 };

@@ -3,10 +3,15 @@
  * Thin: wasmprof/profiler.py drives them and builds the Profile object.
  *   _profile_start(costs, default_cost, per_call, time, events, max_events, max_depth, max_ticks,
  *                  sample_every)
- *   _profile_stop(instance) -> (nodes, events, events_truncated)
+ *   _profile_stop(instance) -> (nodes, events, events_truncated, insns)
  *       nodes: tuples (parent, func_index or None, host, import_name or None,
  *              calls, self_ticks, self_time_ns), index = node id
  *       events: tuples (kind 0=call 1=return, node, ticks, time_ns)
+ *       insns: per-instruction counts (wp_profile_insn), tuples (node, module
+ *              offset or None, count, ticks, calls), or None when incomplete;
+ *              the offset (in the node's function's module) is None for a
+ *              function's entry price and for code of another module (a
+ *              folded frame)
  *   _ticks() -> ticks counted on this thread's context
  *   _set_tick_callback(every, callable or None): callable(ticks) about every
  *       `every` ticks of ticked runs (progress, Ctrl-C: pending signals are
@@ -134,7 +139,7 @@ static PyObject *core_profile_stop(PyObject *self, PyObject *inst_obj) {
 }
 
 PyObject *wpy_profile_to_py(wp_profile *p, const wp_instance *inst) {
-  PyObject *nodes = NULL, *events = NULL, *result = NULL;
+  PyObject *nodes = NULL, *events = NULL, *insns = NULL, *result = NULL;
   uint32_t n = wp_profile_node_count(p), ne = wp_profile_event_count(p);
   if (!(nodes = PyList_New(n)) || !(events = PyList_New(ne))) goto done;
   for (uint32_t i = 0; i < n; i++) {
@@ -156,10 +161,31 @@ PyObject *wpy_profile_to_py(wp_profile *p, const wp_instance *inst) {
     if (!t) goto done;
     PyList_SET_ITEM(events, i, t);
   }
-  result = Py_BuildValue("(OOO)", nodes, events, wp_profile_events_truncated(p) ? Py_True : Py_False);
+  if (!wp_profile_insns_complete(p)) {
+    insns = Py_None;
+    Py_INCREF(insns);
+  } else {
+    uint32_t ni = wp_profile_insn_count(p);
+    if (!(insns = PyList_New(ni))) goto done;
+    for (uint32_t i = 0; i < ni; i++) {
+      const wp_profile_insn *r = wp_profile_insn_at(p, i);
+      /* an offset means something in the node's own module only */
+      const wp_func *nf = wp_profile_node_at(p, r->node)->func;
+      const wp_instance *ri = wp_func_instance(r->func), *ni = nf ? wp_func_instance(nf) : NULL;
+      bool here = r->offset != WP_NO_OFFSET && ri && ni && wp_instance_module(ri) == wp_instance_module(ni);
+      PyObject *off = here ? PyLong_FromUnsignedLong(r->offset) : (Py_INCREF(Py_None), Py_None);
+      PyObject *t = off ? Py_BuildValue("(INKKK)", (unsigned)r->node, off, (unsigned long long)r->count,
+                                        (unsigned long long)r->ticks, (unsigned long long)r->calls)
+                        : NULL;
+      if (!t) goto done;
+      PyList_SET_ITEM(insns, i, t);
+    }
+  }
+  result = Py_BuildValue("(OOOO)", nodes, events, wp_profile_events_truncated(p) ? Py_True : Py_False, insns);
 done:
   Py_XDECREF(nodes);
   Py_XDECREF(events);
+  Py_XDECREF(insns);
   wp_profile_free(p);
   return result;
 }
@@ -227,7 +253,8 @@ PyMethodDef wpy_profile_methods[] = {
      "_set_tick_callback(every, callable or None): call callable(ticks) about every `every` ticks."},
     {"_profile_start", (PyCFunction)(void (*)(void))core_profile_start, METH_VARARGS | METH_KEYWORDS,
      "Start profiling this thread's guest calls (see wasmprof.profiler)."},
-    {"_profile_stop", core_profile_stop, METH_O, "Stop profiling; return (nodes, events, events_truncated)."},
+    {"_profile_stop", core_profile_stop, METH_O,
+     "Stop profiling; return (nodes, events, events_truncated, insns)."},
     {"_ticks", core_ticks, METH_NOARGS, "Ticks counted on this thread's context so far."},
     {NULL, NULL, 0, NULL},
 };

@@ -30,6 +30,8 @@ from ._core import (
 from .backtraces import Frame, SourceLocation
 from .profiles import Profile, ProfileDiff, profile
 from .profiles.many import ManyProfile, RunInput, profile_many  # many inputs, in parallel, merged exactly
+from .profiles.session import ProfilingSession, profiling  # sessions on live instances
+from .jupyter import load_ipython_extension  # %load_ext wasmprof
 from ._core import Exit  # WASI proc_exit
 from .wasi import Wasi, run
 from ._core import interrupt
@@ -90,6 +92,8 @@ __all__ = [
     "native_library",
     "profile",
     "profile_many", "ManyProfile", "RunInput",
+    "profiling", "ProfilingSession",
+    "load_ipython_extension",
 ]
 
 

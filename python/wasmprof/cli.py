@@ -7,6 +7,9 @@ Subcommands:
         Run under the profiler (wasmprof.profile) and write the profile
         (format from OUT's name, see Profile.save) and/or print the top
         functions.  A trap still writes the profile up to it (exit 1).
+        ``--invoke`` repeated (``--invoke init --invoke "eval 5"``) and
+        ``--setup NAME`` (called before profiling starts) profile a
+        sequence of calls on one instance (profiles/call_sequence.py).
 
 
     run FILE.wasm [--invoke NAME] [--dir HOST[::GUEST]] [--env K[=V]] [-- ARGS...]
@@ -222,7 +225,13 @@ def _run(ns: argparse.Namespace) -> int:
 
 def _configure_profile(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", metavar="FILE.wasm", help="the module to profile")
-    p.add_argument("--invoke", metavar="NAME", help="the exported function to call (default: _start if exported)")
+    p.add_argument("--invoke", metavar="NAME", action="append",
+                   help="the exported function to call (default: _start if exported); repeat it to profile a "
+                        "sequence of calls on one instance, each its own subtree (\"NAME ARG...\" gives a call's "
+                        "arguments; ARGS go to the last call)")
+    p.add_argument("--setup", metavar="NAME", action="append", default=[],
+                   help="call this export (\"NAME ARG...\") before profiling starts, e.g. a reactor's init; "
+                        "repeatable (a reactor's _initialize is called first by itself)")
     p.add_argument("-o", "--output", metavar="PATH", help="write the profile here (format from the name or --format)")
     p.add_argument("--format", metavar="FMT", help="output format (see Profile.save)")
     p.add_argument("--cost", metavar="FILE", help="cost table: JSON or TOML of instruction name -> ticks")
@@ -233,9 +242,54 @@ def _configure_profile(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-ticks", type=int, metavar="N", help="stop the guest after N ticks (LimitError)")
     p.add_argument("--time", action="store_true", help="also measure wall-clock time per node")
     p.add_argument("--top", type=int, metavar="N", help="print the N functions with the most self ticks")
+    p.add_argument("--lines", type=int, nargs="?", const=20, metavar="N",
+                   help="print the N source lines with the most ticks (default 20; needs DWARF, -g); with -o, "
+                        "also write OUTPUT.lines.html, the annotated source, when the source files are readable")
+    p.add_argument("--source-dir", action="append", default=[], metavar="DIR",
+                   help="look for source files here too (repeatable), for the annotated source")
     _add_wasi_options(p)
     p.add_argument("args", nargs="*", metavar="ARGS", help="arguments of the call, or of the WASI program")
     p.set_defaults(_extra_args=True)
+
+
+def _print_lines(prof: Any, n: int) -> None:
+    if not prof.has_offsets:
+        print(f"{PROG}: this profile has no per-instruction counts", file=sys.stderr)
+        return
+    total = max(prof.total_ticks, 1)
+    print(f"{'ticks':>14} {'%':>7} {'calls':>10}  line")
+    for r in prof.lines()[:n]:
+        where = f"{r.file}:{r.line}" if r.file is not None else "(no source line)"
+        inl = f" (inlined into {r.inlined_into})" if r.function and r.inlined_into and r.function != r.inlined_into \
+            else ""
+        print(f"{r.ticks:>14,} {100.0 * r.ticks / total:>6.2f}% {r.calls:>10,}  {where}  {r.function or ''}{inl}")
+    if not prof.has_lines:
+        print(f"{PROG}: the module has no DWARF line tables (build with -g); per-instruction ticks are in "
+              f"Profile.offsets()", file=sys.stderr)
+
+
+def _write_annotated_source(prof: Any, output: str, source_dirs: List[str]) -> None:
+    """OUTPUT.lines.html beside the profile, when at least one source file is readable."""
+    from .profiles.render import source_lines
+
+    if not prof.has_lines:
+        return
+    files = {r.file for r in prof.lines() if r.file is not None}
+    if not any(source_lines.find_source(f, source_dirs) for f in files):
+        print(f"{PROG}: no source file of the profile is readable here (--source-dir DIR): no annotated source",
+              file=sys.stderr)
+        return
+    base = output[:-len(".lines.html")] if output.endswith(".lines.html") else os.path.splitext(output)[0]
+    if base.endswith(".pb"):
+        base = base[:-3]
+    path = base + ".lines.html"
+    if os.path.abspath(path) == os.path.abspath(output):
+        return
+    try:
+        prof.save(path, "lines-html", source_dirs=source_dirs)
+    except OSError as e:
+        raise Error(f"cannot write {path}: {e.strerror or e}") from None
+    print(f"{PROG}: wrote {path}", file=sys.stderr)
 
 
 def _print_top(prof: Any, n: int) -> None:
@@ -267,38 +321,67 @@ def _output_format(ns: argparse.Namespace) -> Optional[str]:
 def _profile(ns: argparse.Namespace) -> int:
     from .profiles.profiler import TerminalProgress, load_cost_table, profile
 
+    invokes = ns.invoke or []
     module = _load(ns.file)
-    wasi = _wasi_for(ns, module)  # a WASI program run as a command takes ARGS as its arguments
-    name, values = _call_plan(ns, module, wasi)
-    out_format = _output_format(ns)
-    try:
-        load_cost_table(ns.cost)
-    except (ValueError, OSError) as e:
-        raise UsageError(str(e)) from None
-    progress = TerminalProgress() if sys.stderr.isatty() else None
-    interrupted = False
-    try:
-        prof = profile(module, invoke=name, args=values, wasi=wasi, cost=ns.cost, time=ns.time, flamechart=ns.flamechart,
-                       max_events=ns.max_events, sample_every=ns.sample_every, max_depth=ns.max_depth, max_ticks=ns.max_ticks,
-                       progress=progress)
-    except ValueError as e:  # an option profile() refuses (--max-depth 0, ...)
-        raise UsageError(str(e)) from None
-    except KeyboardInterrupt as e:  # Ctrl-C: what ran so far is still a profile
-        if getattr(e, "profile", None) is None:
-            raise
-        prof, interrupted = e.profile, True
-    finally:
-        if progress is not None:
-            progress.close()
+    if len(invokes) > 1 or ns.setup:
+        from .profiles.call_sequence import CallSequenceError, plan_calls, profile_calls
+
+        ns.invoke = invokes[-1] if invokes else None  # ARGS and WASI's argv as for one call
+        wasi = _wasi_for(ns, module)
+        out_format = _output_format(ns)
+        if ns.max_ticks is not None:
+            raise UsageError("--max-ticks profiles one call; leave it out with --setup or several --invoke")
+        try:
+            load_cost_table(ns.cost)
+            # ARGS: the last call's values, or a WASI command's own arguments (in its argv already)
+            extra = list(ns.args) if invokes or wasi is None else []
+            setup, calls = plan_calls(module, ns.setup, invokes, extra)
+            prof = profile_calls(module, setup, calls, wasi=wasi, cost=ns.cost, time=ns.time,
+                                 flamechart=ns.flamechart, max_events=ns.max_events, sample_every=ns.sample_every,
+                                 max_depth=ns.max_depth)
+        except CallSequenceError as e:
+            raise UsageError(str(e)) from None
+        except (ValueError, OSError) as e:
+            raise UsageError(str(e)) from None
+        interrupted = False
+    else:
+        ns.invoke = invokes[0] if invokes else None
+        wasi = _wasi_for(ns, module)  # a WASI program run as a command takes ARGS as its arguments
+        name, values = _call_plan(ns, module, wasi)
+        out_format = _output_format(ns)
+        try:
+            load_cost_table(ns.cost)
+        except (ValueError, OSError) as e:
+            raise UsageError(str(e)) from None
+        progress = TerminalProgress() if sys.stderr.isatty() else None
+        interrupted = False
+        try:
+            prof = profile(module, invoke=name, args=values, wasi=wasi, cost=ns.cost, time=ns.time,
+                           flamechart=ns.flamechart, max_events=ns.max_events, sample_every=ns.sample_every,
+                           max_depth=ns.max_depth, max_ticks=ns.max_ticks, progress=progress)
+        except ValueError as e:  # an option profile() refuses (--max-depth 0, ...)
+            raise UsageError(str(e)) from None
+        except KeyboardInterrupt as e:  # Ctrl-C: what ran so far is still a profile
+            if getattr(e, "profile", None) is None:
+                raise
+            prof, interrupted = e.profile, True
+        finally:
+            if progress is not None:
+                progress.close()
     prof.module_name = os.path.basename(ns.file)
     if ns.output:
+        opts = {"source_dirs": ns.source_dir} if out_format == "lines-html" else {}
         try:
-            prof.save(ns.output, out_format)
+            prof.save(ns.output, out_format, **opts)
         except OSError as e:
             raise Error(f"cannot write {ns.output}: {e.strerror or e}") from None
         print(f"{PROG}: wrote {ns.output}", file=sys.stderr)
-    if ns.top or not ns.output:
+        if ns.lines is not None:
+            _write_annotated_source(prof, ns.output, ns.source_dir)
+    if ns.top or not (ns.output or ns.lines is not None):
         _print_top(prof, ns.top or 10)
+    if ns.lines is not None:
+        _print_lines(prof, ns.lines)
     if prof.hint and (prof.trap is None or prof.hint not in str(prof.trap)):  # said once
         print(f"{PROG}: {prof.hint}", file=sys.stderr)
     if prof.events_truncated:

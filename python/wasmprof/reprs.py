@@ -95,32 +95,44 @@ def _values(values: Iterable[Any]) -> str:
     return ", ".join(f"{v.type} {v.value}" for v in values) or "(none recorded)"
 
 
-def coredump_html(dump: Any) -> str:
-    """A Coredump: its frames with locals and stacks, globals, and a hexdump
-    of the start of each memory's non-zero data."""
-    from .coredump.render import hexdump
+def _named_locals(sym: Any, func_index: int, values: Sequence[Any]) -> str:
+    """Locals as "name = type value" (names from the module's name section, else "local N")."""
+    return ", ".join(f"{sym.local(func_index, j)} = {v.type} {v.value}" for j, v in enumerate(values)) \
+        or "(none recorded)"
 
+
+def coredump_html(dump: Any) -> str:
+    """A Coredump: its frames with locals by name, source lines (with the
+    source text when the file is readable) and stacks, globals, and a
+    hexdump of the start of each memory's non-zero data.  Names and lines
+    need the module (``coredump.load(path, module=...)``)."""
+    from .coredump.render import Symbolizer, hexdump
+
+    module = getattr(dump, "module", None)
+    sym = Symbolizer(module)
     rows: List[Tuple[Any, ...]] = []
-    names = _function_names(dump)
+    snippets: List[str] = []
     for i, f in enumerate(dump.frames):
-        rows.append((f"#{i}", names.get(f.func_index, f"func[{f.func_index}]"), f"+{f.code_offset:#x}",
-                     _values(f.locals), _values(f.stack)))
-    parts = [_table(("frame", "function", "offset", "locals", "operand stack"), rows)]
+        name = sym.func(f.func_index) if module is not None else f"func[{f.func_index}]"
+        base = sym.body_offset(f.func_index) if module is not None else None
+        where = sym.location(base + f.code_offset) if base is not None else None
+        rows.append((f"#{i}", name, f"+{f.code_offset:#x}", where or "", _named_locals(sym, f.func_index, f.locals),
+                     _values(f.stack)))
+        loc = sym._ask("source_location", base + f.code_offset) if base is not None else None
+        snippet = source_snippet(getattr(loc, "file", None), getattr(loc, "line", None)) if loc else ""
+        if snippet:
+            snippets.append(f"<div>#{i} {escape(name)} at {escape(where or '')}</div>{snippet}")
+    parts = [_table(("frame", "function", "offset", "source", "locals", "operand stack"), rows)]
+    parts.extend(snippets)
     if dump.globals:
-        parts.append(_table(("global", "type", "value"), ((i, g.type, g.value) for i, g in enumerate(dump.globals))))
+        parts.append(_table(("global", "type", "value"), ((sym.global_(i), g.type, g.value)
+                                                          for i, g in enumerate(dump.globals))))
     for m, memory in enumerate(dump.memories):
         start = next((addr for addr, _ in memory.segments), 0) if getattr(memory, "segments", None) else 0
         shown = memory.read(start, min(64, memory.size - start))
         parts.append(f'<div class="dim">memory {m}: {memory.pages} pages; from {start:#x}:</div>'
                      f"<pre>{escape(hexdump(shown, start))}</pre>")
     return _wrap(f"WebAssembly coredump of {dump.executable!r} ({len(dump.frames)} frames)", "".join(parts))
-
-
-def _function_names(dump: Any) -> dict:
-    module = getattr(dump, "module", None)
-    if module is None or not hasattr(module, "func_name"):
-        return {}
-    return {f.func_index: module.func_name(f.func_index) or f"func[{f.func_index}]" for f in dump.frames}
 
 
 def stop_html(stop: Any) -> str:

@@ -144,6 +144,20 @@ def test_discarded_sequences_and_several_units() -> None:
     assert loc(m, b, 15) is None
 
 
+def test_sequences_ending_at_or_past_4gib() -> None:
+    """Sequences high in the address space ending exactly at 2^32 and past it: their ends must not
+    wrap around to low addresses (an end row at 0x30 would cut the live sequence's line short)."""
+    live = Program().set_address(0x20).advance_line(1).copy().advance_pc(0x20).end_sequence()
+    at = Program().set_address(0xFFFFF000).advance_line(6).copy().advance_pc(0x1000).end_sequence()
+    past = Program().set_address(0xFFFFFF00).advance_line(8).copy().advance_pc(0x130).end_sequence()
+    m, b = module(unit_v4(live, [], [("live.c", 0)]) + unit_v4(at, [], [("at.c", 0)])
+                  + unit_v4(past, [], [("past.c", 0)]), nops=80)
+    assert m.dwarf_warning() is None
+    for rel in (0x20, 0x2F, 0x30, 0x35, 0x3F):
+        assert loc(m, b, rel) == ("live.c", 2, None), hex(rel)
+    assert loc(m, b, 0x40) is None and loc(m, b, 0x1F) is None
+
+
 def test_v5_line_strp_and_zero_based_files() -> None:
     line_str = b"/comp\0main.rs\0lib/util.rs\0"
     p = (Program().set_address(4).set_file(0).advance_line(2).copy()

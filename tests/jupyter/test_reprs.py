@@ -102,7 +102,7 @@ def test_coredump_view_shows_frames_locals_and_memory(tmp_path):
     dump = wasmprof.coredump.load(tmp_path / "c.core", module=module)
     html = well_formed(dump._repr_html_())
     assert "2 frames" in html
-    assert "<td>#0</td><td>f</td>" in html and "i32 41, i64 7" in html
+    assert "<td>#0</td><td>f [func 0]</td>" in html and "x = i32 41, y = i64 7" in html  # locals by name
     assert "68 65 6c 6c 6f" in html  # "hello" at 16
 
 

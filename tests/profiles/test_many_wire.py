@@ -40,7 +40,8 @@ def test_round_trip_is_exact(runs):
 
 def test_the_wire_form_is_compact(runs):
     merged = PartialProfile.sum(PartialProfile.from_profile(p) for p in runs)
-    assert len(merged.to_bytes()) * 4 < len(merged.to_profile().to_json())
+    # (3x: per-instruction counts, small integers in both forms, are most of either since they exist)
+    assert len(merged.to_bytes()) * 3 < len(merged.to_profile().to_json())
 
 
 def test_sum_equals_profile_merge_in_any_grouping_and_order(runs):

@@ -74,19 +74,30 @@ def pprof_raw(path) -> Tuple[List[str], Dict[Tuple[str, ...], List[int]], Dict[i
     start, locs_at, maps_at = lines.index("Samples:"), lines.index("Locations"), lines.index("Mappings")
     types = [t.split("/")[0] for t in lines[start + 1].split()]
     locations: Dict[int, Location] = {}
+    inlined: Dict[int, List[Location]] = {}
+    last = 0
     for line in lines[locs_at + 1:maps_at]:
-        # "     3: 0x0 M=1 rand kernel.wasm:0 s=0": one line per location (no inlined frames), the
-        # system name in parentheses after it when it differs from the name
+        # "     3: 0x0 M=1 rand kernel.wasm:0 s=0", the system name in parentheses after it when it
+        # differs from the name; then "             work prog.c:14 s=10" for each function the
+        # frames above were inlined into (per source line locations, with DWARF)
         m = re.fullmatch(r"\s*(\d+): 0x0 (?:M=\d+ )?(.+) (\S+):(\d+) s=\d+(?:\((.+)\))?", line)
-        assert m, line
-        locations[int(m.group(1))] = (m.group(2), m.group(5) or m.group(2), m.group(3), int(m.group(4)))
+        if m:
+            last = int(m.group(1))
+            locations[last] = (m.group(2), m.group(5) or m.group(2), m.group(3), int(m.group(4)))
+            continue
+        m = re.fullmatch(r"\s+(.+) (\S+):(\d+) s=\d+(?:\((.+)\))?", line)
+        assert m and last, line
+        inlined.setdefault(last, []).append(locations[last])
+        locations[last] = (m.group(1), m.group(4) or m.group(1), m.group(2), int(m.group(3)))
     samples: Dict[Tuple[str, ...], List[int]] = {}
     for line in lines[start + 2:locs_at]:
         m = re.fullmatch(r"\s*([-\d ]+?):((?: \d+)+) ?", line)
         assert m, line
+        # by the wasm functions on the stack (the outermost frame of each location): the samples
+        # of one call path's source lines add up
         stack = tuple(locations[int(i)][0] for i in m.group(2).split())
-        assert stack not in samples, f"two samples for {stack}"
-        samples[stack] = [int(v) for v in m.group(1).split()]
+        values = [int(v) for v in m.group(1).split()]
+        samples[stack] = [a + b for a, b in zip(samples[stack], values)] if stack in samples else values
     return types, samples, locations
 
 
@@ -105,7 +116,8 @@ def test_go_tool_pprof_raw_reads_every_sample(name, tmp_path):
         if any(values):
             want[tuple(n.name for n in reversed(path))] = values
     assert samples == want
-    assert sorted((name, system) for name, system, _, _ in locations.values()) == sorted(
+    assert sorted({(name, system) for name, system, _, _ in locations.values()}) == sorted(
         {(n.name, n.raw_name or n.name) for n in p.nodes[1:]})
-    assert all(file == p.module_name and line == 0 for _, _, file, line in locations.values())  # no DWARF lines
+    if not p.has_lines:
+        assert all(file == p.module_name and line == 0 for _, _, file, line in locations.values())
     assert sum(v[1] for v in samples.values()) == p.total_ticks

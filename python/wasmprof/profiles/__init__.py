@@ -7,8 +7,10 @@ format people open, one module per format.
 """
 from .model import Edge, Event, FunctionDelta, FunctionStats, Node, NodeDelta, Profile, ProfileDiff
 from .profiler import CostTable, load_cost_table, profile
+from .session import ProfilingSession, profiling  # sessions on live instances (session.py)
 from .many import InputRow, ManyProfile, RunInput, profile_many  # many runs, merged exactly (many.py, wire.py)
 
 __all__ = ["Edge", "Event", "FunctionDelta", "FunctionStats", "Node", "NodeDelta", "Profile", "ProfileDiff",
            "CostTable", "load_cost_table", "profile",
+           "ProfilingSession", "profiling",
            "InputRow", "ManyProfile", "RunInput", "profile_many"]

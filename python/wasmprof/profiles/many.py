@@ -43,6 +43,7 @@ from .._core import Module
 from ..invoke import entry_point, exported_functions
 from ..wasi import imports_wasi
 from .model import Profile
+from .profiler import source_positions
 from .many_worker import (NEED_MODULE, ChunkResult, Imports, InputRow, Job, RunInput, install_module, run_chunk,
                           run_isolated_main, worker_init)
 from .profiler import load_cost_table
@@ -602,5 +603,7 @@ def profile_many(
     if total is None:
         total = PartialProfile.empty(module_name, table.describe(), bool(time), root_name=name or "<module>")
     merged = total.to_profile()
+    # the partials carry per-instruction counts; their source lines come from the module, here
+    merged.locations = source_positions(decoded, sorted({o for n in merged.nodes for o in n.offsets or ()}))
     return ManyProfile(profile=merged, rows=rows, interrupted=interrupted, module_loads=dict(collector.loads),
                        module_shipments=collector.shipments)

@@ -18,10 +18,20 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
 
-__all__ = ["Node", "Event", "FunctionStats", "Edge", "Profile", "NodeDelta", "FunctionDelta", "ProfileDiff"]
+__all__ = ["Node", "Event", "FunctionStats", "Edge", "LineStats", "OffsetStats", "LineDelta", "Profile", "NodeDelta",
+           "FunctionDelta", "ProfileDiff", "SourcePos", "ENTRY"]
 
 JSON_FORMAT_NAME = "wasmprof-profile"
-JSON_FORMAT_VERSION = 1
+JSON_FORMAT_VERSION = 2  # 2: per-instruction counts (Node.offsets) and Profile.locations
+_READABLE_VERSIONS = (1, 2)
+
+#: The Node.offsets key of what no instruction of the node's module ran: a function's entry
+#: price (a cost table's per_call) and code of another module run in a folded frame.
+ENTRY = -1
+
+#: One source position: (file, line, function), file None when unknown, function the source
+#: function (from DWARF's .debug_info; the inlined one where the compiler inlined a call).
+SourcePos = Tuple[Optional[str], int, Optional[str]]
 
 # A function's identity across the tree: its index in the module's function
 # index space, or its display name when the index is unknown (the root).
@@ -44,7 +54,11 @@ class Node:
     self_time_ns: Optional[int]
     total_time_ns: Optional[int]
     children: List[int] = field(default_factory=list)
+    #: where the function is declared (DWARF DW_AT_decl_file/decl_line), or None
     location: Optional[Tuple[str, int]] = None
+    #: per-instruction counts: module offset -> (ticks, executions, calls made there), summing to
+    #: self_ticks (key ENTRY: what ran at no instruction of this module); None when not recorded
+    offsets: Optional[Dict[int, Tuple[int, int, int]]] = None
 
     @property
     def key(self) -> FuncKey:
@@ -93,6 +107,66 @@ class Edge:
     time_ns: Optional[int]
 
 
+@dataclass(frozen=True)
+class LineStats:
+    """Ticks per source line (Profile.lines): ``calls`` counts the calls made from the line.
+
+    ``function`` is the source function the line's code belongs to: for code the compiler
+    inlined, the inlined function (so one line may appear once per function it was inlined
+    into with a different ``inlined_into``).  ``file`` is None (and ``line`` 0) for code without
+    DWARF lines."""
+
+    file: Optional[str]
+    line: int
+    function: Optional[str]
+    ticks: int
+    calls: int
+    #: the wasm function (its display name) whose code ran the line
+    inlined_into: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class OffsetStats:
+    """Ticks per instruction (Profile.offsets), with or without DWARF: ``offset`` is the module
+    offset of the instruction (ENTRY: the entry price and foreign code, see Node.offsets)."""
+
+    func: Optional[int]
+    name: str
+    offset: int
+    ticks: int
+    count: int
+    calls: int
+
+
+@dataclass(frozen=True)
+class LineDelta:
+    """One source line in a diff (ProfileDiff.lines)."""
+
+    file: Optional[str]
+    line: int
+    function: Optional[str]
+    ticks_before: int
+    ticks_after: int
+
+    @property
+    def ticks_delta(self) -> int:
+        return self.ticks_after - self.ticks_before
+
+
+def _add_offsets(into: Dict[int, Tuple[int, int, int]], other: Dict[int, Tuple[int, int, int]]) -> None:
+    for k, (t, c, k2) in other.items():
+        a = into.get(k)
+        into[k] = (t, c, k2) if a is None else (a[0] + t, a[1] + c, a[2] + k2)
+
+
+def _func_matches(node: Node, func: Union[None, int, str]) -> bool:
+    if func is None:
+        return True
+    if isinstance(func, int) and not isinstance(func, bool):
+        return node.func == func
+    return func in (node.name, node.raw_name)
+
+
 def _add_opt(a: Optional[int], b: Optional[int]) -> Optional[int]:
     return None if a is None or b is None else a + b
 
@@ -110,8 +184,12 @@ class Profile:
         events: Optional[List[Event]] = None,
         events_truncated: bool = False,
         events_sample_every: Optional[int] = None,
+        locations: Optional[Dict[int, Tuple[SourcePos, ...]]] = None,
     ) -> None:
         self.nodes: List[Node] = list(nodes)
+        #: module offset -> its source frames, innermost first: the instruction's own line and
+        #: function, then for inlined code each call site in the function it was inlined into
+        self.locations: Dict[int, Tuple[SourcePos, ...]] = dict(locations or {})
         self.module_name = module_name
         self.cost_model = cost_model
         self.metrics: Tuple[str, ...] = tuple(metrics)
@@ -151,6 +229,11 @@ class Profile:
                     raise ValueError(f"{where} lists child {c}, whose parent is not {i}")
             if n.location is not None:
                 n.location = (str(n.location[0]), int(n.location[1]))
+            if n.offsets is not None:
+                in_lines = sum(v[0] for v in n.offsets.values())
+                if in_lines != n.self_ticks:
+                    raise ValueError(f"{where} has per-instruction ticks summing to {in_lines}, not its self_ticks "
+                                     f"{n.self_ticks}")
         seen_children = [0] * len(nodes)
         for n in nodes:
             for c in n.children:
@@ -321,6 +404,91 @@ class Profile:
         lines.insert(1, "  ".join("-" * w for w in widths))
         return "\n".join(lines) + "\n"
 
+    # -- source lines and instructions ----------------------------------------------------------
+
+    @property
+    def has_offsets(self) -> bool:
+        """Whether per-instruction counts were recorded (every profile of the profiled loop has them)."""
+        return any(n.offsets is not None for n in self.nodes)
+
+    @property
+    def has_lines(self) -> bool:
+        """Whether instructions that ran have source lines (the module had DWARF line tables)."""
+        return any(loc and loc[0][0] is not None for loc in self.locations.values())
+
+    def _select(self, func: Union[None, int, str], node: Union[None, int, Node]) -> List[Node]:
+        if not self.has_offsets:
+            raise ValueError("this profile has no per-instruction counts (a debugger's profile, or one "
+                             "recorded before they existed)")
+        if node is not None:
+            return [self.nodes[node if isinstance(node, int) else node.id]]
+        return [n for n in self.nodes if n.offsets and _func_matches(n, func)]
+
+    def position(self, node: Node, offset: int) -> SourcePos:
+        """The source position of an instruction of ``node`` (its innermost frame): the function's
+        declaration for ENTRY, (None, 0, node name) where DWARF says nothing."""
+        if offset == ENTRY:
+            if node.location is not None:
+                return (node.location[0], node.location[1], node.name)
+            return (None, 0, node.name)
+        chain = self.locations.get(offset)
+        if chain:
+            file, line, function = chain[0]
+            return (file, line, function if function is not None else node.name)
+        return (None, 0, node.name)
+
+    def lines(self, func: Union[None, int, str] = None, node: Union[None, int, Node] = None) -> List[LineStats]:
+        """Exact ticks per source line, most ticks first.
+
+        Over the whole profile, or the code of one function (``func``: its index or name; code
+        inlined into it included, so the rows sum to its self ticks) or of one call-tree ``node``.
+        Rows are per (file, line, source function, wasm function): code the compiler inlined is
+        attributed to the inlined function's line, as DWARF's inlined subroutines say.  Without
+        DWARF each function's ticks come as one row with file None (see :meth:`offsets`)."""
+        acc: Dict[Tuple[Optional[str], int, Optional[str], str], List[int]] = {}
+        for n in self._select(func, node):
+            for off, (ticks, _count, calls) in (n.offsets or {}).items():
+                file, line, function = self.position(n, off)
+                a = acc.setdefault((file, line, function, n.name), [0, 0])
+                a[0] += ticks
+                a[1] += calls
+        rows = [LineStats(file=f, line=ln, function=fn, ticks=t, calls=c, inlined_into=w)
+                for (f, ln, fn, w), (t, c) in acc.items()]
+        rows.sort(key=lambda r: (-r.ticks, r.file or "", r.line, r.function or ""))
+        return rows
+
+    def line_table(self, func: Union[None, int, str] = None, node: Union[None, int, Node] = None) -> Dict[
+            Tuple[Optional[str], int], Tuple[int, int]]:
+        """(file, line) -> (ticks, calls), summed over functions: the view of an annotated source file."""
+        out: Dict[Tuple[Optional[str], int], Tuple[int, int]] = {}
+        for r in self.lines(func, node):
+            t, c = out.get((r.file, r.line), (0, 0))
+            out[(r.file, r.line)] = (t + r.ticks, c + r.calls)
+        return out
+
+    def offsets(self, func: Union[None, int, str] = None, node: Union[None, int, Node] = None) -> List[OffsetStats]:
+        """Exact ticks per instruction (module offset), per function, in offset order: available
+        with or without DWARF."""
+        acc: Dict[Tuple[FuncKey, int], List[Any]] = {}
+        for n in self._select(func, node):
+            for off, (ticks, count, calls) in (n.offsets or {}).items():
+                a = acc.setdefault((n.key, off), [n.func, n.name, 0, 0, 0])
+                a[2] += ticks
+                a[3] += count
+                a[4] += calls
+        rows = [OffsetStats(func=f, name=nm, offset=off, ticks=t, count=c, calls=k)
+                for (_key, off), (f, nm, t, c, k) in acc.items()]
+        rows.sort(key=lambda r: (r.name, r.offset))
+        return rows
+
+    def source_functions(self) -> Dict[str, int]:
+        """Self ticks per source function, inlined functions on their own (DWARF's view)."""
+        out: Dict[str, int] = {}
+        for r in self.lines():
+            name = r.function or r.inlined_into or "?"
+            out[name] = out.get(name, 0) + r.ticks
+        return out
+
     def to_dataframe(self) -> Any:
         """The per-function table as a pandas DataFrame (one row per function, sorted by self ticks)."""
         try:
@@ -352,6 +520,8 @@ class Profile:
         if other.cost_model != self.cost_model:
             raise ValueError(f"merge(): different cost models ({self.cost_model!r} and {other.cost_model!r})")
         timed = self.timed and other.timed
+        # per-instruction counts are kept when both sides have them
+        with_offsets = self.has_offsets and other.has_offsets
         merged: List[Node] = []
         # (merged parent id, function key) -> merged id: paths match step by step, in O(nodes).
         child_of: Dict[Tuple[int, FuncKey], int] = {}
@@ -370,7 +540,8 @@ class Profile:
                     merged.append(Node(id=j, parent=parent, func=n.func, name=n.name, raw_name=n.raw_name,
                                        host=n.host, calls=0, self_ticks=0, total_ticks=0,
                                        self_time_ns=0 if timed else None, total_time_ns=0 if timed else None,
-                                       children=[], location=n.location))
+                                       children=[], location=n.location,
+                                       offsets={} if with_offsets else None))
                     if parent >= 0:
                         child_of[(parent, n.key)] = j
                         merged[parent].children.append(j)
@@ -379,6 +550,8 @@ class Profile:
                 m.calls += n.calls
                 m.self_ticks += n.self_ticks
                 m.total_ticks += n.total_ticks
+                if m.offsets is not None and n.offsets is not None:
+                    _add_offsets(m.offsets, n.offsets)
                 if timed:
                     m.self_time_ns = _add_opt(m.self_time_ns, n.self_time_ns)
                     m.total_time_ns = _add_opt(m.total_time_ns, n.total_time_ns)
@@ -388,7 +561,12 @@ class Profile:
         # Nodes were appended in preorder of the first profile, then new paths of the second: a
         # child is always appended after its parent, so ids already satisfy child > parent.
         metrics = tuple(m for m in self.metrics if m != "time") + (("time",) if timed else ())
-        return Profile(merged, module_name=self.module_name, cost_model=self.cost_model, metrics=metrics)
+        if with_offsets:
+            for m in merged:  # a path only one side had offsets for: the other side's nodes had none
+                if m.offsets is not None and sum(v[0] for v in m.offsets.values()) != m.self_ticks:
+                    m.offsets = None
+        return Profile(merged, module_name=self.module_name, cost_model=self.cost_model, metrics=metrics,
+                       locations={**other.locations, **self.locations} if with_offsets else None)
 
     def __add__(self, other: "Profile") -> "Profile":
         return self.merge(other)
@@ -426,7 +604,8 @@ class Profile:
             "module_name": self.module_name,
             "cost_model": self.cost_model,
             "metrics": list(self.metrics),
-            "nodes": [asdict(n) for n in self.nodes],
+            "nodes": [_node_dict(n) for n in self.nodes],
+            "locations": [[off, [list(p) for p in chain]] for off, chain in sorted(self.locations.items())],
             "events": None if self.events is None else [[e.kind, e.node, e.ticks, e.time_ns] for e in self.events],
             "events_truncated": self.events_truncated,
             "events_sample_every": self.events_sample_every,
@@ -440,22 +619,26 @@ class Profile:
     def from_dict(cls, data: Dict[str, Any]) -> "Profile":
         if not isinstance(data, dict) or data.get("format") != JSON_FORMAT_NAME:
             raise ValueError(f"not a wasmprof profile (expected \"format\": \"{JSON_FORMAT_NAME}\")")
-        if data.get("version") != JSON_FORMAT_VERSION:
+        if data.get("version") not in _READABLE_VERSIONS:
             raise ValueError(f"unsupported wasmprof profile version {data.get('version')!r} "
-                             f"(this reader knows {JSON_FORMAT_VERSION})")
+                             f"(this reader knows {', '.join(map(str, _READABLE_VERSIONS))})")
         try:
             nodes = []
             for d in data["nodes"]:
                 d = dict(d)
                 loc = d.get("location")
                 d["location"] = (loc[0], loc[1]) if loc is not None else None
+                offs = d.get("offsets")
+                d["offsets"] = None if offs is None else {int(o): (int(t), int(c), int(k)) for o, t, c, k in offs}
                 nodes.append(Node(**d))
+            locations = {int(off): tuple((f, int(ln), fn) for f, ln, fn in chain)
+                         for off, chain in data.get("locations") or []}
             events = data.get("events")
             ev = None if events is None else [Event(kind=k, node=n, ticks=t, time_ns=tn) for k, n, t, tn in events]
             return cls(nodes, module_name=data["module_name"], cost_model=data["cost_model"],
                        metrics=tuple(data["metrics"]), events=ev,
                        events_truncated=bool(data.get("events_truncated", False)),
-                       events_sample_every=data.get("events_sample_every"))
+                       events_sample_every=data.get("events_sample_every"), locations=locations)
         except (KeyError, TypeError) as exc:
             raise ValueError(f"malformed wasmprof profile: {exc}") from exc
 
@@ -476,10 +659,16 @@ class Profile:
                 f"{len(self.functions())} functions>")
         return f"{text}\n{self.hint}" if self.hint else text
 
-    def _repr_html_(self) -> str:
-        from .render import summary_html
+    def html(self, top: int = 10, lines: Optional[int] = None) -> str:
+        """The interactive HTML fragment notebooks show (render/notebook_html.py):
+        flamegraph and top ``top`` functions, switches between ticks, calls and
+        time and between the call tree and the ``lines`` hottest source lines."""
+        from .render import notebook_html
 
-        return summary_html.render(self)
+        return notebook_html.render(self, top=top, lines=lines)
+
+    def _repr_html_(self) -> str:
+        return self.html()
 
 
 class NodeDelta:
@@ -604,6 +793,17 @@ class ProfileDiff:
             raise ValueError(f"ProfileDiff.top(): cannot sort by {by!r}; use calls, self_ticks or total_ticks")
         return sorted(self.functions(), key=lambda f: (-abs(getattr(f, by + "_delta")), f.name))[:n]
 
+    def lines(self, func: Union[None, int, str] = None) -> List[LineDelta]:
+        """Per source line (and source function): ticks before and after, largest change first."""
+        acc: Dict[Tuple[Optional[str], int, Optional[str]], List[int]] = {}
+        for side, p in enumerate((self.before, self.after)):
+            for r in p.lines(func):
+                acc.setdefault((r.file, r.line, r.function), [0, 0])[side] += r.ticks
+        rows = [LineDelta(file=f, line=ln, function=fn, ticks_before=b, ticks_after=a)
+                for (f, ln, fn), (b, a) in acc.items()]
+        rows.sort(key=lambda r: (-abs(r.ticks_delta), r.file or "", r.line))
+        return rows
+
     def to_folded(self) -> str:
         """Two-column folded stacks (``stack before after``) for flamegraph.pl's differential graphs."""
         lines = []
@@ -639,6 +839,13 @@ class ProfileDiff:
         from .render import summary_html
 
         return summary_html.render_diff(self)
+
+
+def _node_dict(n: Node) -> Dict[str, Any]:
+    d = asdict(n)
+    if n.offsets is not None:  # JSON keys are strings: rows [offset, ticks, count, calls] instead
+        d["offsets"] = [[off, *v] for off, v in sorted(n.offsets.items())]
+    return d
 
 
 def write_atomic(path: str, data: Union[str, bytes]) -> None:

@@ -28,14 +28,14 @@ import re
 import sys
 import time as _time
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from .. import _core
 from .._core import Func, Instance, LimitError, Module, Trap
 from ..build_hints import missing_info_hint
 from ..invoke import entry_point
 from ..wasi import Wasi, imports_wasi
-from .model import Event, Node, Profile
+from .model import ENTRY, Event, Node, Profile, SourcePos
 
 __all__ = ["profile", "CostTable", "load_cost_table"]
 
@@ -141,9 +141,52 @@ class _Names:
         return self.module.func_name(index) or self.exports.get(index) or f"func[{index}]"
 
 
-def _build_profile(raw: Tuple[list, list, bool], names: _Names, *, root_name: str, module_name: str,
+def node_offsets(n: int, insns: Optional[list]) -> List[Optional[Dict[int, Tuple[int, int, int]]]]:
+    """Node.offsets for each of n nodes from _core._profile_stop's per-instruction rows
+    (node, offset or None, count, ticks, calls); all None when the rows are incomplete (None)."""
+    if insns is None:
+        return [None] * n
+    out: List[Optional[Dict[int, Tuple[int, int, int]]]] = [{} for _ in range(n)]
+    for node, off, count, ticks, calls in insns:
+        d = out[node]
+        assert d is not None
+        key = ENTRY if off is None else off
+        t, c, k = d.get(key, (0, 0, 0))
+        d[key] = (t + ticks, c + count, k + calls)
+    return out
+
+
+def source_positions(module: Module, offsets: Iterable[int]) -> Dict[int, Tuple[SourcePos, ...]]:
+    """Profile.locations for these module offsets: each one's DWARF source frames, innermost
+    first (nothing for offsets without lines, or a module without DWARF)."""
+    out: Dict[int, Tuple[SourcePos, ...]] = {}
+    for off in offsets:
+        if off == ENTRY:
+            continue
+        frames = module.source_frames(off)
+        if frames:
+            out[off] = tuple((f.file, f.line, f.function) for f in frames)
+    return out
+
+
+def declaration(module: Module, func: Optional[int], nimports: int) -> Optional[Tuple[str, int]]:
+    """Node.location: where defined function ``func`` of module is declared, when DWARF says."""
+    if func is None or func < nimports:
+        return None
+    loc = module.func_decl(func)
+    return (loc.file, loc.line) if loc is not None and loc.file is not None else None
+
+
+def _build_profile(raw: Tuple[Any, ...], names: _Names, *, root_name: str, module_name: str,
                    cost_model: str, timed: bool, flamechart: bool, sample_every: Optional[int] = None) -> Profile:
-    raw_nodes, raw_events, truncated = raw
+    raw_nodes, raw_events, truncated = raw[:3]
+    offsets = node_offsets(len(raw_nodes), raw[3] if len(raw) > 3 else None)
+    nimports = len(names.imports)
+    for i, (_p, func, *_rest) in enumerate(raw_nodes):
+        d = offsets[i]
+        if d and func is not None and func < nimports:  # an imported function's code is another module's
+            offsets[i] = {ENTRY: (sum(v[0] for v in d.values()), sum(v[1] for v in d.values()),
+                                  sum(v[2] for v in d.values()))}
     n = len(raw_nodes)
     total = [0] * n
     total_time = [0] * n
@@ -173,15 +216,18 @@ def _build_profile(raw: Tuple[list, list, bool], names: _Names, *, root_name: st
             id=i, parent=parent, func=func if i else None, name=name, raw_name=raw_name, host=bool(host),
             calls=calls, self_ticks=self_ticks, total_ticks=total[i],
             self_time_ns=self_time if timed else None, total_time_ns=total_time[i] if timed else None,
-            children=children[i],
+            children=children[i], offsets=offsets[i],
+            location=declaration(names.module, func, nimports) if i and not host else None,
         ))
     events = None
     if flamechart:
         events = [Event(kind="call" if k == 0 else "return", node=node, ticks=t, time_ns=tn if timed else None)
                   for k, node, t, tn in raw_events]
     metrics = ("calls", "ticks", "time") if timed else ("calls", "ticks")
+    seen = {off for d in offsets if d for off in d}
     return Profile(nodes, module_name=module_name, cost_model=cost_model, metrics=metrics, events=events,
-                   events_truncated=truncated, events_sample_every=sample_every)
+                   events_truncated=truncated, events_sample_every=sample_every,
+                   locations=source_positions(names.module, sorted(seen)))
 
 
 def _exit_code(exc: BaseException) -> Optional[int]:

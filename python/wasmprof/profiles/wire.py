@@ -383,4 +383,6 @@ def canonical(profile: Profile) -> Profile:
 
     Two profiles with the same counters per call path have equal canonical forms, whatever the order of
     their nodes."""
-    return PartialProfile.from_profile(profile).to_profile(type(profile.nodes[0]))
+    out = PartialProfile.from_profile(profile).to_profile(type(profile.nodes[0]))
+    out.locations = dict(profile.locations)  # the module's, not a counter: the same for any order
+    return out

@@ -17,11 +17,13 @@ import os
 from types import ModuleType
 from typing import Dict, List
 
-from . import callgrind, chrome_trace, firefox, flamegraph_html, flamegraph_svg, folded, native_json, pprof, speedscope
-from . import summary_html  # noqa: F401  (used by Profile._repr_html_, not a file format)
+from . import (callgrind, chrome_trace, firefox, flamegraph_html, flamegraph_svg, folded, native_json, pprof,
+               source_lines, speedscope)
+from . import notebook_html, summary_html  # noqa: F401  (Profile.html and _repr_html_, not file formats)
 
 _MODULES: List[ModuleType] = [
     folded, flamegraph_svg, flamegraph_html, speedscope, firefox, pprof, callgrind, chrome_trace, native_json,
+    source_lines,
 ]
 
 FORMATS: Dict[str, ModuleType] = {m.NAME: m for m in _MODULES}

@@ -7,7 +7,10 @@ what callgrind itself records in ``calls=`` lines, so KCachegrind's call counts 
 The entry (the profile's root) appears as a function only when it ran code of its own.
 
 ``compress=True`` (default) uses callgrind's name compression: ``fn=(3) name`` the first time,
-``fn=(3)`` after.  Line numbers are the function's source line when known (Node.location), else 0.
+``fn=(3)`` after.  With per-instruction counts and DWARF lines (Profile.lines), a function's self
+ticks are written per source line, ``fi=`` naming the file of lines inlined from another file, so
+``callgrind_annotate --auto=yes`` and KCachegrind annotate the source with exact ticks.  Call
+records and time sit on the function's declaration line (Node.location), else line 0.
 """
 from __future__ import annotations
 
@@ -81,11 +84,26 @@ def render(profile: "Profile", *, compress: bool = True, **_: object) -> str:
         f"summary: {summary}",
         "",
     ]
+    per_line = _self_per_line(profile) if profile.has_offsets else {}
     for key, f in functions.items():
-        out.append(f"fl={files(file_of(key))}")
+        home = file_of(key)
+        out.append(f"fl={files(home)}")
         out.append(f"fn={fns(labels[key])}")
-        cost = f"{f.self_ticks} {f.self_time_ns or 0}" if timed else f"{f.self_ticks}"
-        out.append(f"{line_of(key)} {cost}")
+        rows = per_line.get(key)
+        if rows is None:
+            cost = f"{f.self_ticks} {f.self_time_ns or 0}" if timed else f"{f.self_ticks}"
+            out.append(f"{line_of(key)} {cost}")
+        else:
+            here = home
+            for (file, line), ticks in sorted(rows.items(), key=lambda kv: (kv[0][0] != home, kv[0])):
+                if file != here:
+                    out.append(f"fi={files(file)}" if file != home else f"fe={files(file)}")
+                    here = file
+                out.append(f"{line} {ticks} 0" if timed else f"{line} {ticks}")
+            if here != home:
+                out.append(f"fe={files(home)}")
+            if timed:
+                out.append(f"{line_of(key)} 0 {f.self_time_ns or 0}")
         for callee_key, (ncalls, ticks, time_ns) in callers.get(key, {}).items():
             if file_of(callee_key) != file_of(key):
                 out.append(f"cfi={files(file_of(callee_key))}")
@@ -97,6 +115,23 @@ def render(profile: "Profile", *, compress: bool = True, **_: object) -> str:
     out.append(f"totals: {summary}")
     return "\n".join(out) + "\n"
 
+
+
+def _self_per_line(profile: "Profile") -> Dict["FuncKey", Dict[Tuple[str, int], int]]:
+    """function -> (file, line) -> self ticks, from per-instruction counts (a file unknown to DWARF
+    is the module's name, line 0)."""
+    out: Dict["FuncKey", Dict[Tuple[str, int], int]] = {}
+    for n in profile.nodes:
+        if not n.offsets:
+            continue
+        rows = out.setdefault(n.key, {})
+        for off, (ticks, _count, _calls) in n.offsets.items():
+            if not ticks:
+                continue
+            file, line, _fn = profile.position(n, off)
+            k = (file if file is not None else profile.module_name, line)
+            rows[k] = rows.get(k, 0) + ticks
+    return out
 
 
 def _call_costs(profile: "Profile", skip_root: bool) -> Dict["FuncKey", Dict["FuncKey", List[int]]]:

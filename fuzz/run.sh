@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# fuzz/run.sh: run every fuzz target for a fixed time each; exit non-zero on
+# any finding (a crash, a sanitizer report, a timeout, a leak, an
+# out-of-memory), whose input is left in build/fuzz/findings/<target>/.
+#
+#   bash fuzz/run.sh [SECONDS_PER_TARGET] [TARGET...]     (default 20 s, all)
+#
+# Needs fuzz/build.sh's binaries (build/fuzz/) and the seeds
+# (python fuzz/make_seeds.py, into build/fuzz/seeds/); the Python targets
+# need atheris (pip install -e '.[fuzz]').  What a target finds new goes to
+# build/fuzz/corpus/<target>/, which later runs start from.  Each target's
+# last status line (executions, coverage) is printed; its whole log is in
+# build/fuzz/logs/<target>.log.  FUZZ_ARGS adds libFuzzer options.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+SECONDS_EACH=${1:-20}
+shift || true
+C_TARGETS=(decode run debuginfo wasi_path)
+PY_TARGETS=(coredump profile_json)
+TARGETS=("$@")
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=("${C_TARGETS[@]}" "${PY_TARGETS[@]}")
+PYTHON=${PYTHON:-$(command -v python || command -v python3)}
+OUT=build/fuzz
+# allocator_may_return_null: a guest asking for a huge table gets NULL, as
+# from plain malloc, and the core's handling of that is what is tested.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-allocator_may_return_null=1:detect_leaks=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+failed=()
+for t in "${TARGETS[@]}"; do
+  mkdir -p "$OUT/corpus/$t" "$OUT/findings/$t" "$OUT/logs"
+  log="$OUT/logs/$t.log"
+  # -timeout: one input running this long is a hang; -rss_limit_mb: memory.
+  opts=(-max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2560 -malloc_limit_mb=2560
+        -artifact_prefix="$OUT/findings/$t/" -print_final_stats=1 ${FUZZ_ARGS:-})
+  if [ -x "$OUT/fuzz_$t" ]; then
+    cmd=("$OUT/fuzz_$t")
+  elif [ -f "fuzz/fuzz_$t.py" ]; then
+    # The extension is not instrumented: leak checks would report CPython's own.
+    cmd=(env ASAN_OPTIONS=detect_leaks=0 "$PYTHON" "fuzz/fuzz_$t.py")
+  else
+    echo "fuzz/run.sh: no target $t (built by fuzz/build.sh?)" >&2
+    failed+=("$t")
+    continue
+  fi
+  "${cmd[@]}" "${opts[@]}" "$OUT/corpus/$t" "$OUT/seeds/$t" >"$log" 2>&1
+  status=$?
+  summary=$(grep -E '^#[0-9]+' "$log" | tail -1)
+  execs=$(grep -E 'stat::number_of_executed_units' "$log" | awk '{print $2}')
+  printf '%-13s exit %d  %s executions  last: %s\n' "$t" "$status" "${execs:-?}" "$summary"
+  if [ $status != 0 ] || [ -n "$(ls -A "$OUT/findings/$t")" ]; then
+    failed+=("$t")
+    grep -E 'ERROR|SUMMARY|runtime error|Traceback|Error:' "$log" | head -20 >&2
+  fi
+done
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "fuzz/run.sh: findings in: ${failed[*]} (inputs in $OUT/findings/, logs in $OUT/logs/)" >&2
+  exit 1
+fi
+echo "fuzz/run.sh: no findings"
