@@ -505,8 +505,11 @@ uint64_t wp_code_unexecuted_cost(const wp_code *code, const wp_cell *pc, const w
   return sum;
 }
 
+/* profile.c: a running profile still counts this code's blocks (it frees it later). */
+bool wp_code_free_deferred(wp_code *code);
+
 void wp_code_free(wp_code *code) {
-  if (!code) return;
+  if (!code || wp_code_free_deferred(code)) return;
   free(code->rec_op);
   free(code->rec_pos);
   free(code->rec_offset);

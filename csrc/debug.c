@@ -425,7 +425,10 @@ int wp_debug_delete(wp_debug *d, uint32_t id) {
 wp_debug *wp_debug_new(wp_instance *inst, const wp_debug_options *o, wp_error *err) {
   wp_debug *d = wp_calloc(1, sizeof *d);
   if (!d || !(d->entry_bits = wp_calloc((inst->module->nfuncs + 7) / 8 + 1, 1))) goto oom;
-  if (!(d->ex = wp_exec_new(NULL, err))) {
+  /* The instance's max_call_depth holds for calls run by the session too
+   * (the session's call is the context's first frame, as a wp_call's). */
+  wp_exec_limits limits = {.max_frames = inst->max_call_depth};
+  if (!(d->ex = wp_exec_new(&limits, err))) {
     free(d->entry_bits);
     free(d);
     return NULL;

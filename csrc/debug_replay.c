@@ -127,7 +127,7 @@ int wp_debug_host_call(wp_exec *ex, wp_func *callee, wp_slot *args, wp_error *er
       if (rc && err) r.err = *err;
       ok = ok && (!m || record_memory(d, m, before));
       if (ok) {
-        if (nres) memcpy(d->slots + d->nslots, args, nres * sizeof(wp_slot)); /* slots is NULL until a result is kept */
+        if (nres) memcpy(d->slots + d->nslots, args, nres * sizeof(wp_slot)); /* d->slots may still be NULL */
         d->nslots += nres;
         r.ndiffs = (uint32_t)(d->ndiffs - r.diff_at);
         d->log[d->nlog++] = r;

@@ -51,6 +51,10 @@ struct wp_dwarf {
   uint32_t nscopes, scopes_cap;
   struct dwarf_range *ranges;
   uint32_t nranges, ranges_cap;
+  /* the innermost scope of every address, as sorted segments [lo, next lo)
+   * (scope UINT32_MAX: none): a binary search per lookup (dwarf_info.c) */
+  struct dwarf_range *segs;
+  uint32_t nsegs;
   char warning[200];
   char info_warning[200];
 };

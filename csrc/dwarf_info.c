@@ -453,6 +453,61 @@ static void scope_decl(const reader *r, uint64_t off, dwarf_scope *s) {
   }
 }
 
+/* A range with its scope's depth, for sorting: outer scopes first at one
+ * address, so the innermost one is pushed last. */
+typedef struct sweep_range {
+  uint32_t lo, depth, hi, scope;
+} sweep_range;
+
+static int cmp_sweep(const void *a, const void *b) {
+  const sweep_range *x = a, *y = b;
+  if (x->lo != y->lo) return x->lo < y->lo ? -1 : 1;
+  if (x->depth != y->depth) return x->depth < y->depth ? -1 : 1;
+  return x->hi > y->hi ? -1 : x->hi < y->hi;
+}
+
+static bool add_seg(struct wp_dwarf *d, uint32_t *cap, uint32_t lo, uint32_t scope) {
+  if (d->nsegs && d->segs[d->nsegs - 1].lo == lo) { /* a later one at the same address is deeper */
+    d->segs[d->nsegs - 1].scope = scope;
+    return true;
+  }
+  if (d->nsegs && d->segs[d->nsegs - 1].scope == scope) return true;
+  if (!wp_grow((void **)&d->segs, cap, d->nsegs + 1, sizeof *d->segs)) return false;
+  d->segs[d->nsegs++] = (dwarf_range){lo, 0, scope};
+  return true;
+}
+
+/* build_segments: sweep the ranges (scopes nest) with a stack of the open
+ * ones: each start and each end begins a segment of the deepest open scope. */
+static void build_segments(struct wp_dwarf *d) {
+  if (!d->nranges) return;
+  sweep_range *r = malloc((size_t)d->nranges * sizeof *r);
+  uint32_t *stack = malloc((size_t)d->nranges * sizeof *stack), top = 0, cap = 0;
+  bool ok = r && stack;
+  for (uint32_t i = 0; ok && i < d->nranges; i++)
+    r[i] = (sweep_range){d->ranges[i].lo, d->scopes[d->ranges[i].scope].depth, d->ranges[i].hi, d->ranges[i].scope};
+  if (ok) qsort(r, d->nranges, sizeof *r, cmp_sweep);
+  for (uint32_t i = 0; ok && i <= d->nranges; i++) {
+    uint32_t lo = i < d->nranges ? r[i].lo : UINT32_MAX;
+    while (ok && top && r[stack[top - 1]].hi <= lo) { /* close what ends before this range starts */
+      uint32_t end = r[stack[--top]].hi;
+      while (top && r[stack[top - 1]].hi <= end) top--; /* ended at or before it too */
+      ok = add_seg(d, &cap, end, top ? r[stack[top - 1]].scope : UINT32_MAX);
+    }
+    if (i == d->nranges || !ok) break;
+    if (r[i].hi <= r[i].lo) continue;
+    stack[top++] = i;
+    ok = add_seg(d, &cap, lo, r[i].scope);
+  }
+  if (!ok) { /* lookups fall back to the linear scan */
+    free(d->segs);
+    d->segs = NULL;
+    d->nsegs = 0;
+  }
+  free(r);
+  free(stack);
+}
+
 void wp_dwarf_read_scopes(const wp_module *m, struct wp_dwarf *d) {
   reader r = {.d = d};
   if (!wp_dwarf_find_custom(m, ".debug_info", &r.info) || !wp_dwarf_find_custom(m, ".debug_abbrev", &r.abbrev_sec))
@@ -471,6 +526,7 @@ void wp_dwarf_read_scopes(const wp_module *m, struct wp_dwarf *d) {
     d->scopes[i].name = scope_name(&r, r.scope_die[i]);
     scope_decl(&r, r.scope_die[i], &d->scopes[i]);
   }
+  build_segments(d);
   free(r.abbrevs);
   free(r.specs);
   free(r.names);
@@ -484,10 +540,22 @@ void wp_dwarf_free_scopes(struct wp_dwarf *d) {
   d->scopes = NULL;
   d->ranges = NULL;
   d->nscopes = d->nranges = 0;
+  free(d->segs);
+  d->segs = NULL;
+  d->nsegs = 0;
 }
 
 /* innermost_scope: the deepest scope whose ranges hold addr. */
 static uint32_t innermost_scope(const struct wp_dwarf *d, uint32_t addr) {
+  if (d->segs) {
+    uint32_t lo = 0, hi = d->nsegs; /* the last segment starting at or before addr */
+    while (lo < hi) {
+      uint32_t mid = lo + (hi - lo) / 2;
+      if (d->segs[mid].lo <= addr) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo ? d->segs[lo - 1].scope : NO_SCOPE;
+  }
   uint32_t best = NO_SCOPE;
   for (uint32_t i = 0; i < d->nranges; i++) {
     const dwarf_range *g = &d->ranges[i];

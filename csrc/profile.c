@@ -3,7 +3,66 @@
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include "profile.h"
 
+#include <pthread.h>
+
 #define DEFAULT_MAX_EVENTS 1000000u
+
+/* ---- codes a profile counts the blocks of ----
+ * A module freed while a profile runs (a session over many modules, the
+ * spec suite) frees its translated code; a profile keyed by that code
+ * would then count into the array of another code allocated at the same
+ * address, and derive its instructions from freed memory at stop.  So the
+ * codes a profile counts are retained: wp_code_free (compile.c) only marks
+ * a retained code, and the last profile to release it frees it. */
+typedef struct retained_code {
+  wp_code *code;
+  uint32_t refs;
+  bool orphan;
+} retained_code;
+static pthread_mutex_t retained_mu = PTHREAD_MUTEX_INITIALIZER;
+static retained_code *retained;
+static uint32_t nretained, cap_retained;
+
+static bool retain_code(const wp_code *code) {
+  pthread_mutex_lock(&retained_mu);
+  bool ok = true;
+  uint32_t i = 0;
+  while (i < nretained && retained[i].code != code) i++;
+  if (i == nretained) {
+    ok = wp_grow((void **)&retained, &cap_retained, nretained + 1, sizeof *retained);
+    if (ok) retained[nretained++] = (retained_code){(wp_code *)code, 0, false};
+  }
+  if (ok) retained[i].refs++;
+  pthread_mutex_unlock(&retained_mu);
+  return ok;
+}
+
+static void release_code(const wp_code *code) {
+  wp_code *orphan = NULL;
+  pthread_mutex_lock(&retained_mu);
+  for (uint32_t i = 0; i < nretained; i++) {
+    if (retained[i].code != code) continue;
+    if (--retained[i].refs == 0) {
+      if (retained[i].orphan) orphan = retained[i].code;
+      retained[i] = retained[--nretained];
+    }
+    break;
+  }
+  pthread_mutex_unlock(&retained_mu);
+  if (orphan) wp_code_free(orphan); /* no longer retained: really freed */
+}
+
+/* wp_code_free_deferred (compile.c declares it): true when a profile still
+ * counts code, which is then freed when the last one releases it. */
+bool wp_code_free_deferred(wp_code *code);
+bool wp_code_free_deferred(wp_code *code) {
+  bool held = false;
+  pthread_mutex_lock(&retained_mu);
+  for (uint32_t i = 0; i < nretained && !held; i++)
+    if (retained[i].code == code) retained[i].orphan = held = true;
+  pthread_mutex_unlock(&retained_mu);
+  return held;
+}
 
 static uint32_t slot_of(uint32_t parent, const wp_func *f, uint32_t mask) {
   uint64_t h = ((uint64_t)(uintptr_t)f >> 4) * 0x9E3779B97F4A7C15ull ^ (uint64_t)parent * 0xC2B2AE3D27D4EB4Full;
@@ -109,9 +168,14 @@ uint32_t wp_prof_counts_slow(wp_profile *p, uint32_t node, wp_func *f, const wp_
   {
     uint64_t *blocks = NULL;
     if (code && !(blocks = wp_calloc(code->nblocks ? code->nblocks : 1, sizeof *blocks))) return WP_PROF_NONE;
+    if (code && !retain_code(code)) {
+      free(blocks);
+      return WP_PROF_NONE;
+    }
     uint32_t cap = p->cap_counts;
     if (!wp_grow((void **)&p->counts, &cap, p->ncounts + 1, sizeof *p->counts)) {
       free(blocks);
+      if (code) release_code(code);
       return WP_PROF_NONE;
     }
     p->cap_counts = cap;
@@ -234,7 +298,10 @@ static void derive_insns(wp_profile *p, const wp_cost_model *cost) {
 }
 
 static void free_counts(wp_profile *p) {
-  for (uint32_t i = 0; i < p->ncounts; i++) free(p->counts[i].blocks);
+  for (uint32_t i = 0; i < p->ncounts; i++) {
+    free(p->counts[i].blocks);
+    if (p->counts[i].code) release_code(p->counts[i].code);
+  }
   free(p->counts);
   p->counts = NULL;
   p->ncounts = 0;

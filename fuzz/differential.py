@@ -59,8 +59,9 @@ def main() -> int:
             path.write_bytes(wasm)
             path.with_suffix(".txt").write_text("\n".join(found) + "\n")
             print(f"module {i}: DIFFERENT ({path})\n  " + "\n  ".join(found), flush=True)
-    counts["seconds"] = round(time.monotonic() - started)
-    print(", ".join(f"{v} {k}" for k, v in counts.items()))
+        if (i + 1) % 50 == 0 or i + 1 == ns.count:
+            counts["seconds"] = round(time.monotonic() - started)
+            print(", ".join(f"{v} {k}" for k, v in counts.items()), flush=True)
     print("traps: " + ", ".join(f"{v} {k}" for k, v in traps.most_common()))
     return 1 if counts["differences"] else 0
 

@@ -294,10 +294,10 @@ static void run_variant(const wp_module *m, int variant, uint32_t budget, uint64
     uint64_t before = wp_exec_ticks(ex);
     int rc;
     uint64_t ticks;
-    if (variant == STEPPING) {
+    if (variant == STEPPING && wp_func_instance(f) == inst) {
       rc = step_call(d, f, args, results, chunk, &err);
       ticks = wp_debug_ticks(d);
-    } else {
+    } else { /* the stepping variant too, for a re-exported host function: nothing to step */
       rc = wp_call(ex, f, args, results, &err);
       ticks = variant == PLAIN ? 0 : wp_exec_ticks(ex) - before;
     }

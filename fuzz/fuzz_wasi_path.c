@@ -24,6 +24,7 @@
  * and the tree's shape are checked after every input). */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>

@@ -10,7 +10,8 @@
 # need atheris (pip install -e '.[fuzz]').  What a target finds new goes to
 # build/fuzz/corpus/<target>/, which later runs start from.  Each target's
 # last status line (executions, coverage) is printed; its whole log is in
-# build/fuzz/logs/<target>.log.  FUZZ_ARGS adds libFuzzer options.
+# build/fuzz/logs/<target>.log.  FUZZ_ARGS adds libFuzzer options.  The
+# inputs of past findings (fuzz/regressions/<target>/) run every time.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_EACH=${1:-20}
@@ -29,8 +30,9 @@ failed=()
 for t in "${TARGETS[@]}"; do
   mkdir -p "$OUT/corpus/$t" "$OUT/findings/$t" "$OUT/logs"
   log="$OUT/logs/$t.log"
-  # -timeout: one input running this long is a hang; -rss_limit_mb: memory.
-  opts=(-max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2560 -malloc_limit_mb=2560
+  # -timeout: one input running this long (wall time: generous, for a loaded
+  # machine; the run target takes under a second of CPU) is a hang.
+  opts=(-max_total_time="$SECONDS_EACH" -timeout=60 -rss_limit_mb=2560 -malloc_limit_mb=2560
         -artifact_prefix="$OUT/findings/$t/" -print_final_stats=1 ${FUZZ_ARGS:-})
   if [ -x "$OUT/fuzz_$t" ]; then
     cmd=("$OUT/fuzz_$t")
@@ -42,12 +44,16 @@ for t in "${TARGETS[@]}"; do
     failed+=("$t")
     continue
   fi
-  "${cmd[@]}" "${opts[@]}" "$OUT/corpus/$t" "$OUT/seeds/$t" >"$log" 2>&1
+  # fuzz/regressions/<target>/: the inputs of past findings, run first every time.
+  regressions=()
+  [ -d "fuzz/regressions/$t" ] && regressions=("fuzz/regressions/$t")
+  "${cmd[@]}" "${opts[@]}" "$OUT/corpus/$t" "$OUT/seeds/$t" "${regressions[@]}" >"$log" 2>&1
   status=$?
   summary=$(grep -E '^#[0-9]+' "$log" | tail -1)
   execs=$(grep -E 'stat::number_of_executed_units' "$log" | awk '{print $2}')
   printf '%-13s exit %d  %s executions  last: %s\n' "$t" "$status" "${execs:-?}" "$summary"
-  if [ $status != 0 ] || [ -n "$(ls -A "$OUT/findings/$t")" ]; then
+  # (slow-unit-* files are not findings: libFuzzer keeps its slowest input there)
+  if [ $status != 0 ] || [ -n "$(ls -A "$OUT/findings/$t" | grep -v '^slow-unit-')" ]; then
     failed+=("$t")
     grep -E 'ERROR|SUMMARY|runtime error|Traceback|Error:' "$log" | head -20 >&2
   fi

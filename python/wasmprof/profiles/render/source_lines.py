@@ -108,8 +108,9 @@ def render(profile: "Profile", *, source_dirs: Sequence[str] = (), max_files: in
             text = []
         out.append("<table><tr><th class=num>line</th><th class=num>ticks</th><th class=num>%</th>"
                    "<th class=num>calls</th><th>source</th></tr>")
+        around = context if text else 0  # no text: only the lines that ran
         last = max([len(text), *rows])
-        show = sorted({k for ln in rows for k in range(max(1, ln - context), ln + context + 1) if k <= last}
+        show = sorted({k for ln in rows for k in range(max(1, ln - around), ln + around + 1) if k <= last}
                       | ({0} if 0 in rows else set()))
         prev = None
         for ln in show:
