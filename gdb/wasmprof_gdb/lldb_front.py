@@ -1,6 +1,7 @@
 """LLDB front end: the same wasm-* commands as in GDB, over the same layers
 (target.py's Target implemented with LLDB's SB API).  LLDB has no frame
-filters, so `bt` stays native; wasm-bt shows the guest frames.
+filters, so `bt` stays native; wasm-bt shows the guest frames.  wasm-break
+(breaks.py) is an LLDB breakpoint on the hook with a script callback.
 
     (lldb) command script import /path/to/wasmprof/gdb/wasmprof_lldb.py
 """
@@ -12,7 +13,7 @@ from typing import Optional
 
 import lldb  # type: ignore[import-not-found]
 
-from . import commands
+from . import breaks, commands
 from .model import CFrame, Process
 
 MAX_C_FRAMES = 10_000
@@ -95,6 +96,101 @@ for _name in commands.COMMANDS:
     globals()["cmd_" + _name.replace("-", "_")] = _make(_name)
 
 
+# ---- wasm-break ----
+
+_loader = ["wasmprof_lldb"]  # the module LLDB imported (its functions are the callbacks' names)
+_specs: dict = {}            # LLDB breakpoint id -> EntrySpec
+_armer: list = []
+
+
+def _is_core(process) -> bool:
+    return process.IsValid() and "core" in (process.GetPluginName() or "")
+
+
+def _set_entry_hook(target, value: int) -> bool:
+    process = target.GetProcess()
+    at = LldbTarget(target.GetDebugger()).symbol_address(breaks.FLAG_SYMBOL)
+    if not at or not process.IsValid() or not process.GetProcessID() or _is_core(process):
+        return False
+    err = lldb.SBError()
+    process.WriteMemory(at, value.to_bytes(4, "little"), err)
+    return err.Success()
+
+
+def entry_hit(frame, bp_loc, internal_dict) -> bool:
+    """The hook's breakpoint: stop (True) only in the function asked for."""
+    bp = bp_loc.GetBreakpoint()
+    spec = _specs.get(bp.GetID())
+    try:
+        regs = {"x86_64": ("rdi", "rsi"), "aarch64": ("x0", "x1"), "arm64": ("x0", "x1")}.get(
+            frame.GetThread().GetProcess().GetTarget().GetTriple().split("-")[0])
+        if spec is None or regs is None:
+            return spec is not None
+        ex = frame.FindRegister(regs[0]).GetValueAsUnsigned()
+        index = frame.FindRegister(regs[1]).GetValueAsUnsigned() & 0xFFFFFFFF
+        target = frame.GetThread().GetProcess().GetTarget()
+        entered = breaks.entered_frame(Process(LldbTarget(target.GetDebugger())), ex, index)
+        if entered is None:
+            print(f"wasm-break {bp.GetID()}: (unable to read the frame entered (func[{index}]))")
+            return True
+        if not spec.matches(entered):
+            return False
+        inst = entered.instance
+        print(f"wasm-break {bp.GetID()}: the guest entered {entered.name()} (func[{entered.func_index}])"
+              + (f" in instance {inst.addr:#x}" if inst else ""))
+        return True
+    except Exception as e:  # a bug of ours: stop and say so
+        print(f"wasmprof: internal error in wasm-break: {type(e).__name__}: {e}")
+        return True
+
+
+def arm_hit(frame, bp_loc, internal_dict) -> bool:
+    """On wp_debug_new: a process started after wasm-break gets its flag set; never stops."""
+    try:
+        _set_entry_hook(frame.GetThread().GetProcess().GetTarget(), 1)
+    except Exception:
+        pass
+    return False
+
+
+def cmd_wasm_break(debugger, arg, result, internal_dict) -> None:
+    """Stop when a guest run by a wasmprof debugger session enters a function: wasm-break FUNC [INSTANCE]."""
+    try:
+        text = _wasm_break(debugger, arg)
+    except breaks.BreakSpecError as e:
+        text = str(e)
+    except Exception as e:  # a bug of ours: one line
+        text = f"wasmprof: internal error in wasm-break: {type(e).__name__}: {e}"
+    result.AppendMessage(text)
+
+
+def _wasm_break(debugger, arg: str) -> str:
+    spec = breaks.parse_spec(arg)
+    target = debugger.GetSelectedTarget()
+    if _is_core(target.GetProcess()):
+        return "wasm-break needs a running process: a core file does not run."
+    proc = Process(LldbTarget(debugger))
+    known = breaks.known(proc, spec) if proc.ok else None
+    bp = target.BreakpointCreateByName(breaks.HOOK_SYMBOL)
+    _specs[bp.GetID()] = spec
+    bp.SetScriptCallbackFunction(f"{_loader[0]}.entry_hit")
+    if not _armer:
+        armer = target.BreakpointCreateByName(breaks.SESSION_SYMBOL)
+        armer.SetScriptCallbackFunction(f"{_loader[0]}.arm_hit")
+        _armer.append(armer)
+    armed = _set_entry_hook(target, 1)
+    lines = [f"wasm-break {bp.GetID()}: stops when the guest enters {spec.describe()}."]
+    if known is False:
+        lines.append(f"No live instance has {spec.describe()} yet (it stops if one does).")
+    if armed and not breaks.sessions(proc):
+        lines.append(f"No debugger session is running in this process now: {breaks.ONLY_UNDER_DEBUGGER}.")
+    elif not armed:
+        lines.append(f"Note: {breaks.ONLY_UNDER_DEBUGGER}.")
+    return "\n".join(lines)
+
+
 def register(debugger, module_name: str) -> None:
+    _loader[0] = module_name
     for name in commands.COMMANDS:
         debugger.HandleCommand(f"command script add -f {module_name}.cmd_{name.replace('-', '_')} {name}")
+    debugger.HandleCommand(f"command script add -f {module_name}.cmd_wasm_break wasm-break")

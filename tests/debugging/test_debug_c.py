@@ -90,3 +90,31 @@ def test_wasi_clock_and_output_are_replayed(c_wasm: Path) -> None:
     # a profile of the same program counts the same ticks
     prof = wasmprof.profile(str(c_wasm), wasi=wasmprof.Wasi(args=["debug_c"], stdout=bytearray()))
     assert abs(prof.total_ticks - ticks) < 500  # another time printed: nearly the same work
+
+
+def c_state(dbg: wasmprof.Debugger) -> tuple:
+    frames = tuple((f.func_index, f.module_offset, tuple(l.value for l in f.locals), tuple(f.operands))
+                   for f in dbg.frames)
+    return dbg.icount, dbg.ticks, frames, hashlib.sha256(dbg.memory[0:len(dbg.memory)]).hexdigest()
+
+
+def test_reverse_steps_land_on_the_forward_states_of_a_c_program(c_wasm: Path) -> None:
+    """From the loop (after the clock was read and printed), single steps
+    through square and back, then reverse_step by reverse_step: each state
+    (ticks, frames with locals and operands, memory hash) is the one the
+    forward run reached; forward again, the output is not written twice."""
+    dbg, out = start(c_wasm)
+    dbg.breakpoint(f"debug_c.c:{line_of('LINE-CALL')}")
+    dbg.cont()
+    dbg.cont()  # the second iteration: snapshots and host calls lie behind
+    printed = bytes(out)
+    forward = [c_state(dbg)]
+    for _ in range(60):
+        assert dbg.step().reason == "step"
+        forward.append(c_state(dbg))
+    assert {f[0] for s in forward for f in s[2][:1]} >= {dbg.function_index("square")}  # it went into square
+    for expected in reversed(forward[:-1]):
+        assert dbg.reverse_step().reason == "step"
+        assert c_state(dbg) == expected
+    dbg.delete()
+    assert dbg.cont().reason == "returned" and bytes(out).startswith(printed) and bytes(out).count(b"time ") == 1

@@ -105,3 +105,17 @@ def test_lldb_attach_to_python(cpp_guest: Path) -> None:
     check_cpp_backtrace(lldb_output(out, "wasm-bt").replace("[C function host_trampoline]", "[C function host_cb]"),
                         cpp_guest)
     assert "value (param int) = 5" in lldb_output(out, "wasm-bt-full")
+
+
+def test_lldb_wasm_break(host: Path, cpp_guest: Path) -> None:
+    """wasm-break in LLDB: a breakpoint on the stepping loop's hook whose
+    callback stops only in the asked function (gdb_host's debug mode runs
+    the call in a debugger session)."""
+    out = run_lldb(["wasm-break geometry::Shape::perimeter", "run", "wasm-bt", "continue"],
+                   ["--", str(host), str(cpp_guest), "run", "debug", "4"])
+    assert_no_python_error(out)
+    assert re.findall(r"wasm-break 1: the guest entered (.*) \(func\[(\d+)\]\)", out) == [
+        ("geometry::Shape::perimeter(int) const", "1")], out
+    assert "wp_debug_func_entered" in out
+    assert lldb_output(out, "wasm-bt").startswith("#0  geometry::Shape::perimeter(int) const (func[1])")
+    assert "result 2031" in out and "exited with status = 0" in out
