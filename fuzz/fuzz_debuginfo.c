@@ -37,6 +37,7 @@ typedef struct buf {
 } buf;
 
 static void put(buf *b, const void *p, size_t n) {
+  if (n == 0) return; /* an empty custom payload: memcpy to a still-NULL buffer is UB even for 0 bytes */
   if (b->n + n > b->cap) {
     b->cap = (b->n + n) * 2;
     b->p = realloc(b->p, b->cap);
