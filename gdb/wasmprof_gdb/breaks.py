@@ -140,3 +140,15 @@ def known(proc: Process, spec: EntrySpec) -> Optional[bool]:
             if raw == spec.func or (display and spec.func in (display, short_name(display))):
                 return True
     return False
+
+
+def set_message(number: int, spec: EntrySpec, known: Optional[bool], armed: bool, proc: Process) -> str:
+    """What `wasm-break` says when it sets breakpoint `number` (GDB and LLDB alike)."""
+    lines = [f"wasm-break {number}: stops when the guest enters {spec.describe()}."]
+    if known is False:
+        lines.append(f"No live instance has {spec.describe()} yet (it stops if one does).")
+    if armed and not sessions(proc):
+        lines.append(f"No debugger session is running in this process now: {ONLY_UNDER_DEBUGGER}.")
+    elif not armed:
+        lines.append(f"Note: {ONLY_UNDER_DEBUGGER}.")
+    return "\n".join(lines)

@@ -250,14 +250,7 @@ Delete it with `delete N`."""
         bp = WasmBreakpoint(spec)
         _ensure_armer()
         armed = _set_entry_hook(1)
-        lines = [f"wasm-break {bp.number}: stops when the guest enters {spec.describe()}."]
-        if known is False:
-            lines.append(f"No live instance has {spec.describe()} yet (it stops if one does).")
-        if armed and not breaks.sessions(proc):
-            lines.append(f"No debugger session is running in this process now: {breaks.ONLY_UNDER_DEBUGGER}.")
-        elif not armed:
-            lines.append(f"Note: {breaks.ONLY_UNDER_DEBUGGER}.")
-        return "\n".join(lines)
+        return breaks.set_message(bp.number, spec, known, armed, proc)
 
 
 # ---- `bt`: guest frames in place of the loop frames ----

@@ -179,14 +179,7 @@ def _wasm_break(debugger, arg: str) -> str:
         armer.SetScriptCallbackFunction(f"{_loader[0]}.arm_hit")
         _armer.append(armer)
     armed = _set_entry_hook(target, 1)
-    lines = [f"wasm-break {bp.GetID()}: stops when the guest enters {spec.describe()}."]
-    if known is False:
-        lines.append(f"No live instance has {spec.describe()} yet (it stops if one does).")
-    if armed and not breaks.sessions(proc):
-        lines.append(f"No debugger session is running in this process now: {breaks.ONLY_UNDER_DEBUGGER}.")
-    elif not armed:
-        lines.append(f"Note: {breaks.ONLY_UNDER_DEBUGGER}.")
-    return "\n".join(lines)
+    return breaks.set_message(bp.GetID(), spec, known, armed, proc)
 
 
 def register(debugger, module_name: str) -> None:
