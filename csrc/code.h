@@ -49,6 +49,10 @@
  *                                               number of its block (pair)
  *   XOP_break (stepping code only)              replaces c0 of the instruction a
  *                                               breakpoint is set on (debug.c)
+ *   XOP_unfuse (stepping code only)             replaces c0 of a superinstruction
+ *                                               with a breakpoint inside (debug.c)
+ *   XOP_tick_back (stepping code only)          c0, rel to the fused copy's tick of
+ *                                               the block, first record|block (pair)
  * Unwinding keeps the top `keep` slots and removes the `drop` slots below them.
  * Calls are always WP_CALL_CELLS long, so a return resumes at the caller's
  * saved pc + WP_CALL_CELLS.
@@ -88,8 +92,10 @@ typedef union wp_cell {
   X(jump_if_back)  \
   X(jump_if_back_unwind)
 /* Only in the stepping loop's code: a breakpoint patched over an
- * instruction's handler cell (debug.c keeps the original). */
-#define WP_STEP_XOPS(X) X(break)
+ * instruction's handler cell (debug.c keeps the original), the same over a
+ * superinstruction with a breakpoint inside, and the unfused copy's block
+ * starts (wp_code: stepping code). */
+#define WP_STEP_XOPS(X) X(break) X(unfuse) X(tick_back)
 #define WP_XOPS(X) WP_BASE_XOPS(X) WP_FUSED_XOPS(X) WP_STEP_XOPS(X)
 
 typedef enum wp_xop {
@@ -136,6 +142,18 @@ void wp_cost_model_init_default(wp_cost_model *m);
  * each instruction's count is derived afterwards (profile.c); rec_offset
  * is each record's module offset (several records may share an internal
  * instruction once fused). */
+/* Stepping code (wp_compile_stepping): two translations of the function in
+ * one array.  First a fused copy with the few superinstructions the
+ * stepping loop has (each checks that no stop falls inside it: it counts
+ * one instruction per wasm instruction it replaces), then the unfused copy,
+ * one internal instruction per wasm instruction.  A superinstruction that
+ * cannot run whole (a stop would fall inside it, a breakpoint is patched
+ * inside it) goes on in the unfused copy at its first instruction (twin);
+ * the unfused copy's block starts (XOP_tick_back) jump back to the fused
+ * copy's, so the unfused copy runs only up to the next block.  Both copies
+ * count the same instructions in the same blocks: the records are shared,
+ * only their map positions differ (rec_pos, rec_pos_unfused), and the
+ * blocks are charged by the fused copy's ticks. */
 typedef struct wp_code {
   wp_cell *cells;
   uint32_t ncells;
@@ -154,6 +172,13 @@ typedef struct wp_code {
   uint32_t nblocks;
   uint64_t cost_hash;                  /* the prices the tick immediates hold */
   const void *tick_handler;            /* XOP_tick's handler in this code's variant */
+  /* Stepping code only (above; nmap_fused 0 otherwise): map entries below
+   * nmap_fused are the fused copy's, and twin[i] is the unfused copy's entry
+   * for the (first) instruction at fused entry i (UINT32_MAX: none). */
+  uint32_t nmap_fused;
+  uint32_t *twin;
+  uint32_t *rec_pos_unfused;
+  const void *tick_back_handler;
   struct wp_code *next;                /* the same function's code for other prices (wp_func_body.code) */
 } wp_code;
 
@@ -168,10 +193,9 @@ wp_code *wp_compile(const wp_module *m, uint32_t defined_index, wp_handler_table
 /* wp_compile_ticked: the same with XOP_tick blocks priced by costs. */
 wp_code *wp_compile_ticked(const wp_module *m, uint32_t defined_index, wp_handler_table handlers,
                            const wp_cost_model *costs, wp_error *err);
-/* wp_compile_unfused: ticked code without superinstructions: one internal
- * instruction per wasm instruction that has code (the stepping loop's). */
-wp_code *wp_compile_unfused(const wp_module *m, uint32_t defined_index, wp_handler_table handlers,
-                            const wp_cost_model *costs, wp_error *err);
+/* wp_compile_stepping: ticked stepping code (above), for the stepping loop. */
+wp_code *wp_compile_stepping(const wp_module *m, uint32_t defined_index, wp_handler_table handlers,
+                             const wp_cost_model *costs, wp_error *err);
 /* wp_code_reprice: rewrite the tick immediates for other prices (only on
  * code no other thread can see yet: translations are shared). */
 void wp_code_reprice(wp_code *code, const wp_cost_model *costs);
@@ -186,6 +210,11 @@ uint32_t wp_code_map_index(const wp_code *code, const wp_cell *pc);
 static inline bool wp_code_is_tick(const wp_code *code, uint32_t i) {
   return code->tick_handler && code->cells[code->map_cell[i]].handler == code->tick_handler;
 }
+
+/* wp_code_block_tick: the tick that charged the block of map entry t (an
+ * unfused copy's block: its fused copy's tick), with the record positions to
+ * compare with t in *rec_pos; NULL before any block. */
+const wp_cell *wp_code_block_tick(const wp_code *code, uint32_t t, const uint32_t **rec_pos);
 
 /* wp_code_block_end: one past the last record of a tick's block. */
 static inline uint32_t wp_code_block_end(const wp_code *code, const wp_cell *tick) {

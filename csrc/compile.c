@@ -253,7 +253,7 @@ static unsigned fuse(wp_emitter *em, unsigned iop, wp_cell imm[4], uint32_t *nim
   }
   int kind = iop == WP_XOP_jump_if ? 0 : iop == WP_XOP_jump_if_back ? 1 : iop == WP_XOP_jump_unless ? 2 : -1;
   if (kind < 0) return iop;
-  if (b->iop == WP_OP_i32_eqz && b->cell + 1 == em->ncells && kind != 1) {
+  if (b->iop == WP_OP_i32_eqz && b->cell + 1 == em->ncells && kind != 1 && !em->guarded) {
     /* br_if (eqz x) is "jump unless x"; if (eqz x) is "jump if x". */
     *first = *b;
     em->nlast -= 1;
@@ -301,7 +301,7 @@ static void records_fused_at(wp_emitter *em, uint32_t map) {
  * kept apart until now in case what followed would absorb them. */
 static void fuse_two_gets(wp_emitter *em) {
   struct wp_emitted *a = &em->last[0], *b = &em->last[1];
-  if (em->nlast != 2 || a->iop != WP_OP_local_get || b->iop != WP_OP_local_get || a->cell < em->barrier ||
+  if (em->nlast != 2 || !em->handlers[WP_XOP_get2] || a->iop != WP_OP_local_get || b->iop != WP_OP_local_get || a->cell < em->barrier ||
       a->cell + 2 != b->cell || b->cell + 2 != em->ncells)
     return;
   wp_cell pair = {.u64 = 0};
@@ -326,7 +326,13 @@ uint32_t wp_emit_op(wp_emitter *em, unsigned iop, uint32_t wasm_offset) {
   uint32_t nimm;
   struct wp_emitted first;
   bool at_last;
+  uint32_t nlast = em->nlast;
   unsigned fused = fuse(em, iop, imm, &nimm, &first, &at_last);
+  if (fused != iop && !em->handlers[fused]) { /* not in this loop (the stepping loop's subset) */
+    em->nlast = nlast;
+    fused = iop;
+    nimm = 0;
+  }
   if (fused != iop) {
     /* The fused instruction replaces the sequence, at its first cell, and
      * maps to the first instruction's offset (or the last's when it traps there). */
@@ -370,7 +376,7 @@ void wp_emit_u64(wp_emitter *em, uint64_t v) {
     struct wp_emitted *a = &em->last[0], *b = &em->last[1];
     bool tee = b->iop == WP_OP_local_tee;
     if ((b->iop == WP_OP_local_set || tee) && b->cell + 1 == em->ncells && a->cell >= em->barrier &&
-        fused_dest[a->iop][tee]) {
+        fused_dest[a->iop][tee] && em->handlers[fused_dest[a->iop][tee]]) {
       /* a's result goes to the local: a's cells, then the index (a ends
        * where b, the next instruction emitted, begins) */
       em->ncells = b->cell;
@@ -382,7 +388,8 @@ void wp_emit_u64(wp_emitter *em, uint64_t v) {
       return;
     }
     if (b->iop == WP_OP_local_set && b->cell + 1 == em->ncells && a->cell + 2 == b->cell &&
-        a->cell >= em->barrier && (a->iop == WP_OP_local_get || is_const(a->iop))) {
+        a->cell >= em->barrier && (a->iop == WP_OP_local_get || is_const(a->iop)) &&
+        em->handlers[a->iop == WP_OP_local_get ? WP_XOP_copy_local : WP_XOP_set_local_const]) {
       wp_cell src = em->cells[a->cell + 1];
       struct wp_emitted first = *a;
       em->ncells = first.cell;
@@ -490,18 +497,31 @@ uint32_t wp_code_map_index(const wp_code *code, const wp_cell *pc) {
   return lo;
 }
 
+const wp_cell *wp_code_block_tick(const wp_code *code, uint32_t t, const uint32_t **rec_pos) {
+  uint32_t first = t >= code->nmap_fused ? code->nmap_fused : 0; /* the copy t is in */
+  for (uint32_t i = t;; i--) {
+    const wp_cell *c = &code->cells[code->map_cell[i]];
+    if (c->handler == code->tick_handler) {
+      *rec_pos = code->rec_pos;
+      return c;
+    }
+    if (code->tick_back_handler && c->handler == code->tick_back_handler) {
+      *rec_pos = code->rec_pos_unfused;
+      return c + c[1].i64;
+    }
+    if (i == first) return NULL; /* before any block: nothing was charged */
+  }
+}
+
 uint64_t wp_code_unexecuted_cost(const wp_code *code, const wp_cell *pc, const wp_cost_model *costs) {
   if (!code || !code->rec_op || !pc || code->nmap == 0) return 0;
   uint32_t t = wp_code_map_index(code, pc);
-  uint32_t i = t;
-  while (!is_tick(code, i)) {
-    if (i == 0) return 0; /* before any block: nothing was charged */
-    i--;
-  }
-  const wp_cell *tick = &code->cells[code->map_cell[i]];
+  const uint32_t *rec_pos;
+  const wp_cell *tick = wp_code_block_tick(code, t, &rec_pos);
+  if (!tick) return 0;
   uint64_t sum = 0;
   for (uint32_t r = tick[2].pair.a; r < wp_code_block_end(code, tick); r++)
-    if (code->rec_pos[r] > t) sum += costs->op[code->rec_op[r]];
+    if (rec_pos[r] > t) sum += costs->op[code->rec_op[r]];
   return sum;
 }
 
@@ -517,6 +537,8 @@ void wp_code_free(wp_code *code) {
   free(code->cells);
   free(code->map_cell);
   free(code->map_offset);
+  free(code->twin);
+  free(code->rec_pos_unfused);
   free(code);
 }
 
@@ -524,24 +546,129 @@ wp_code *wp_compile(const wp_module *m, uint32_t defined_index, wp_handler_table
   return wp_compile_ticked(m, defined_index, handlers, NULL, err);
 }
 
+enum fusing { FUSE_NONE, FUSE_ALL, FUSE_GUARDED };
 static wp_code *compile(const wp_module *m, uint32_t defined_index, wp_handler_table handlers,
-                        const wp_cost_model *costs, bool fuse, wp_error *err);
+                        const wp_cost_model *costs, enum fusing fuse, wp_error *err);
 
 wp_code *wp_compile_ticked(const wp_module *m, uint32_t defined_index, wp_handler_table handlers,
                            const wp_cost_model *costs, wp_error *err) {
-  return compile(m, defined_index, handlers, costs, true, err);
+  return compile(m, defined_index, handlers, costs, FUSE_ALL, err);
 }
 
-wp_code *wp_compile_unfused(const wp_module *m, uint32_t defined_index, wp_handler_table handlers,
-                            const wp_cost_model *costs, wp_error *err) {
-  return compile(m, defined_index, handlers, costs, false, err);
+/* twins: for each entry of f's map, the entry of u's for the same (first)
+ * instruction: the first non-tick entry of u with its offset.  false when
+ * some instruction of f has none (never expected). */
+static bool twins(const wp_code *f, const wp_code *u, uint32_t *twin, uint32_t *by_offset) {
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < u->nmap; i++)
+    if (!wp_code_is_tick(u, i)) by_offset[n++] = i;
+  for (uint32_t i = 1; i < n; i++) { /* insertion sort by offset, then index: nearly sorted already */
+    uint32_t v = by_offset[i], j = i;
+    while (j > 0 && u->map_offset[by_offset[j - 1]] > u->map_offset[v]) {
+      by_offset[j] = by_offset[j - 1];
+      j--;
+    }
+    by_offset[j] = v;
+  }
+  for (uint32_t i = 0; i < f->nmap; i++) {
+    twin[i] = UINT32_MAX;
+    if (wp_code_is_tick(f, i)) continue;
+    uint32_t lo = 0, hi = n, off = f->map_offset[i];
+    while (lo < hi) {
+      uint32_t mid = lo + (hi - lo) / 2;
+      if (u->map_offset[by_offset[mid]] < off) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo == n || u->map_offset[by_offset[lo]] != off) return false;
+    twin[i] = f->nmap + by_offset[lo];
+  }
+  return true;
+}
+
+/* join: the stepping code (code.h): u's cells after f's, u's block starts
+ * turned into jumps to f's.  Frees u and returns f, or returns u alone
+ * (f freed) when the twins cannot be found; NULL when out of memory. */
+static wp_code *join(wp_code *f, wp_code *u, wp_handler_table handlers, wp_error *err) {
+  uint32_t nmap = f->nmap + u->nmap, ncells = f->ncells + u->ncells;
+  uint32_t *twin = wp_calloc(f->nmap ? f->nmap : 1, sizeof *twin);
+  uint32_t *by_offset = wp_calloc(u->nmap ? u->nmap : 1, sizeof *by_offset);
+  uint32_t *rec_pos = wp_calloc(u->nrec ? u->nrec : 1, sizeof *rec_pos);
+  uint32_t *tick_of_block = wp_calloc(f->nblocks ? f->nblocks : 1, sizeof *tick_of_block);
+  wp_cell *cells = NULL;
+  uint32_t *map_cell = NULL, *map_offset = NULL;
+  if (twin && by_offset && rec_pos && tick_of_block && !twins(f, u, twin, by_offset)) {
+    free(twin);
+    free(by_offset);
+    free(rec_pos);
+    free(tick_of_block);
+    wp_code_free(f);
+    return u;
+  }
+  if (twin && by_offset && rec_pos && tick_of_block && (cells = realloc(f->cells, (size_t)ncells * sizeof *cells)))
+    f->cells = cells;
+  if (cells && (map_cell = realloc(f->map_cell, (size_t)nmap * sizeof *map_cell))) f->map_cell = map_cell;
+  if (map_cell && (map_offset = realloc(f->map_offset, (size_t)nmap * sizeof *map_offset))) f->map_offset = map_offset;
+  free(by_offset);
+  if (!map_offset) {
+    free(twin);
+    free(rec_pos);
+    free(tick_of_block);
+    wp_code_free(f);
+    wp_code_free(u);
+    wp_error_set(err, WP_ERR_NOMEM, WP_NO_OFFSET, "out of memory translating a function");
+    return NULL;
+  }
+  memcpy(cells + f->ncells, u->cells, (size_t)u->ncells * sizeof *cells);
+  for (uint32_t i = 0; i < u->nmap; i++) {
+    map_cell[f->nmap + i] = f->ncells + u->map_cell[i];
+    map_offset[f->nmap + i] = u->map_offset[i];
+  }
+  for (uint32_t r = 0; r < u->nrec; r++) rec_pos[r] = f->nmap + u->rec_pos[r];
+  /* Each block's tick in f; u's ticks become jumps to them. */
+  for (uint32_t i = 0; i < f->nmap; i++)
+    if (wp_code_is_tick(f, i)) tick_of_block[cells[f->map_cell[i] + 2].pair.b] = f->map_cell[i];
+  for (uint32_t i = 0; i < u->nmap; i++) {
+    if (!wp_code_is_tick(u, i)) continue;
+    uint32_t at = f->ncells + u->map_cell[i];
+    cells[at].handler = handlers[WP_XOP_tick_back];
+    cells[at + 1].i64 = (int64_t)tick_of_block[cells[at + 2].pair.b] - (int64_t)at;
+  }
+  free(tick_of_block);
+  f->ncells = ncells;
+  f->nmap_fused = f->nmap;
+  f->nmap = nmap;
+  f->twin = twin;
+  f->rec_pos_unfused = rec_pos;
+  f->tick_back_handler = handlers[WP_XOP_tick_back];
+  wp_code_free(u);
+  return f;
+}
+
+wp_code *wp_compile_stepping(const wp_module *m, uint32_t defined_index, wp_handler_table handlers,
+                             const wp_cost_model *costs, wp_error *err) {
+  wp_code *f = compile(m, defined_index, handlers, costs, FUSE_GUARDED, err);
+  wp_code *u = f ? compile(m, defined_index, handlers, costs, FUSE_NONE, err) : NULL;
+  if (!u) {
+    wp_code_free(f);
+    return NULL;
+  }
+  /* The same instructions counted in the same blocks (only the map differs). */
+  bool same = f->nrec == u->nrec && f->nblocks == u->nblocks &&
+              !memcmp(f->rec_op, u->rec_op, f->nrec * sizeof *f->rec_op) &&
+              !memcmp(f->block_first, u->block_first, (f->nblocks + 1) * sizeof *f->block_first);
+  if (!same) { /* never expected: fall back to the unfused code alone */
+    wp_code_free(f);
+    return u;
+  }
+  return join(f, u, handlers, err);
 }
 
 /* compile: the plain, counted and profiled loops run superinstructions; the
- * stepping loop, which stops at each wasm instruction, must not (fuse). */
+ * stepping loop runs its few guarded ones with an unfused copy (join). */
 static wp_code *compile(const wp_module *m, uint32_t defined_index, wp_handler_table handlers,
-                        const wp_cost_model *costs, bool fuse, wp_error *err) {
-  wp_emitter em = {.handlers = handlers, .ticks = costs != NULL, .fuse = fuse};
+                        const wp_cost_model *costs, enum fusing fuse, wp_error *err) {
+  wp_emitter em = {.handlers = handlers, .ticks = costs != NULL, .fuse = fuse != FUSE_NONE,
+                   .guarded = fuse == FUSE_GUARDED};
   wp_code *code = wp_calloc(1, sizeof *code);
   uint32_t max_height = 0;
   if (!code || wp_validate_body(m, defined_index, &em, &max_height, err) < 0 || em.oom) {

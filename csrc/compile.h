@@ -31,6 +31,11 @@ typedef struct wp_emitter {
   uint32_t nlast;
   uint32_t barrier;
   bool fuse;
+  /* The stepping loop's fused copy (code.h): only superinstructions whose
+   * handler the loop has (the table entry is not NULL), and only those
+   * that count one dispatch per wasm instruction they replace (no
+   * i32.eqz; br_if -> XOP_jump_unless). */
+  bool guarded;
 } wp_emitter;
 
 /* No pending fixup. Fixup lists thread through the placeholder cells. */

@@ -21,6 +21,7 @@
 typedef struct patch {
   wp_cell *cell;
   const void *orig;
+  bool unfuse; /* XOP_unfuse over a superinstruction, else XOP_break */
   uint32_t refs;
 } patch;
 
@@ -28,13 +29,13 @@ static pthread_mutex_t patch_lock = PTHREAD_MUTEX_INITIALIZER;
 static patch *patches;
 static uint32_t npatches, cap_patches;
 
-static const void *break_handler(void) {
+static wp_handler_table step_handlers(void) {
   static wp_handler_table table;
   if (!table) wp_loop_step(NULL, 0, NULL, &table);
-  return table[WP_XOP_break];
+  return table;
 }
 
-static bool patch_cell(wp_cell *cell) {
+static bool patch_cell(wp_cell *cell, bool unfuse) {
   pthread_mutex_lock(&patch_lock);
   bool ok = true;
   uint32_t i = 0;
@@ -42,8 +43,8 @@ static bool patch_cell(wp_cell *cell) {
   if (i < npatches) {
     patches[i].refs++;
   } else if ((ok = wp_grow((void **)&patches, &cap_patches, npatches + 1, sizeof *patches))) {
-    patches[npatches++] = (patch){.cell = cell, .orig = cell->handler, .refs = 1};
-    cell->handler = break_handler();
+    patches[npatches++] = (patch){.cell = cell, .orig = cell->handler, .unfuse = unfuse, .refs = 1};
+    cell->handler = step_handlers()[unfuse ? WP_XOP_unfuse : WP_XOP_break];
   }
   pthread_mutex_unlock(&patch_lock);
   return ok;
@@ -62,13 +63,30 @@ static void unpatch_cell(wp_cell *cell) {
   pthread_mutex_unlock(&patch_lock);
 }
 
-const void *wp_debug_handler(const wp_cell *pc) {
+/* The handler under a patch (orig) or what runs there (an unfuse patch
+ * stays: the instruction at pc is run through the unfused copy). */
+static const void *handler_at(const wp_cell *pc, bool orig) {
   const void *h = pc->handler;
   pthread_mutex_lock(&patch_lock);
   for (uint32_t i = 0; i < npatches; i++)
-    if (patches[i].cell == pc) h = patches[i].orig;
+    if (patches[i].cell == pc && (orig || !patches[i].unfuse)) h = patches[i].orig;
   pthread_mutex_unlock(&patch_lock);
   return h;
+}
+
+const void *wp_debug_handler(const wp_cell *pc) { return handler_at(pc, false); }
+
+/* Whether h is one of the stepping loop's superinstructions. */
+static bool is_superinstruction(const void *h) {
+  wp_handler_table t = step_handlers();
+  for (unsigned x = WP_XOP_jump_if_back_unwind + 1; x < WP_XOP_break; x++)
+    if (t[x] && t[x] == h) return true;
+  return false;
+}
+
+const wp_cell *wp_debug_unfused(const wp_func *f, const wp_cell *pc) {
+  const wp_code *code = wp_code_holding(f, WP_VARIANT_STEP, pc);
+  return &code->cells[code->map_cell[code->twin[wp_code_map_index(code, pc)]]];
 }
 
 /* ---- the clock ---- */
@@ -80,19 +98,22 @@ uint64_t wp_debug_exact_ticks(const wp_debug *d) {
   if (!f || !f->pc || !f->func->body) return ex->ticks;
   const wp_code *code = wp_code_holding(f->func, WP_VARIANT_STEP, f->pc);
   if (!code || !code->rec_op) return ex->ticks;
-  uint32_t t = wp_code_map_index(code, f->pc), i = t;
+  uint32_t t = wp_code_map_index(code, f->pc);
   if (wp_code_is_tick(code, t)) return ex->ticks; /* its block is not charged yet */
-  while (i > 0 && !wp_code_is_tick(code, i)) i--;
-  if (!wp_code_is_tick(code, i)) return ex->ticks;
-  const wp_cell *tick = &code->cells[code->map_cell[i]];
+  /* A superinstruction's records share its position: count from its
+   * first instruction in the unfused copy, one record per instruction. */
+  if (t < code->nmap_fused && code->twin[t] != UINT32_MAX) t = code->twin[t];
+  const uint32_t *rec_pos;
+  const wp_cell *tick = wp_code_block_tick(code, t, &rec_pos);
+  if (!tick) return ex->ticks;
   /* The block was charged whole; what has not run is the instruction at pc
    * (the last record at t: the ones before it are nop/block/loop/end, which
    * have no code and count once control passes them) and what follows. */
   uint64_t unrun = 0;
   uint32_t own = UINT32_MAX;
   for (uint32_t r = tick[2].pair.a; r < wp_code_block_end(code, tick); r++) {
-    if (code->rec_pos[r] > t) unrun += ex->cost.op[code->rec_op[r]];
-    else if (code->rec_pos[r] == t) own = r;
+    if (rec_pos[r] > t) unrun += ex->cost.op[code->rec_op[r]];
+    else if (rec_pos[r] == t) own = r;
   }
   if (own != UINT32_MAX) unrun += ex->cost.op[code->rec_op[own]];
   return ex->ticks - unrun;
@@ -166,7 +187,7 @@ static const wp_dbg_break *find_break(const wp_debug *d, const wp_cell *cell, ui
   for (uint32_t i = 0; i < d->nbps; i++) {
     const wp_dbg_break *b = &d->bps[i];
     if (!b->enabled) continue;
-    if (entry ? (!b->cell && b->func == func) : b->cell == cell) return b;
+    if (entry ? (!b->cell && b->func == func) : (b->cell == cell || b->fused_cell == cell)) return b;
   }
   return NULL;
 }
@@ -352,11 +373,31 @@ static void entry_bits_update(wp_debug *d) {
   for (uint32_t i = 0; i < d->nbps; i++) d->on_enter |= d->bps[i].enabled && !d->bps[i].cell;
 }
 
+/* patch_break: patch b's cells (code.h: stepping code): its instruction in
+ * the unfused copy, and in the fused copy the instruction itself (a
+ * breakpoint) or the superinstruction holding it (through the unfused copy). */
+static bool patch_break(wp_dbg_break *b) {
+  if (!patch_cell(b->cell, false)) return false;
+  if (b->fused_cell && !patch_cell(b->fused_cell, b->fused_unfuse)) {
+    unpatch_cell(b->cell);
+    return false;
+  }
+  return true;
+}
+
+static void unpatch_break(wp_dbg_break *b) {
+  unpatch_cell(b->cell);
+  if (b->fused_cell) unpatch_cell(b->fused_cell);
+}
+
 uint32_t wp_debug_break_at(wp_debug *d, uint32_t func, uint32_t offset, uint32_t *actual, wp_error *err) {
   const wp_code *code = step_code(d, func, err);
   if (!code) return 0;
-  uint32_t t = 0;
-  while (t < code->nmap && (code->map_offset[t] < offset || wp_code_is_tick(code, t))) t++;
+  /* The instruction in the unfused copy (all of the code when there is no fused one). */
+  uint32_t t = code->nmap_fused;
+  while (t < code->nmap && (code->map_offset[t] < offset || wp_code_is_tick(code, t) ||
+                            code->cells[code->map_cell[t]].handler == code->tick_back_handler))
+    t++;
   if (t == code->nmap)
     return wp_error_set(err, WP_ERR_ARG, offset, "no instruction at or after offset %#x in function %u", offset, func), 0;
   wp_dbg_break *b = new_break(d, err);
@@ -364,7 +405,16 @@ uint32_t wp_debug_break_at(wp_debug *d, uint32_t func, uint32_t offset, uint32_t
   b->cell = &code->cells[code->map_cell[t]];
   b->func = func;
   b->offset = code->map_offset[t];
-  if (!patch_cell(b->cell)) return wp_error_set(err, WP_ERR_NOMEM, WP_NO_OFFSET, "out of memory patching"), 0;
+  b->fused_cell = NULL;
+  /* In the fused copy: the last instruction starting at or before it. */
+  uint32_t at = UINT32_MAX;
+  for (uint32_t i = 0; i < code->nmap_fused; i++)
+    if (code->twin[i] != UINT32_MAX && code->twin[i] <= t && (at == UINT32_MAX || code->twin[i] > code->twin[at])) at = i;
+  if (at != UINT32_MAX) {
+    b->fused_cell = &code->cells[code->map_cell[at]];
+    b->fused_unfuse = is_superinstruction(handler_at(b->fused_cell, true));
+  }
+  if (!patch_break(b)) return wp_error_set(err, WP_ERR_NOMEM, WP_NO_OFFSET, "out of memory patching"), 0;
   d->nbps++;
   if (actual) *actual = b->offset;
   return b->id;
@@ -386,8 +436,8 @@ int wp_debug_enable(wp_debug *d, uint32_t id, bool enabled) {
     wp_dbg_break *b = &d->bps[i];
     if (b->id != id) continue;
     if (b->enabled != enabled && b->cell) {
-      if (enabled && !patch_cell(b->cell)) return -1;
-      if (!enabled) unpatch_cell(b->cell);
+      if (enabled && !patch_break(b)) return -1;
+      if (!enabled) unpatch_break(b);
     }
     b->enabled = enabled;
     entry_bits_update(d);
@@ -522,6 +572,11 @@ wp_stop_reason wp_debug_resume(wp_debug *d, const wp_debug_run *run) {
     d->trace_cap = d->trace ? run->trace : 0;
   }
   d->ntrace = 0;
+  /* Paused at a superinstruction with a breakpoint inside: go on from its
+   * first instruction in the unfused copy (without stopping there again). */
+  wp_frame *top = &ex->frames[ex->nframes - 1];
+  if (top->pc && top->func->body && handler_at(top->pc, false) == step_handlers()[WP_XOP_unfuse])
+    top->pc = wp_debug_unfused(top->func, top->pc);
   wp_debug_watch_sync(d);
   if (d->trace && ex->frames[ex->nframes - 1].pc) trace_current(d);
   d->countdown = d->pending == WP_STOP_ENTRY ? 0 : next_countdown(d);

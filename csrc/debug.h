@@ -36,6 +36,8 @@ typedef struct wp_dbg_break {
   wp_cell *cell;
   uint32_t func;          /* function index in the debugged instance's module */
   uint32_t offset;        /* module offset of the instruction (entry breakpoints: the body's first) */
+  wp_cell *fused_cell;    /* its patch in the fused copy of stepping code (code.h), or NULL */
+  bool fused_unfuse;      /* that cell is a superinstruction: patched with XOP_unfuse */
   bool enabled;
 } wp_dbg_break;
 
@@ -166,6 +168,9 @@ uint64_t wp_debug_break(wp_exec *ex, uint64_t countdown);
 /* wp_debug_handler: the handler to run for the instruction at pc: the
  * original one when a breakpoint is patched over it. */
 const void *wp_debug_handler(const wp_cell *pc);
+/* wp_debug_unfused: the instruction in the unfused copy where the
+ * superinstruction at pc starts (f's stepping code; code.h). */
+const wp_cell *wp_debug_unfused(const wp_func *f, const wp_cell *pc);
 /* wp_debug_entered: a guest frame for f was pushed (on_enter or
  * wp_debug_entry_hook set). */
 uint64_t wp_debug_entered(wp_exec *ex, wp_func *f, uint64_t countdown);

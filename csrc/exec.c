@@ -54,7 +54,7 @@ const wp_code *wp_func_code(wp_func *f, wp_variant v, const wp_cost_model *cost,
   const wp_module *m = f->inst->module;
   uint32_t defined = f->index - m->nfuncs_imported;
   wp_code *code = v == WP_VARIANT_PLAIN  ? wp_compile(m, defined, h, err)
-                  : v == WP_VARIANT_STEP ? wp_compile_unfused(m, defined, h, cost, err)
+                  : v == WP_VARIANT_STEP ? wp_compile_stepping(m, defined, h, cost, err)
                                          : wp_compile_ticked(m, defined, h, cost, err);
   if (!code) {
     if (err) err->func = f->index;

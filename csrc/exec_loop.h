@@ -9,7 +9,9 @@
  *                  countdown of instructions in a register, decremented at
  *                  each dispatch, whose expiry calls the debugger's check;
  *                  breakpoints as patched handler cells (XOP_break); it
- *                  resumes a paused frame and returns 1 when it pauses
+ *                  resumes a paused frame and returns 1 when it pauses; it
+ *                  has the superinstructions of WP_FUSED_XOPS_STEPPING,
+ *                  guarded (FUSED_GUARD; code.h: stepping code)
  * and, for observing variants, the hook macros (default: nothing):
  *   HOOK_ENTER(f)  after a guest frame is pushed
  *   HOOK_LEAVE()   before a guest frame is popped
@@ -83,6 +85,8 @@ int LOOP_FN(wp_exec *ex, uint32_t base, wp_error *err, wp_handler_table *labels)
       WP_BASE_XOPS(X)
 #if LOOP_FUSED
       WP_FUSED_XOPS(X)
+#elif LOOP_STEP
+      WP_FUSED_XOPS_STEPPING(X)
 #endif
 #if LOOP_STEP
       WP_STEP_XOPS(X)
@@ -110,7 +114,11 @@ int LOOP_FN(wp_exec *ex, uint32_t base, wp_error *err, wp_handler_table *labels)
 #undef OP
 #undef OPFC
 #define X(ident) [WP_XOP_##ident] = (const void *)(uintptr_t)WP_XOP_##ident,
+#if LOOP_STEP
+      WP_BASE_XOPS(X) WP_FUSED_XOPS_STEPPING(X) WP_STEP_XOPS(X)
+#else
       WP_XOPS(X)
+#endif
 #undef X
   };
 #endif
@@ -184,6 +192,19 @@ int LOOP_FN(wp_exec *ex, uint32_t base, wp_error *err, wp_handler_table *labels)
   do {                                           \
     if (INTERRUPT_PENDING()) goto do_checkpoint; \
   } while (0)
+#endif
+/* FUSED_GUARD(k): at the start of a superinstruction replacing k wasm
+ * instructions.  The stepping loop runs it whole only when no stop falls
+ * inside it (its dispatch counted the first instruction; the countdown
+ * takes the others), else its instructions one by one (do_unfuse). */
+#if LOOP_STEP
+#define FUSED_GUARD(k)                                   \
+  do {                                                   \
+    if (WP_UNLIKELY(countdown < (k))) goto do_unfuse;    \
+    countdown -= (k) - 1;                                \
+  } while (0)
+#else
+#define FUSED_GUARD(k) ((void)0)
 #endif
 #define IMM(i) (pc[i].u64)
 #define TOP sp[-1]
@@ -456,6 +477,11 @@ dispatch:
     }
 #if LOOP_STEP
     XCASE(break) : goto do_break;
+    XCASE(unfuse) : goto do_unfuse;
+    XCASE(tick_back) : { /* the unfused copy's block start: back to the fused copy's (a dispatch, no instruction) */
+      pc += pc[1].i64;
+      DISPATCH_TO(pc->handler);
+    }
 #endif
 
     XCASE(tick) : {
@@ -463,38 +489,44 @@ dispatch:
       NEXT(3);
     }
 
-    /* ---- superinstructions (fused.h; only in plain code) ---- */
-#if LOOP_FUSED
+    /* ---- superinstructions (fused.h): those the stepping loop has too ---- */
+#if LOOP_FUSED || LOOP_STEP
 #define FUSED_BIN(X, id, ct, g, p, e)                               \
   XCASE(ll_##id) : {                                                \
+    FUSED_GUARD(3);                                                 \
     ct a = g(fp[pc[1].pair.a]), b = g(fp[pc[1].pair.b]);            \
     *sp++ = p(e);                                                   \
     NEXT(2);                                                        \
   }                                                                 \
   XCASE(lc_##id) : {                                                \
+    FUSED_GUARD(3);                                                 \
     ct a = g(fp[pc[1].u64]), b = g(pc[2].u64);                      \
     *sp++ = p(e);                                                   \
     NEXT(3);                                                        \
   }                                                                 \
   XCASE(sl_##id) : {                                                \
+    FUSED_GUARD(2);                                                 \
     ct a = g(sp[-1]), b = g(fp[pc[1].u64]);                         \
     sp[-1] = p(e);                                                  \
     NEXT(2);                                                        \
   }                                                                 \
   XCASE(sc_##id) : {                                                \
+    FUSED_GUARD(2);                                                 \
     ct a = g(sp[-1]), b = g(pc[1].u64);                             \
     sp[-1] = p(e);                                                  \
     NEXT(2);                                                        \
   }
-/* One compare-and-jump form: GETAB loads a and b and pops what they used,
- * REL is the index of the rel cell, CHECK is CHECKPOINT() at back-edges. */
-#define FUSED_CJ1(name, CHECK, GETAB, REL, WHEN, e) \
-  XCASE(name) : {                                   \
-    CHECK;                                          \
-    uint32_t a, b;                                  \
-    GETAB;                                          \
-    if (WHEN(e)) NEXT(pc[REL].i64);                 \
-    NEXT(REL + 1);                                  \
+/* One compare-and-jump form of K wasm instructions: GETAB loads a and b
+ * and pops what they used, REL is the index of the rel cell, CHECK is
+ * CHECKPOINT() at back-edges. */
+#define FUSED_CJ1(name, K, CHECK, GETAB, REL, WHEN, e) \
+  XCASE(name) : {                                      \
+    FUSED_GUARD(K);                                    \
+    CHECK;                                             \
+    uint32_t a, b;                                     \
+    GETAB;                                             \
+    if (WHEN(e)) NEXT(pc[REL].i64);                    \
+    NEXT(REL + 1);                                     \
   }
 #define CJ_S a = I32 sp[-2], b = I32 sp[-1], sp -= 2
 #define CJ_LL a = I32 fp[pc[1].pair.a], b = I32 fp[pc[1].pair.b]
@@ -504,30 +536,106 @@ dispatch:
 #define CJ_IF(x) (x)
 #define CJ_UNLESS(x) (!(x))
 #define CJ_FORMS(pre, CHECK, WHEN, id, e)                    \
-  FUSED_CJ1(pre##s_##id, CHECK, CJ_S, 1, WHEN, e)            \
-  FUSED_CJ1(pre##ll_##id, CHECK, CJ_LL, 2, WHEN, e)          \
-  FUSED_CJ1(pre##lc_##id, CHECK, CJ_LC, 3, WHEN, e)          \
-  FUSED_CJ1(pre##sl_##id, CHECK, CJ_SL, 2, WHEN, e)          \
-  FUSED_CJ1(pre##sc_##id, CHECK, CJ_SC, 2, WHEN, e)
+  FUSED_CJ1(pre##s_##id, 2, CHECK, CJ_S, 1, WHEN, e)         \
+  FUSED_CJ1(pre##ll_##id, 4, CHECK, CJ_LL, 2, WHEN, e)       \
+  FUSED_CJ1(pre##lc_##id, 4, CHECK, CJ_LC, 3, WHEN, e)       \
+  FUSED_CJ1(pre##sl_##id, 3, CHECK, CJ_SL, 2, WHEN, e)       \
+  FUSED_CJ1(pre##sc_##id, 3, CHECK, CJ_SC, 2, WHEN, e)
 #define FUSED_CJ(X, id, e)                        \
   CJ_FORMS(j, (void)0, CJ_IF, id, e)              \
   CJ_FORMS(jb, CHECKPOINT(), CJ_IF, id, e)        \
   CJ_FORMS(ju, (void)0, CJ_UNLESS, id, e)
     XCASE(copy_local) : {
+      FUSED_GUARD(2);
       fp[pc[2].u64] = fp[pc[1].u64];
       NEXT(3);
     }
     XCASE(get2) : {
+      FUSED_GUARD(2);
       sp[0] = fp[pc[1].pair.a];
       sp[1] = fp[pc[1].pair.b];
       sp += 2;
       NEXT(2);
     }
     XCASE(set_local_const) : {
+      FUSED_GUARD(2);
       fp[pc[2].u64] = pc[1].u64;
       NEXT(3);
     }
     WP_FUSED_BINOPS(FUSED_BIN, _)
+    WP_FUSED_CMPS(FUSED_CJ, _)
+#undef FUSED_BIN
+#undef FUSED_CJ1
+#undef CJ_S
+#undef CJ_LL
+#undef CJ_LC
+#undef CJ_SL
+#undef CJ_SC
+#undef CJ_IF
+#undef CJ_UNLESS
+#undef CJ_FORMS
+#undef FUSED_CJ
+/* Results into a local (fused.h): GET pops the stack operands into a and b,
+ * LEN is the producer's length in cells, the local's index comes after. */
+#define TO_SET(r, at) fp[pc[at].u64] = (r)
+#define TO_TEE(r, at)            \
+  do {                           \
+    uint64_t r_ = (r);           \
+    fp[pc[at].u64] = r_;         \
+    *sp++ = r_;                  \
+  } while (0)
+#define DEST_BIN1(name, K, GET, LEN, TO, ct, g, p, e) \
+  XCASE(name) : {                                     \
+    FUSED_GUARD(K);                                   \
+    ct a, b;                                          \
+    GET;                                           \
+    TO(p(e), LEN);                                 \
+    NEXT(LEN + 1);                                 \
+  }
+#define DB_S(g) b = g(sp[-1]), a = g(sp[-2]), sp -= 2
+#define DB_LL(g) a = g(fp[pc[1].pair.a]), b = g(fp[pc[1].pair.b])
+#define DB_LC(g) a = g(fp[pc[1].u64]), b = g(pc[2].u64)
+#define DB_SL(g) a = g(sp[-1]), b = g(fp[pc[1].u64]), sp -= 1
+#define DB_SC(g) a = g(sp[-1]), b = g(pc[1].u64), sp -= 1
+#define DEST_BIN(X, id, ct, g, p, e)                               \
+  DEST_BIN1(s_##id##_set, 2, DB_S(g), 1, TO_SET, ct, g, p, e)         \
+  DEST_BIN1(s_##id##_tee, 2, DB_S(g), 1, TO_TEE, ct, g, p, e)         \
+  DEST_BIN1(ll_##id##_set, 4, DB_LL(g), 2, TO_SET, ct, g, p, e)       \
+  DEST_BIN1(ll_##id##_tee, 4, DB_LL(g), 2, TO_TEE, ct, g, p, e)       \
+  DEST_BIN1(lc_##id##_set, 4, DB_LC(g), 3, TO_SET, ct, g, p, e)       \
+  DEST_BIN1(lc_##id##_tee, 4, DB_LC(g), 3, TO_TEE, ct, g, p, e)       \
+  DEST_BIN1(sl_##id##_set, 3, DB_SL(g), 2, TO_SET, ct, g, p, e)       \
+  DEST_BIN1(sl_##id##_tee, 3, DB_SL(g), 2, TO_TEE, ct, g, p, e)       \
+  DEST_BIN1(sc_##id##_set, 3, DB_SC(g), 2, TO_SET, ct, g, p, e)       \
+  DEST_BIN1(sc_##id##_tee, 3, DB_SC(g), 2, TO_TEE, ct, g, p, e)
+    WP_FUSED_BINOPS_I32(DEST_BIN, _)
+/* Loop steps (fused.h): x = the sum, stored to local X, compared with b. */
+#define STEP1(name, CHECK, XGET, XI, BGET, e) \
+  XCASE(name) : {                             \
+    FUSED_GUARD(7);                           \
+    CHECK;                                    \
+    uint32_t x_ = XGET;                       \
+    fp[pc[XI].u64] = x_;                      \
+    uint32_t a = x_, b = BGET;                \
+    if (e) NEXT(pc[XI + 2].i64);              \
+    NEXT(XI + 3);                             \
+  }
+#define S_LL I32 fp[pc[1].pair.a] + I32 fp[pc[1].pair.b]
+#define S_LC I32 fp[pc[1].u64] + I32 pc[2].u64
+#define STEP(X, id, e)                                                    \
+  STEP1(sll_jsl_##id, (void)0, S_LL, 2, I32 fp[pc[3].u64], e)            \
+  STEP1(sll_jsc_##id, (void)0, S_LL, 2, I32 pc[3].u64, e)                \
+  STEP1(sll_jbsl_##id, CHECKPOINT(), S_LL, 2, I32 fp[pc[3].u64], e)      \
+  STEP1(sll_jbsc_##id, CHECKPOINT(), S_LL, 2, I32 pc[3].u64, e)          \
+  STEP1(slc_jsl_##id, (void)0, S_LC, 3, I32 fp[pc[4].u64], e)            \
+  STEP1(slc_jsc_##id, (void)0, S_LC, 3, I32 pc[4].u64, e)                \
+  STEP1(slc_jbsl_##id, CHECKPOINT(), S_LC, 3, I32 fp[pc[4].u64], e)      \
+  STEP1(slc_jbsc_##id, CHECKPOINT(), S_LC, 3, I32 pc[4].u64, e)
+    WP_FUSED_CMPS(STEP, _)
+#endif /* LOOP_FUSED || LOOP_STEP */
+
+    /* ---- the other superinstructions (only with LOOP_FUSED) ---- */
+#if LOOP_FUSED
 #define FUSED_LOAD(X, id, ctype, n, conv)                                    \
   XCASE(l_##id) : {                                                          \
     uint64_t ea = (uint64_t)(uint32_t)fp[pc[1].u64] + pc[2].u64;             \
@@ -561,51 +669,7 @@ dispatch:
     WP_FUSED_STORES(FUSED_STORE, _)
 #undef FUSED_STORE
 #undef FUSED_STORE1
-    WP_FUSED_CMPS(FUSED_CJ, _)
-#undef FUSED_BIN
-#undef FUSED_CJ1
-#undef CJ_S
-#undef CJ_LL
-#undef CJ_LC
-#undef CJ_SL
-#undef CJ_SC
-#undef CJ_IF
-#undef CJ_UNLESS
-#undef CJ_FORMS
-#undef FUSED_CJ
-/* Results into a local (fused.h): GET pops the stack operands into a and b,
- * LEN is the producer's length in cells, the local's index comes after. */
-#define TO_SET(r, at) fp[pc[at].u64] = (r)
-#define TO_TEE(r, at)            \
-  do {                           \
-    uint64_t r_ = (r);           \
-    fp[pc[at].u64] = r_;         \
-    *sp++ = r_;                  \
-  } while (0)
-#define DEST_BIN1(name, GET, LEN, TO, ct, g, p, e) \
-  XCASE(name) : {                                  \
-    ct a, b;                                       \
-    GET;                                           \
-    TO(p(e), LEN);                                 \
-    NEXT(LEN + 1);                                 \
-  }
-#define DB_S(g) b = g(sp[-1]), a = g(sp[-2]), sp -= 2
-#define DB_LL(g) a = g(fp[pc[1].pair.a]), b = g(fp[pc[1].pair.b])
-#define DB_LC(g) a = g(fp[pc[1].u64]), b = g(pc[2].u64)
-#define DB_SL(g) a = g(sp[-1]), b = g(fp[pc[1].u64]), sp -= 1
-#define DB_SC(g) a = g(sp[-1]), b = g(pc[1].u64), sp -= 1
-#define DEST_BIN(X, id, ct, g, p, e)                               \
-  DEST_BIN1(s_##id##_set, DB_S(g), 1, TO_SET, ct, g, p, e)         \
-  DEST_BIN1(s_##id##_tee, DB_S(g), 1, TO_TEE, ct, g, p, e)         \
-  DEST_BIN1(ll_##id##_set, DB_LL(g), 2, TO_SET, ct, g, p, e)       \
-  DEST_BIN1(ll_##id##_tee, DB_LL(g), 2, TO_TEE, ct, g, p, e)       \
-  DEST_BIN1(lc_##id##_set, DB_LC(g), 3, TO_SET, ct, g, p, e)       \
-  DEST_BIN1(lc_##id##_tee, DB_LC(g), 3, TO_TEE, ct, g, p, e)       \
-  DEST_BIN1(sl_##id##_set, DB_SL(g), 2, TO_SET, ct, g, p, e)       \
-  DEST_BIN1(sl_##id##_tee, DB_SL(g), 2, TO_TEE, ct, g, p, e)       \
-  DEST_BIN1(sc_##id##_set, DB_SC(g), 2, TO_SET, ct, g, p, e)       \
-  DEST_BIN1(sc_##id##_tee, DB_SC(g), 2, TO_TEE, ct, g, p, e)
-    WP_FUSED_BINOPS(DEST_BIN, _)
+    WP_FUSED_BINOPS_OTHER(DEST_BIN, _)
 /* Results into memory (fused.h): the address is below the operands. */
 #define STORE_BIN1(name, GET, LEN, W, ct, g, p, e)              \
   XCASE(name) : {                                               \
@@ -716,28 +780,6 @@ dispatch:
   ADDR_STORE1(alc_sl_##id, A_LC, 3, fp[pc[3].u64], ctype, n)        \
   ADDR_STORE1(alc_sc_##id, A_LC, 3, pc[3].u64, ctype, n)
     WP_FUSED_STORES(ADDR_STORE, _)
-/* Loop steps (fused.h): x = the sum, stored to local X, compared with b. */
-#define STEP1(name, CHECK, XGET, XI, BGET, e) \
-  XCASE(name) : {                             \
-    CHECK;                                    \
-    uint32_t x_ = XGET;                       \
-    fp[pc[XI].u64] = x_;                      \
-    uint32_t a = x_, b = BGET;                \
-    if (e) NEXT(pc[XI + 2].i64);              \
-    NEXT(XI + 3);                             \
-  }
-#define S_LL I32 fp[pc[1].pair.a] + I32 fp[pc[1].pair.b]
-#define S_LC I32 fp[pc[1].u64] + I32 pc[2].u64
-#define STEP(X, id, e)                                                    \
-  STEP1(sll_jsl_##id, (void)0, S_LL, 2, I32 fp[pc[3].u64], e)            \
-  STEP1(sll_jsc_##id, (void)0, S_LL, 2, I32 pc[3].u64, e)                \
-  STEP1(sll_jbsl_##id, CHECKPOINT(), S_LL, 2, I32 fp[pc[3].u64], e)      \
-  STEP1(sll_jbsc_##id, CHECKPOINT(), S_LL, 2, I32 pc[3].u64, e)          \
-  STEP1(slc_jsl_##id, (void)0, S_LC, 3, I32 fp[pc[4].u64], e)            \
-  STEP1(slc_jsc_##id, (void)0, S_LC, 3, I32 pc[4].u64, e)                \
-  STEP1(slc_jbsl_##id, CHECKPOINT(), S_LC, 3, I32 fp[pc[4].u64], e)      \
-  STEP1(slc_jbsc_##id, CHECKPOINT(), S_LC, 3, I32 pc[4].u64, e)
-    WP_FUSED_CMPS(STEP, _)
 #undef TO_PUSH
 #undef ADDR_LOAD1
 #undef A_S
@@ -749,6 +791,9 @@ dispatch:
 #undef ADDR_LOAD
 #undef ADDR_STORE1
 #undef ADDR_STORE
+#undef DEST_LOAD1
+#undef DEST_LOAD
+#endif /* LOOP_FUSED */
 #undef STEP1
 #undef S_LL
 #undef S_LC
@@ -762,9 +807,6 @@ dispatch:
 #undef DB_SL
 #undef DB_SC
 #undef DEST_BIN
-#undef DEST_LOAD1
-#undef DEST_LOAD
-#endif /* LOOP_FUSED */
 
     /* ---- tables ---- */
     CASE(table_get) : {
@@ -1190,13 +1232,19 @@ do_call : {
 do_step_check:
   frame->pc = pc;
   frame->sp = sp;
-  if (pc->handler == handlers[WP_XOP_tick]) {
+  if (pc->handler == handlers[WP_XOP_tick] || pc->handler == handlers[WP_XOP_tick_back]) {
     countdown = 0; /* the tick adds one back, its NEXT takes it: the check comes at the next instruction */
     DISPATCH_TO(pc->handler);
   }
   countdown = wp_debug_check(ex);
   if (!countdown) return 1;
   LOAD_MEMORY(); /* the host may have let other code grow it */
+  DISPATCH_TO(pc->handler);
+
+/* A superinstruction that cannot run whole: its first instruction in the
+ * unfused copy, whose dispatch the superinstruction's counted already. */
+do_unfuse:
+  pc = wp_debug_unfused(func, pc);
   DISPATCH_TO(pc->handler);
 
 do_break:
@@ -1237,6 +1285,7 @@ do_trap:
 #undef TRAP
 #undef IMM
 #undef CHECKPOINT
+#undef FUSED_GUARD
 #undef INTERRUPT_PENDING
 #undef TOP
 #undef I32

@@ -1,8 +1,9 @@
-/* exec_step.c: the stepping loop, the debugger's (debug.h): code without
- * superinstructions (LOOP_FUSED 0: none of their handlers is compiled
- * here, and compile.c does not fuse for it), ticked like the counted loop,
- * with a countdown that makes it stop at any instruction.  Left out of a
- * -DWP_NO_OBSERVATION build (exec.c). */
+/* exec_step.c: the stepping loop, the debugger's (debug.h): ticked like
+ * the counted loop, with a countdown that makes it stop at any
+ * instruction.  LOOP_FUSED 0: of the superinstructions only the few of
+ * WP_FUSED_XOPS_STEPPING are compiled here, guarded, over an unfused copy
+ * of the code (code.h: stepping code).  Left out of a -DWP_NO_OBSERVATION
+ * build (exec.c). */
 #include "exec_variant.h"
 
 #ifndef WP_NO_OBSERVATION

@@ -1,6 +1,7 @@
 /* fused.h: superinstructions, the commonest short wasm sequences as one
  * internal instruction (compile.c fuses them, exec_loop.h runs them, in
- * every loop variant built with LOOP_FUSED: a stepping variant must not).
+ * every loop variant built with LOOP_FUSED; the stepping loop has a few:
+ * WP_FUSED_XOPS_STEPPING).
  * Chosen by counting executed instruction pairs over bench/programs.
  * Nothing fuses across a branch target.  A fused instruction maps to the
  * wasm offset of its first instruction, or, when it can trap (a memory
@@ -31,7 +32,8 @@
 #define WP_P32(x) ((uint64_t)(uint32_t)(x))
 #define WP_P64(x) ((uint64_t)(x))
 
-#define WP_FUSED_BINOPS(F, X)                                                   \
+#define WP_FUSED_BINOPS(F, X) WP_FUSED_BINOPS_I32(F, X) WP_FUSED_BINOPS_OTHER(F, X)
+#define WP_FUSED_BINOPS_I32(F, X)                                               \
   F(X, i32_add, uint32_t, WP_G32, WP_P32, a + b)                                \
   F(X, i32_sub, uint32_t, WP_G32, WP_P32, a - b)                                \
   F(X, i32_mul, uint32_t, WP_G32, WP_P32, a * b)                                \
@@ -50,7 +52,8 @@
   F(X, i32_le_s, uint32_t, WP_G32, WP_P32, (int32_t)a <= (int32_t)b)            \
   F(X, i32_le_u, uint32_t, WP_G32, WP_P32, a <= b)                              \
   F(X, i32_ge_s, uint32_t, WP_G32, WP_P32, (int32_t)a >= (int32_t)b)            \
-  F(X, i32_ge_u, uint32_t, WP_G32, WP_P32, a >= b)                              \
+  F(X, i32_ge_u, uint32_t, WP_G32, WP_P32, a >= b)
+#define WP_FUSED_BINOPS_OTHER(F, X)                                             \
   F(X, i64_add, uint64_t, WP_G64, WP_P64, a + b)                                \
   F(X, i64_sub, uint64_t, WP_G64, WP_P64, a - b)                                \
   F(X, i64_mul, uint64_t, WP_G64, WP_P64, a * b)                                \
@@ -116,7 +119,6 @@
   X(jbs_##id) X(jbll_##id) X(jblc_##id) X(jbsl_##id) X(jbsc_##id)      \
   X(jus_##id) X(jull_##id) X(julc_##id) X(jusl_##id) X(jusc_##id)
 
-/* WP_FUSED_XOPS(X): X(ident) for every fused internal opcode. */
 /* Stores whose value is a local or a constant (the address from the stack):
  *   sl_STORE  local.get V; STORE off   c0, V, off
  *   sc_STORE  CONST K; STORE off       c0, K, off
@@ -198,12 +200,20 @@
 /* Two pushes of locals that nothing else absorbed (fused when a third
  * local.get follows them):
  *   get2  local.get A; local.get B              c0, A|B */
-#define WP_FUSED_XOPS(X) \
+
+/* WP_FUSED_XOPS(X): X(ident) for every fused internal opcode.
+ * WP_FUSED_XOPS_STEPPING(X): the few the stepping loop has too (code.h:
+ * stepping code): those that neither access memory nor set a global (a
+ * watched write stops right after its instruction), first in the list. */
+#define WP_FUSED_XOPS_STEPPING(X) \
   X(copy_local) X(set_local_const) X(get2) \
-  WP_FUSED_BINOPS(WP_FUSED_BIN_NAMES_, X) WP_FUSED_CMPS(WP_FUSED_CMP_NAMES_, X) WP_FUSED_LOADS(WP_FUSED_LOAD_NAMES_, X) \
+  WP_FUSED_BINOPS(WP_FUSED_BIN_NAMES_, X) WP_FUSED_CMPS(WP_FUSED_CMP_NAMES_, X) \
+  WP_FUSED_BINOPS_I32(WP_FUSED_DEST_BIN_NAMES_, X) WP_FUSED_CMPS(WP_FUSED_STEP_NAMES_, X)
+#define WP_FUSED_XOPS(X) \
+  WP_FUSED_XOPS_STEPPING(X) WP_FUSED_LOADS(WP_FUSED_LOAD_NAMES_, X) \
   WP_FUSED_STORES(WP_FUSED_STORE_NAMES_, X) \
-  WP_FUSED_BINOPS(WP_FUSED_DEST_BIN_NAMES_, X) WP_FUSED_LOADS(WP_FUSED_DEST_LOAD_NAMES_, X) \
+  WP_FUSED_BINOPS_OTHER(WP_FUSED_DEST_BIN_NAMES_, X) WP_FUSED_LOADS(WP_FUSED_DEST_LOAD_NAMES_, X) \
   WP_FUSED_LOADS(WP_FUSED_ADDR_LOAD_NAMES_, X) WP_FUSED_STORES(WP_FUSED_ADDR_STORE_NAMES_, X) \
-  WP_FUSED_CMPS(WP_FUSED_STEP_NAMES_, X) WP_FUSED_BINOPS(WP_FUSED_STORE_BIN_NAMES_, X)
+  WP_FUSED_BINOPS(WP_FUSED_STORE_BIN_NAMES_, X)
 
 #endif
