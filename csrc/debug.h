@@ -19,6 +19,10 @@
  *     target inside the block just charged, an interrupt request) lower the
  *     countdown to 1 (wp_debug_lower), so the check runs right after that
  *     instruction, and record why in `pending`.
+ *   - Superinstructions (code.h: stepping code) take from the countdown
+ *     one per wasm instruction they replace, and only when no expiry falls
+ *     inside them; else they go on in the unfused copy.  None of them
+ *     writes memory or a global, so a watched write is one instruction.
  * Accounting: icount + (cd_set - countdown) instructions have completed
  * whenever the loop is inside an instruction's handler (the instruction
  * being run is not counted yet). */
