@@ -12,9 +12,11 @@ import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 PROGRAMS_DIR = Path(__file__).resolve().parent / "programs"
+# ../shared/bench beside the checkout (CI has it at the same place): CoreMark and wasm3's sources.
+SHARED_BENCH = Path(__file__).resolve().parents[2] / "shared" / "bench"
 
 # Small sizes: a few milliseconds under wasm3, under a second under wabt's
 # wasm-interp.
@@ -37,15 +39,28 @@ class Program:
     name: str
     source: Path
     wasm: Path
-    nowasi_wasm: Path
+    nowasi_wasm: Optional[Path]  # None: no build for engines without WASI
     default_size: int
 
     def quick_size(self) -> int:
         return QUICK_SIZES.get(self.name, self.default_size)
 
+    def args(self, size: int) -> List[str]:
+        """The command line after the program's name."""
+        return [str(size)]
 
-def discover(only: Optional[List[str]] = None) -> List[Program]:
-    """Every program with a source and both committed .wasm files, by name."""
+    def native(self, out_dir: Path) -> Path:
+        """The native executable (built into out_dir)."""
+        return build_native(self, out_dir)
+
+    def checksum(self, size: int, stdout: bytes) -> int:
+        """The checksum in the program's output; ValueError when the output is wrong."""
+        return parse_checksum(self, size, stdout)
+
+
+def discover(only: Optional[List[str]] = None, known_elsewhere: Tuple[str, ...] = ()) -> List[Program]:
+    """Every program with a source and both committed .wasm files, by name.
+    Names in known_elsewhere (CoreMark) may appear in `only` without a source here."""
     programs = []
     for source in sorted(PROGRAMS_DIR.glob("*.c")):
         name = source.stem
@@ -57,7 +72,7 @@ def discover(only: Optional[List[str]] = None) -> List[Program]:
         programs.append(Program(name, source, source.with_suffix(".wasm"),
                                 source.with_suffix(".nowasi.wasm"), int(match.group(1))))
     if only:
-        missing = sorted(set(only) - {p.name for p in programs})
+        missing = sorted(set(only) - {p.name for p in programs} - set(known_elsewhere))
         if missing:
             raise ValueError(f"unknown program(s): {', '.join(missing)}")
     return programs

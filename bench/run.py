@@ -3,16 +3,23 @@
     python bench/run.py [--quick] [--runs N] [--only NAME ...] [--skip ENGINE ...]
 
 Engines (see engines.py for exactly what each one times): wasmprof plain,
-wasmprof with the profiler on, wasm3 (pywasm3), wabt's wasm-interp, wasmtime
-(a JIT: the ceiling, not a peer) and the native gcc -O2 build (the physical
-reference).  An engine that cannot run here shows "n/a (why)" in its column.
+wasmprof with the profiler on, wasm3's CLI built at its best (wasm3-cli: the
+peer the targets are set against) and wasm3 through pywasm3, wabt's
+wasm-interp, wasmtime (a JIT: the ceiling, not a peer) and the native gcc -O2
+build (the physical reference).  An engine that cannot run here shows
+"n/a (why)" in its column.
+
+Programs: bench/programs/*.c, and CoreMark (bench/coremark.py: built from
+../shared/bench/coremark into a temporary directory, run at a fixed
+iteration count, scored as iterations per second of median wall-clock time).
 
 For each program, every run goes through all engines in turn, in an order
 rotated from run to run (interleaved: on a noisy machine a slow spell hits
 every engine alike, not one engine's whole series).  Every engine's checksum
 must equal the native build's, or the run fails (exit status 1).  Reported:
-median seconds per program and engine, the ratios to wasm3 and to native, and
-a geometric-mean row over the programs every engine completed.
+median seconds per program and engine, the ratios to the wasm3 CLI, to native
+and to wasmprof, a geometric-mean row over the C programs every engine
+completed (CoreMark is reported on its own), and the CoreMark scores.
 
 This is a measurement, never a test: timings depend on the machine.
 """
@@ -20,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import statistics
 import sys
 import tempfile
@@ -28,17 +36,23 @@ from typing import Dict, List, Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from engines import Engine, Native, Wasm3, WasmInterp, Wasmprof, WasmprofProfiled, Wasmtime  # noqa: E402
+import coremark  # noqa: E402
+from engines import Engine, Native, Wasm3, Wasm3Cli, WasmInterp, Wasmprof, WasmprofProfiled, Wasmtime  # noqa: E402
 from programs import Program, discover  # noqa: E402
+
+# Ratio tables, in this order: the wasm3 CLI (the targets' peer), native, and
+# wasmprof plain (there the wasmprof+prof column is the profiler's cost).
+RATIO_BASES = ("wasm3-cli", "native", "wasmprof")
 
 
 def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true",
-                        help="small sizes (programs.QUICK_SIZES) and one run: a smoke test")
+                        help="small sizes (programs.QUICK_SIZES, CoreMark 10 iterations) and one run: a smoke test")
     parser.add_argument("--runs", type=int, default=None, help="runs per program and engine (default 5, quick 1)")
-    parser.add_argument("--only", action="append", metavar="NAME", help="only this program (repeatable)")
+    parser.add_argument("--only", action="append", metavar="NAME",
+                        help="only this program, e.g. fib or coremark (repeatable)")
     parser.add_argument("--skip", action="append", metavar="ENGINE", default=[],
                         help="leave out an engine, e.g. wasm-interp (repeatable)")
     args = parser.parse_args(argv)
@@ -69,8 +83,7 @@ def measure(programs: List[Program], engines: List[Engine], runs: int, quick: bo
         size = program.quick_size() if quick else program.default_size
         row = cells[program.name]
         for engine in engines:
-            if reasons[engine.key]:
-                row[engine.key].problem = reasons[engine.key]
+            row[engine.key].problem = reasons[engine.key] or engine.cannot_run(program)
         expected: Optional[int] = None
         for run in range(runs):
             # Rotate the engine order each run; native first overall so that its
@@ -122,10 +135,13 @@ def report(programs: List[Program], engines: List[Engine], cells: Dict[str, Dict
            quick: bool, runs: int) -> str:
     keys = [e.key for e in engines]
     names = [p.name for p in programs]
-    # The geometric mean covers the programs on which every engine that has
-    # numbers completed, so each column averages the same set.
+    # The geometric mean covers the C programs on which every engine that has
+    # numbers completed, so each column averages the same set; CoreMark has its
+    # own table (and pywasm3-style gaps there must not drop it from one column only).
     with_numbers = [k for k in keys if any(cells[n][k].median() for n in names)]
-    common = [n for n in names if all(cells[n][k].median() for k in with_numbers)]
+    common = [p.name for p in programs if not isinstance(p, coremark.CoreMark)
+              and all(cells[p.name][k].median() for k in with_numbers)]
+    in_geomean = len([p for p in programs if not isinstance(p, coremark.CoreMark)])
 
     def cell_text(name: str, key: str, value) -> str:
         problem = cells[name][key].problem
@@ -137,8 +153,7 @@ def report(programs: List[Program], engines: List[Engine], cells: Dict[str, Dict
     time_rows = [[f"{n} ({sizes[n]})"] + [cell_text(n, k, lambda m: f"{m:.3f}") for k in keys] for n in names]
     out.append(format_table(f"Median seconds over {runs} run(s)", header, time_rows))
 
-    # Against wasmprof plain, the wasmprof+prof column is the profiler's cost (profiled/plain).
-    for base in ("wasm3", "native", "wasmprof"):
+    for base in RATIO_BASES:
         if base not in with_numbers:
             out.append(f"\nRatio to {base}: n/a ({base} has no times)")
             continue
@@ -147,7 +162,7 @@ def report(programs: List[Program], engines: List[Engine], cells: Dict[str, Dict
             b = cells[n][base].median()
             rows.append([f"{n} ({sizes[n]})"] + [cell_text(n, k, lambda m: f"{m / b:.2f}x" if b else "-")
                                                    for k in keys])
-        gm_row = ["geomean" + (f" ({len(common)}/{len(names)})" if len(common) != len(names) else "")]
+        gm_row = ["geomean" + (f" ({len(common)}/{in_geomean})" if len(common) != in_geomean else "")]
         for k in keys:
             if k not in with_numbers:
                 gm_row.append("n/a")
@@ -156,16 +171,48 @@ def report(programs: List[Program], engines: List[Engine], cells: Dict[str, Dict
             gm_row.append(f"{g:.2f}x" if g else "-")
         rows.append(gm_row)
         out.append("\n" + format_table(f"Ratio to {base} (time / {base} time; lower is faster)", header, rows))
+    for p in programs:
+        if isinstance(p, coremark.CoreMark):
+            out.append("\n" + coremark_table(p, sizes[p.name], keys, cells[p.name]))
     return "\n".join(out)
+
+
+def coremark_table(program: Program, iterations: int, keys: List[str], row: Dict[str, Cell]) -> str:
+    """CoreMark score per engine: iterations / median wall-clock seconds of the
+    whole run (start-up included, as in the time tables), and its ratio to the
+    wasm3 CLI's and native's scores (higher is faster)."""
+    scores = {k: iterations / row[k].median() for k in keys if row[k].median()}
+    rows = []
+    for k in keys:
+        if k not in scores:
+            rows.append([k, row[k].problem or "-", "", ""])
+            continue
+        ratios = [f"{scores[k] / scores[b]:.2f}x" if b in scores else "n/a" for b in ("wasm3-cli", "native")]
+        rows.append([k, f"{scores[k]:.1f}"] + ratios)
+    title = (f"CoreMark score, {program.name} {iterations} iterations "
+             f"(iterations / median wall-clock second; higher is faster)")
+    return format_table(title, ["engine", "iterations/s", "to wasm3-cli", "to native"], rows)
+
+
+def cache_dir() -> Path:
+    """Where the wasm3 CLI is built once per machine (its build uses -march=native)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "wasmprof-bench"
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
-    programs = discover(args.only)
+    programs = discover(args.only, known_elsewhere=(coremark.NAME,))
     with tempfile.TemporaryDirectory(prefix="wasmprof-bench-") as tmp:
         work = Path(tmp)
-        engines: List[Engine] = [Wasmprof(), WasmprofProfiled(), Wasm3(), WasmInterp(work), Wasmtime(),
-                                 Native(work)]
+        coremark_problem = None
+        if not args.only or coremark.NAME in args.only:
+            try:
+                programs.append(coremark.build(work / "coremark"))
+            except coremark.CoremarkUnavailable as why:
+                coremark_problem = f"CoreMark: n/a ({why})"
+                print(coremark_problem, file=sys.stderr)
+        engines: List[Engine] = [Wasmprof(), WasmprofProfiled(), Wasm3Cli(cache_dir()), Wasm3(), WasmInterp(work),
+                                 Wasmtime(), Native(work)]
         unknown = set(args.skip) - {e.key for e in engines}
         if unknown:
             print(f"unknown engine(s) for --skip: {', '.join(sorted(unknown))}", file=sys.stderr)
@@ -181,6 +228,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             print(f"  {e.key:14} {e.role:9} {reason or e.describe()}")
         print()
         print(report(programs, engines, cells, args.quick, args.runs))
+        if coremark_problem:
+            print(f"\n{coremark_problem}")
     failed = [f"{n}/{k}: {c.problem}" for n, row in cells.items() for k, c in row.items()
               if c.problem and not c.problem.startswith("n/a")]
     if failed:

@@ -14,10 +14,11 @@ BUILD_PACKAGES=(gcc make libffi-dev libiberty-dev)
 # flamegraphs run in it, tests/browser_tools.py), gdb and lldb (the GDB/LLDB
 # extension in gdb/, tests/debugging/test_gdb*.py and test_lldb.py), binaryen
 # (wasm-opt -ttf: random modules for the differential tests and the fuzz
-# seeds), libclang-rt-14-dev (libFuzzer for clang-14: fuzz/build.sh) and
-# afl++ (the same fuzz targets under AFL++).
+# seeds), libclang-rt-14-dev (libFuzzer for clang-14: fuzz/build.sh),
+# afl++ (the same fuzz targets under AFL++) and cmake (builds the wasm3 CLI,
+# bench/run.py's speed peer: ../shared/bench/wasm3/build.sh).
 TEST_PACKAGES=(wabt clang lld wasi-libc libclang-rt-14-dev-wasm32 rustc libstd-rust-dev-wasm32
-               golang-go valgrind llvm-14 nodejs binaryen chromium gdb lldb libclang-rt-14-dev afl++)
+               golang-go valgrind llvm-14 nodejs binaryen chromium gdb lldb libclang-rt-14-dev afl++ cmake)
 
 # apt_install PKG...: install those not installed yet (as root, or through
 # sudo); without either, say what is missing and go on.
