@@ -149,6 +149,11 @@ class WasmprofProfiled(Wasmprof):
         return _run_wasmprof("profile", program, size)
 
 
+def cache_dir() -> Path:
+    """Where the wasm3 CLI is built once per machine (its build uses -march=native)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "wasmprof-bench"
+
+
 class Wasm3Cli(Engine):
     key, role = "wasm3-cli", "peer"
     build_script = SHARED_BENCH / "wasm3" / "build.sh"

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import statistics
 import sys
 import tempfile
@@ -37,7 +36,8 @@ from typing import Dict, List, Optional
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import coremark  # noqa: E402
-from engines import Engine, Native, Wasm3, Wasm3Cli, WasmInterp, Wasmprof, WasmprofProfiled, Wasmtime  # noqa: E402
+from engines import (Engine, Native, Wasm3, Wasm3Cli, WasmInterp, Wasmprof, WasmprofProfiled,  # noqa: E402
+                     Wasmtime, cache_dir)
 from programs import Program, discover  # noqa: E402
 
 # Ratio tables, in this order: the wasm3 CLI (the targets' peer), native, and
@@ -192,11 +192,6 @@ def coremark_table(program: Program, iterations: int, keys: List[str], row: Dict
     title = (f"CoreMark score, {program.name} {iterations} iterations "
              f"(iterations / median wall-clock second; higher is faster)")
     return format_table(title, ["engine", "iterations/s", "to wasm3-cli", "to native"], rows)
-
-
-def cache_dir() -> Path:
-    """Where the wasm3 CLI is built once per machine (its build uses -march=native)."""
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "wasmprof-bench"
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -1,11 +1,12 @@
 """The committed benchmark programs (bench/programs/*.wasm) compute what their
-C source computes: each runs at a small size under wasmtime and, once
+C source computes: each runs at a small size under wasmtime, the wasm3 CLI
+(bench's wasm3-cli engine, built from ../shared/bench/wasm3) and, once
 wasmprof has WASI (wasmprof.run and wasmprof.Wasi), under wasmprof, and its
 checksum must equal the native gcc build's for the same size.  The .nowasi
 builds (for engines without WASI) are checked too, with the size patched in
 as bench/run.py does for wasm-interp.  Nothing is timed.
 
-Needs gcc (skipped without it; a failure under CI)."""
+Needs gcc (skipped without it; a failure under CI), and clang-14 and cmake for the wasm3 CLI."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from helpers.paths import ROOT
 
 sys.path.insert(0, str(ROOT / "bench"))
 
-from engines import Wasmprof, Wasmtime, patch_size  # noqa: E402
+from engines import Wasm3Cli, Wasmprof, Wasmtime, cache_dir, patch_size  # noqa: E402
 from programs import NATIVE_CFLAGS, Program, discover, parse_checksum  # noqa: E402
 
 PROGRAMS = discover()
@@ -68,6 +69,14 @@ def test_nowasi_build_matches_native(program: Program, native_checksums):
     assert module.imports == [], "the .nowasi build must import nothing"
     instance = wasmtime.Instance(store, module, [])
     checksum = instance.exports(store)["run"](store) & 0xFFFFFFFF
+    assert checksum == native_checksums[program.name]
+
+
+@pytest.mark.parametrize("program", PROGRAMS, ids=lambda p: p.name)
+def test_wasm3_cli_matches_native(program: Program, native_checksums):
+    engine = Wasm3Cli(cache_dir())  # built by ../shared/bench/wasm3/build.sh once, then reused
+    assert engine.unavailable() is None
+    _, checksum = engine.run(program, program.quick_size())
     assert checksum == native_checksums[program.name]
 
 
