@@ -178,14 +178,18 @@ class Wasm3Cli(Engine):
         digest = hashlib.sha256()
         for path in sorted(self.build_script.parent.iterdir()):
             digest.update(path.name.encode() + path.read_bytes())
-        out = self._cache_dir / f"wasm3-{digest.hexdigest()[:12]}"
-        if not (out / "wasm3").is_file():
-            print(f"building the wasm3 CLI into {out} ...", file=sys.stderr, flush=True)
-        proc = subprocess.run(["bash", str(self.build_script), str(out)], capture_output=True, text=True)
-        if proc.returncode != 0 or not (out / "wasm3").is_file():
-            last = (proc.stderr.strip().splitlines() or ["?"])[-1]
-            return f"n/a (build.sh failed: {last[:80]})"
-        self._exe = out / "wasm3"
+        exe = self._cache_dir / f"wasm3-{digest.hexdigest()[:12]}" / "wasm3"
+        if not exe.is_file():
+            print(f"building the wasm3 CLI into {exe.parent} ...", file=sys.stderr, flush=True)
+            exe.parent.mkdir(parents=True, exist_ok=True)
+            # Built beside it, then renamed: a run started meanwhile never sees half a file.
+            with tempfile.TemporaryDirectory(dir=exe.parent) as tmp:
+                proc = subprocess.run(["bash", str(self.build_script), tmp], capture_output=True, text=True)
+                if proc.returncode != 0 or not (Path(tmp) / "wasm3").is_file():
+                    last = (proc.stderr.strip().splitlines() or ["?"])[-1]
+                    return f"n/a (build.sh failed: {last[:80]})"
+                os.replace(Path(tmp) / "wasm3", exe)
+        self._exe = exe
         return None
 
     def describe(self) -> str:

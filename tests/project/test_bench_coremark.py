@@ -97,3 +97,14 @@ def test_run_py_quick_reports_a_score_for_every_wasi_engine():
     # fib is in the geometric mean; CoreMark is not (pywasm3 has no CoreMark time).
     geomean = [ln for ln in text.split("Ratio to wasm3-cli")[1].splitlines() if ln.startswith("geomean")][0]
     assert "(" not in geomean, geomean
+
+
+def test_a_wasm3_cli_that_cannot_be_built_says_why(tmp_path):
+    engine = Wasm3Cli(tmp_path / "cache")
+    engine.build_script = tmp_path / "build.sh"
+    assert engine.unavailable() == f"n/a ({engine.build_script} not found)"
+    engine = Wasm3Cli(tmp_path / "cache")
+    engine.build_script = tmp_path / "build.sh"
+    engine.build_script.write_text("echo 'cmake: command not found' >&2; exit 1\n")
+    assert engine.unavailable() == "n/a (build.sh failed: cmake: command not found)"
+    assert not list((tmp_path / "cache").glob("*/wasm3")), "nothing half-built is left to reuse"
