@@ -1,7 +1,7 @@
 """zero_cost.py: instruction counts of PLAIN (unprofiled) runs under callgrind.
 
     python bench/zero_cost.py [--fib N] [--loop N] [--kernel N]
-                              [--without-observation | --compare DIR] [--variants]
+                              [--without-observation | --compare DIR [--base BASE]] [--variants]
 
 Runs each kernel once in a fresh interpreter under
 `valgrind --tool=callgrind --toggle-collect=wp_call` and prints the
@@ -20,7 +20,9 @@ observing, free of the noise of timings; with --compare DIR as well, each
 of the plain, counted, profiled and profiled+time runs is compared with the
 same run of DIR (a change to one loop must leave the others alone: the
 stepping loop's issue asks for the plain, counted and profiled loops
-unchanged).  Instruction counts are deterministic, unlike timings.
+unchanged); --base BASE builds and measures checkout BASE in place of this
+one (two earlier commits compared).  Instruction counts are deterministic,
+unlike timings.
 """
 from __future__ import annotations
 
@@ -101,6 +103,8 @@ def main() -> int:
     ap.add_argument("--compare", type=Path, metavar="DIR", help="another checkout (with a meson.build) to build and compare with")
     ap.add_argument("--without-observation", action="store_true",
                     help="compare with this checkout built without the observing loops (-DWP_NO_OBSERVATION)")
+    ap.add_argument("--base", type=Path, metavar="BASE",
+                    help="with --compare DIR: measure BASE (built too) instead of this checkout, against DIR")
     ap.add_argument("--variants", action="store_true",
                     help="instead: instruction ratios of the counted and profiled loops to the plain one")
     ns = ap.parse_args()
@@ -108,12 +112,18 @@ def main() -> int:
     kernel = ROOT / "examples" / "kernel.wasm"
     runs = [(f"fib({ns.fib})", fib, "fib", ns.fib), (f"loop_sum({ns.loop})", fib, "loop_sum", ns.loop),
             (f"kernel run({ns.kernel})", kernel, "run", ns.kernel)]
+    if ns.base and not ns.compare:
+        ap.error("--base needs --compare")
     if ns.variants and (ns.compare or ns.without_observation):
         with tempfile.TemporaryDirectory() as tmp:
             print(f"building {ns.compare or 'this checkout with -DWP_NO_OBSERVATION'} ...", flush=True)
             site = build_tree(ns.compare or ROOT, Path(tmp), "-DWP_NO_OBSERVATION" if ns.without_observation else "")
             modes = MODES[:1] if ns.without_observation else MODES  # that build has only the plain loop
-            return compare(runs, site, modes)
+            mine = None
+            if ns.base:
+                print(f"building {ns.base} ...", flush=True)
+                mine = build_tree(ns.base, Path(tmp) / "base")
+            return compare(runs, site, modes, mine)
     if ns.variants:
         print(f"{'run':24} {'plain Ir':>14}" + "".join(f" {m:>14}" for m in MODES[1:]) + "   (ratios to plain)")
         for name, path, export, arg in runs:
@@ -129,9 +139,10 @@ def main() -> int:
     return compare(runs, None)
 
 
-def compare(runs: list, site: Optional[Path], modes: tuple = ("plain",)) -> int:
-    """Print each run's Ir (in each mode), and with `site` the Ir of that
-    build and the ratio."""
+def compare(runs: list, site: Optional[Path], modes: tuple = ("plain",), mine: Optional[Path] = None) -> int:
+    """Print each run's Ir (in each mode) with this checkout's wasmprof (or
+    the one installed under `mine`), and with `site` the Ir of that build
+    and the ratio."""
     header = f"{'run':24} {'mode':>14} {'Ir in wp_call':>15}"
     if site:
         header += f" {'Ir (compared)':>15} {'ratio':>8}"
@@ -139,7 +150,7 @@ def compare(runs: list, site: Optional[Path], modes: tuple = ("plain",)) -> int:
     worst = 0.0
     for name, path, export, arg in runs:
         for mode in modes:
-            ir = instructions(path, export, arg, None, mode)
+            ir = instructions(path, export, arg, mine, mode)
             line = f"{name:24} {mode:>14} {ir:>15,}"
             if site:
                 other = instructions(path, export, arg, site, mode)

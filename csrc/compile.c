@@ -301,8 +301,8 @@ static void records_fused_at(wp_emitter *em, uint32_t map) {
  * kept apart until now in case what followed would absorb them. */
 static void fuse_two_gets(wp_emitter *em) {
   struct wp_emitted *a = &em->last[0], *b = &em->last[1];
-  if (em->nlast != 2 || !em->handlers[WP_XOP_get2] || a->iop != WP_OP_local_get || b->iop != WP_OP_local_get || a->cell < em->barrier ||
-      a->cell + 2 != b->cell || b->cell + 2 != em->ncells)
+  if (em->nlast != 2 || !em->handlers[WP_XOP_get2] || a->iop != WP_OP_local_get || b->iop != WP_OP_local_get ||
+      a->cell < em->barrier || a->cell + 2 != b->cell || b->cell + 2 != em->ncells)
     return;
   wp_cell pair = {.u64 = 0};
   pair.pair.a = (uint32_t)em->cells[a->cell + 1].u64;
