@@ -136,8 +136,9 @@ def report(programs: List[Program], engines: List[Engine], cells: Dict[str, Dict
     keys = [e.key for e in engines]
     names = [p.name for p in programs]
     # The geometric mean covers the C programs on which every engine that has
-    # numbers completed, so each column averages the same set; CoreMark has its
-    # own table (and pywasm3-style gaps there must not drop it from one column only).
+    # numbers completed, so each column averages the same set.  CoreMark is
+    # scored in its own table and left out, so the mean covers the same
+    # programs whether or not an engine (pywasm3) can run CoreMark.
     with_numbers = [k for k in keys if any(cells[n][k].median() for n in names)]
     common = [p.name for p in programs if not isinstance(p, coremark.CoreMark)
               and all(cells[p.name][k].median() for k in with_numbers)]
