@@ -170,7 +170,8 @@ def report(programs: List[Program], engines: List[Engine], cells: Dict[str, Dict
                 continue
             g = geomean([cells[n][k].median() / cells[n][base].median() for n in common])
             gm_row.append(f"{g:.2f}x" if g else "-")
-        rows.append(gm_row)
+        if in_geomean:  # not for CoreMark alone
+            rows.append(gm_row)
         out.append("\n" + format_table(f"Ratio to {base} (time / {base} time; lower is faster)", header, rows))
     for p in programs:
         if isinstance(p, coremark.CoreMark):
