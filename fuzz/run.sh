@@ -4,6 +4,7 @@
 # out-of-memory), whose input is left in build/fuzz/findings/<target>/.
 #
 #   bash fuzz/run.sh [SECONDS_PER_TARGET] [TARGET...]     (default 20 s, all)
+#   FUZZ_ENGINE=afl bash fuzz/run.sh 600 decode run          (AFL++: the C targets)
 #
 # Needs fuzz/build.sh's binaries (build/fuzz/) and the seeds
 # (python fuzz/make_seeds.py, into build/fuzz/seeds/); the Python targets
@@ -27,6 +28,34 @@ OUT=build/fuzz
 export ASAN_OPTIONS=${ASAN_OPTIONS:-allocator_may_return_null=1:detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 failed=()
+
+# FUZZ_ENGINE=afl: the C targets under afl-fuzz instead (FUZZ_ENGINE=afl
+# bash fuzz/build.sh first), from the seeds' and corpus' small inputs (AFL++
+# wants them under 1 MB), into build/fuzz-afl/out/<target>/; a saved crash
+# or hang is a finding.
+if [ "${FUZZ_ENGINE:-libfuzzer}" = afl ]; then
+  export AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_UI=1
+  export ASAN_OPTIONS=abort_on_error=1:symbolize=0:detect_leaks=0:allocator_may_return_null=1
+  for t in "${TARGETS[@]}"; do
+    [ -x build/fuzz-afl/fuzz_$t ] || { echo "fuzz/run.sh: no AFL++ target $t" >&2; failed+=("$t"); continue; }
+    in=build/fuzz-afl/in/$t out=build/fuzz-afl/out/$t
+    rm -rf "$in" "$out" && mkdir -p "$in" "$(dirname "$out")" "$OUT/logs"
+    find "$OUT/seeds/$t" "$OUT/corpus/$t" -type f -size -64k 2>/dev/null | head -200 | xargs -r cp -t "$in"
+    [ -n "$(ls -A "$in")" ] || printf 'seed' > "$in/seed"
+    afl-fuzz -V "$SECONDS_EACH" -m none -t 10000 -i "$in" -o "$out" -- "build/fuzz-afl/fuzz_$t" \
+      > "$OUT/logs/afl-$t.log" 2>&1
+    status=$?
+    stats=$out/default/fuzzer_stats
+    get() { awk -v k="$1" '$1 == k {print $3}' "$stats" 2>/dev/null; }
+    printf '%-13s exit %d  %s executions  crashes %s  hangs %s  coverage %s\n' "$t" "$status" \
+      "$(get execs_done)" "$(get saved_crashes)" "$(get saved_hangs)" "$(get bitmap_cvg)"
+    if [ $status != 0 ] || [ "$(get saved_crashes)" != 0 ] || [ "$(get saved_hangs)" != 0 ]; then failed+=("$t"); fi
+  done
+  [ ${#failed[@]} -eq 0 ] || { echo "fuzz/run.sh: AFL++ findings in: ${failed[*]} (build/fuzz-afl/out/)" >&2; exit 1; }
+  echo "fuzz/run.sh: no findings (AFL++)"
+  exit 0
+fi
+
 for t in "${TARGETS[@]}"; do
   mkdir -p "$OUT/corpus/$t" "$OUT/findings/$t" "$OUT/logs"
   log="$OUT/logs/$t.log"
