@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.env import python_env
+from helpers.env import python_env, sigint_default
 from helpers.paths import EXAMPLES, ROOT
 from helpers.wasm import wat2wasm
 
@@ -102,7 +102,8 @@ def interrupted(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     path = tmp_path / "spin.wasm"
     path.write_bytes(wat2wasm(SPIN))
     proc = subprocess.Popen([sys.executable, "-m", "wasmprof", *args[:1], str(path), *args[1:]], cwd=tmp_path,
-                            env=python_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            env=python_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=sigint_default)
     try:
         assert proc.stdout.readline() == "running\n"
         proc.send_signal(signal.SIGINT)

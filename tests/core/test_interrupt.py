@@ -18,7 +18,7 @@ import subprocess
 import wasmtime
 
 import wasmprof
-from helpers.env import python_env
+from helpers.env import python_env, sigint_default
 from helpers.paths import PYTHON, ROOT, TESTS
 from helpers.wasm import instantiate, instr_offset
 from helpers.interrupt_child import WAT
@@ -54,6 +54,7 @@ def test_guests_are_interrupted_by_sigint_and_by_interrupt(record_property):
         capture_output=True,
         text=True,
         timeout=120,
+        preexec_fn=sigint_default,
     )
     assert proc.returncode == 0, f"child failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr[-4000:]}"
     rows = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
