@@ -143,7 +143,7 @@ void wp_cost_model_init_default(wp_cost_model *m);
  * is each record's module offset (several records may share an internal
  * instruction once fused). */
 /* Stepping code (wp_compile_stepping): two translations of the function in
- * one array.  First a fused copy with the few superinstructions the
+ * one array.  First a fused copy with the subset of superinstructions the
  * stepping loop has (each checks that no stop falls inside it: it counts
  * one instruction per wasm instruction it replaces), then the unfused copy,
  * one internal instruction per wasm instruction.  A superinstruction that

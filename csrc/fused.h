@@ -1,6 +1,6 @@
 /* fused.h: superinstructions, the commonest short wasm sequences as one
  * internal instruction (compile.c fuses them, exec_loop.h runs them, in
- * every loop variant built with LOOP_FUSED; the stepping loop has a few:
+ * every loop variant built with LOOP_FUSED; the stepping loop has a subset:
  * WP_FUSED_XOPS_STEPPING).
  * Chosen by counting executed instruction pairs over bench/programs.
  * Nothing fuses across a branch target.  A fused instruction maps to the
@@ -202,7 +202,7 @@
  *   get2  local.get A; local.get B              c0, A|B */
 
 /* WP_FUSED_XOPS(X): X(ident) for every fused internal opcode.
- * WP_FUSED_XOPS_STEPPING(X): the few the stepping loop has too (code.h:
+ * WP_FUSED_XOPS_STEPPING(X): the subset the stepping loop has too (code.h:
  * stepping code): those that neither access memory nor set a global (a
  * watched write stops right after its instruction), first in the list. */
 #define WP_FUSED_XOPS_STEPPING(X) \
