@@ -556,62 +556,43 @@ wp_code *wp_compile_ticked(const wp_module *m, uint32_t defined_index, wp_handle
 }
 
 /* twins: for each entry of f's map, the entry of u's for the same (first)
- * instruction: the first non-tick entry of u with its offset.  false when
- * some instruction of f has none (never expected). */
-static bool twins(const wp_code *f, const wp_code *u, uint32_t *twin, uint32_t *by_offset) {
-  uint32_t n = 0;
-  for (uint32_t i = 0; i < u->nmap; i++)
-    if (!wp_code_is_tick(u, i)) by_offset[n++] = i;
-  for (uint32_t i = 1; i < n; i++) { /* insertion sort by offset, then index: nearly sorted already */
-    uint32_t v = by_offset[i], j = i;
-    while (j > 0 && u->map_offset[by_offset[j - 1]] > u->map_offset[v]) {
-      by_offset[j] = by_offset[j - 1];
-      j--;
-    }
-    by_offset[j] = v;
-  }
+ * instruction.  Both copies were emitted from one walk of the body, so f's
+ * instructions come in u in the same order (with the ones f fused away
+ * between them): one pass.  false when some instruction of f has none
+ * (never expected). */
+static bool twins(const wp_code *f, const wp_code *u, uint32_t *twin) {
+  uint32_t j = 0;
   for (uint32_t i = 0; i < f->nmap; i++) {
     twin[i] = UINT32_MAX;
     if (wp_code_is_tick(f, i)) continue;
-    uint32_t lo = 0, hi = n, off = f->map_offset[i];
-    while (lo < hi) {
-      uint32_t mid = lo + (hi - lo) / 2;
-      if (u->map_offset[by_offset[mid]] < off) lo = mid + 1;
-      else hi = mid;
-    }
-    if (lo == n || u->map_offset[by_offset[lo]] != off) return false;
-    twin[i] = f->nmap + by_offset[lo];
+    while (j < u->nmap && (wp_code_is_tick(u, j) || u->map_offset[j] != f->map_offset[i])) j++;
+    if (j == u->nmap) return false;
+    twin[i] = f->nmap + j;
   }
   return true;
 }
 
 /* join: the stepping code (code.h): u's cells after f's, u's block starts
- * turned into jumps to f's.  Frees u and returns f, or returns u alone
- * (f freed) when the twins cannot be found; NULL when out of memory. */
+ * turned into jumps to f's, u's records' positions kept as
+ * rec_pos_unfused.  Frees u and returns f, or returns u alone (f freed)
+ * when the twins cannot be found; NULL when out of memory. */
 static wp_code *join(wp_code *f, wp_code *u, wp_handler_table handlers, wp_error *err) {
   uint32_t nmap = f->nmap + u->nmap, ncells = f->ncells + u->ncells;
   uint32_t *twin = wp_calloc(f->nmap ? f->nmap : 1, sizeof *twin);
-  uint32_t *by_offset = wp_calloc(u->nmap ? u->nmap : 1, sizeof *by_offset);
-  uint32_t *rec_pos = wp_calloc(u->nrec ? u->nrec : 1, sizeof *rec_pos);
   uint32_t *tick_of_block = wp_calloc(f->nblocks ? f->nblocks : 1, sizeof *tick_of_block);
   wp_cell *cells = NULL;
   uint32_t *map_cell = NULL, *map_offset = NULL;
-  if (twin && by_offset && rec_pos && tick_of_block && !twins(f, u, twin, by_offset)) {
+  if (twin && tick_of_block && !twins(f, u, twin)) {
     free(twin);
-    free(by_offset);
-    free(rec_pos);
     free(tick_of_block);
     wp_code_free(f);
     return u;
   }
-  if (twin && by_offset && rec_pos && tick_of_block && (cells = realloc(f->cells, (size_t)ncells * sizeof *cells)))
-    f->cells = cells;
+  if (twin && tick_of_block && (cells = realloc(f->cells, (size_t)ncells * sizeof *cells))) f->cells = cells;
   if (cells && (map_cell = realloc(f->map_cell, (size_t)nmap * sizeof *map_cell))) f->map_cell = map_cell;
   if (map_cell && (map_offset = realloc(f->map_offset, (size_t)nmap * sizeof *map_offset))) f->map_offset = map_offset;
-  free(by_offset);
   if (!map_offset) {
     free(twin);
-    free(rec_pos);
     free(tick_of_block);
     wp_code_free(f);
     wp_code_free(u);
@@ -623,7 +604,7 @@ static wp_code *join(wp_code *f, wp_code *u, wp_handler_table handlers, wp_error
     map_cell[f->nmap + i] = f->ncells + u->map_cell[i];
     map_offset[f->nmap + i] = u->map_offset[i];
   }
-  for (uint32_t r = 0; r < u->nrec; r++) rec_pos[r] = f->nmap + u->rec_pos[r];
+  for (uint32_t r = 0; r < u->nrec; r++) u->rec_pos[r] += f->nmap;
   /* Each block's tick in f; u's ticks become jumps to them. */
   for (uint32_t i = 0; i < f->nmap; i++)
     if (wp_code_is_tick(f, i)) tick_of_block[cells[f->map_cell[i] + 2].pair.b] = f->map_cell[i];
@@ -638,7 +619,8 @@ static wp_code *join(wp_code *f, wp_code *u, wp_handler_table handlers, wp_error
   f->nmap_fused = f->nmap;
   f->nmap = nmap;
   f->twin = twin;
-  f->rec_pos_unfused = rec_pos;
+  f->rec_pos_unfused = u->rec_pos;
+  u->rec_pos = NULL; /* now f's */
   f->tick_back_handler = handlers[WP_XOP_tick_back];
   wp_code_free(u);
   return f;
