@@ -14,7 +14,6 @@ the same), with the share in each program.  A measurement, never a test.
 from __future__ import annotations
 
 import argparse
-import struct
 import sys
 from collections import Counter
 from pathlib import Path
@@ -24,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
 import wasmprof  # noqa: E402
+from engines import patch_size  # noqa: E402
 from programs import QUICK_SIZES, discover  # noqa: E402
 
 #: Structure: a sequence through one of these may start at a branch target.
@@ -55,13 +55,6 @@ def sequences(module: wasmprof.Module, export: str, args: Tuple = (), lengths: T
     return out
 
 
-def patched(program, size: int) -> bytes:
-    data = bytearray(program.nowasi_wasm.read_bytes())
-    at = data.index(b"wpbench-size") + 12  # bench_main.h: the size cell after its marker
-    data[at:at + 4] = struct.pack("<I", size)
-    return bytes(data)
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--top", type=int, default=25)
@@ -69,7 +62,7 @@ def main() -> int:
     ns = ap.parse_args()
     shares: Dict[str, Dict[Tuple[str, ...], float]] = {}
     for prog in discover():
-        module = wasmprof.Module(patched(prog, QUICK_SIZES[prog.name] * ns.scale))
+        module = wasmprof.Module(patch_size(prog.nowasi_wasm.read_bytes(), QUICK_SIZES[prog.name] * ns.scale))
         total = wasmprof.profile(module, invoke="run").total_ticks  # 1 tick per instruction
         shares[prog.name] = {seq: count / total for seq, count in sequences(module, "run").items()}
     names = list(shares)

@@ -25,14 +25,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
+from engines import patch_size  # noqa: E402
 from programs import QUICK_SIZES, discover  # noqa: E402
 
 DRIVER = """
-import struct, wasmprof
-data = bytearray(open({path!r}, "rb").read())
-at = data.index(b"wpbench-size") + 12  # bench_main.h: the size cell after its marker
-data[at:at + 4] = struct.pack("<I", {size})
-inst = wasmprof.Instance(wasmprof.Module(bytes(data)))
+import wasmprof
+inst = wasmprof.Instance(wasmprof.Module.from_file({path!r}))
 mode = {mode!r}
 if mode == "plain":
     inst.exports.run()
@@ -48,8 +46,10 @@ MODES = ("plain", "counted", "debugger")
 
 
 def instructions(path: Path, size: int, mode: str) -> int:
-    code = DRIVER.format(path=str(path), size=size, mode=mode)
     with tempfile.TemporaryDirectory() as tmp:
+        module = Path(tmp) / path.name
+        module.write_bytes(patch_size(path.read_bytes(), size))
+        code = DRIVER.format(path=str(module), mode=mode)
         out = os.path.join(tmp, "callgrind.out")
         proc = subprocess.run(
             ["valgrind", "--tool=callgrind", "--toggle-collect=wp_exec_invoke", "--toggle-collect=wp_debug_resume",
