@@ -1,7 +1,7 @@
 # Makefile: the C side of wasmprof, a thin wrapper around meson.build
 # (meson and ninja: `pip install meson ninja`, which setup.sh does).
 #
-#   make lib        build/release/libwasmprof.a, the core (csrc/*.c)
+#   make lib        build/release/libwasmprof.a, the core (csrc/<stage>/*.c)
 #   make examples   build/release/host, the example C host (examples/host.c)
 #   make all        both, and the C hosts the tests drive (tests/c/)
 #   make check-c    build, then run the example host on examples/*.wasm

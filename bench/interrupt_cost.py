@@ -36,14 +36,17 @@ CFLAGS = ["-std=c11", "-O2", "-DNDEBUG"]
 
 
 def build_host(src: Path, out: Path, extra: list[str]) -> Path:
-    """Compile src/csrc/*.c and src/examples/host.c into one executable."""
-    sources = sorted(str(p) for p in (src / "csrc").glob("*.c")) + [str(src / "examples" / "host.c")]
+    """Compile the core (src/csrc, flat or by stage, without the Python
+    extension's csrc/py) and src/examples/host.c into one executable."""
+    core = [p for p in (src / "csrc").rglob("*.c") if p.parent.name != "py"]
+    sources = sorted(str(p) for p in core) + [str(src / "examples" / "host.c")]
+    includes = sorted({f"-I{p.parent}" for p in core})
     libs = ["-lm"]
-    if (src / "csrc" / "native.c").exists():
+    if any(p.name == "native.c" for p in core):
         libs.insert(0, "-lffi")
-    if (src / "csrc" / "names.c").exists():
+    if any(p.name == "names.c" for p in core):
         libs.insert(0, "-liberty")  # the demangler
-    cmd = ["cc", *CFLAGS, *extra, f"-I{src / 'include'}", f"-I{src / 'csrc'}", *sources, *libs, "-o", str(out)]
+    cmd = ["cc", *CFLAGS, *extra, f"-I{src / 'include'}", *includes, *sources, *libs, "-o", str(out)]
     subprocess.run(cmd, check=True)
     return out
 

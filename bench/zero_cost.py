@@ -13,7 +13,7 @@ built here in a temporary directory) and the ratio is printed: the
 profiler must leave the plain loop alone, so the ratios must be within 1%
 of 1.  With --without-observation, DIR is this checkout built
 with -DWP_NO_OBSERVATION (only the plain loop: no counted or profiled
-variant, no tick or profile support; csrc/exec.c), made in a temporary
+variant, no tick or profile support; csrc/exec/exec.c), made in a temporary
 directory: the comparison the speed issue asks for.  With --variants, the instructions of the counted, profiled and
 profiled+time runs are given as ratios to the plain run's: the cost of
 observing, free of the noise of timings; with --compare DIR as well, each

@@ -8,7 +8,7 @@
 #                                 build/fuzz-afl/: the same harnesses through
 #                                 AFL++'s libFuzzer-compatible driver
 #
-# The core (csrc/*.c) is compiled once per build directory with the same
+# The core (csrc/<stage>/*.c; csrc/py is the Python extension's) is compiled once per build directory with the same
 # sanitizers and coverage instrumentation as the harnesses (in parallel,
 # through ccache when it is there).  A change to a source recompiles only it.
 set -euo pipefail
@@ -31,7 +31,9 @@ else
   LINK=(-fsanitize=fuzzer,address,undefined)
 fi
 CFLAGS=(-std=c11 -pthread -g -O1 -fno-omit-frame-pointer
-        -Wall -Wextra -Werror -Wno-unused-parameter -Iinclude -Icsrc -I"$OUT")
+        -Wall -Wextra -Werror -Wno-unused-parameter -Iinclude -I"$OUT")
+CORE_DIRS=(csrc/base csrc/decode csrc/exec csrc/runtime csrc/host csrc/observe)
+for dir in "${CORE_DIRS[@]}"; do CFLAGS+=(-I"$dir"); done
 mkdir -p "$OUT/obj"
 
 compile() {  # compile SRC OBJ: only when SRC (or a header) is newer
@@ -40,8 +42,8 @@ compile() {  # compile SRC OBJ: only when SRC (or a header) is newer
   # warns on them): clang 14 spends CPU minutes per loop variant on their one
   # huge sanitized function otherwise (optimising it at -O1, and its
   # uninitialised-variable analysis under -Wall); so about 20 s each.
-  case $src in csrc/exec_plain.c|csrc/exec_counted.c|csrc/exec_profiled.c|csrc/exec_step.c) opt=(-O0 -w -Wno-error) ;; esac
-  if [ ! -e "$obj" ] || [ -n "$(find "$src" csrc/*.h csrc/*.def include/*.h -newer "$obj" 2>/dev/null | head -1)" ]; then
+  case $src in csrc/exec/loop_*.c) opt=(-O0 -w -Wno-error) ;; esac
+  if [ ! -e "$obj" ] || [ -n "$(find "$src" csrc/*/*.h csrc/*/*.def include/*.h -newer "$obj" 2>/dev/null | head -1)" ]; then
     echo "  CC $src" >&2
     $CCACHE $CC "${CFLAGS[@]}" "${opt[@]}" "${INSTR[@]}" -c "$src" -o "$obj"
   fi
@@ -51,7 +53,7 @@ export CC CCACHE OUT
 export CFLAGS_STR="${CFLAGS[*]}" INSTR_STR="${INSTR[*]}"
 
 # The core, in parallel.
-ls csrc/*.c | xargs -P "$JOBS" -I{} bash -c \
+for dir in "${CORE_DIRS[@]}"; do ls "$dir"/*.c; done | xargs -P "$JOBS" -I{} bash -c \
   'src={}; obj="$OUT/obj/$(basename "${src%.c}").o"; CFLAGS=($CFLAGS_STR); INSTR=($INSTR_STR); compile "$src" "$obj"'
 rm -f "$OUT/libwasmprof-fuzz.a"
 ar rcs "$OUT/libwasmprof-fuzz.a" "$OUT"/obj/*.o

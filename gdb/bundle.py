@@ -2,7 +2,7 @@
 script, for meson.build:
 
     python gdb/bundle.py --script OUT.py     the -gdb.py file installed beside _core*.so
-    python gdb/bundle.py --c-header OUT.h    a .debug_gdb_scripts section (csrc/debug_roots.c)
+    python gdb/bundle.py --c-header OUT.h    a .debug_gdb_scripts section (csrc/observe/debug_roots.c)
 
 The script carries every module's source and imports them from memory, so
 it works wherever the binary goes (a core file examined on another

@@ -11,7 +11,7 @@
  * The frame stack (wp_frame, below) is a stable, documented structure:
  * backtraces, coredumps, the profiler, the stepper and the GDB commands all
  * read it.  Debuggers find every live context and instance from the
- * `wasmprof_debug` root (csrc/debug_roots.c), reading memory only, so core
+ * `wasmprof_debug` root (csrc/observe/debug_roots.c), reading memory only, so core
  * files work too (gdb/, README "Debugging the host with GDB").
  *
  * Threads (docs/guides/threads.md; tests/c/threads_host.c checks it under
@@ -615,7 +615,7 @@ typedef struct wp_source_frame {
  * Writes at most max and returns the count (0 without debugging info). */
 uint32_t wp_module_source_frames(const wp_module *m, uint32_t offset, wp_source_frame *out, uint32_t max);
 
-/* ---- the debugger (debug.c, debug_replay.c, exec_step.c) ------------------------
+/* ---- the debugger (debug.c, debug_replay.c, loop_step.c) ------------------------
  * A debugger session runs calls of one instance on its own execution
  * context through the stepping loop (a fourth instantiation of the
  * interpreter loop, over code without superinstructions, that can pause

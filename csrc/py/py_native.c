@@ -1,7 +1,7 @@
 /* py_native.c: native imports for the Python API.
  *
  * _core._native_func(address, params, results) makes a Func that calls the C
- * function at `address` through libffi (csrc/native.c).  Loading libraries
+ * function at `address` through libffi (csrc/host/native.c).  Loading libraries
  * and finding symbols is done in Python (python/wasmprof/native_imports.py, with
  * ctypes), which never unloads a library, so the address stays valid. */
 #include "core.h"

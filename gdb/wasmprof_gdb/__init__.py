@@ -4,7 +4,7 @@ read from its memory by a debugger: GDB (gdb_front) or LLDB (lldb_front).
 Layers, innermost first:
   target.py      what a debugger front end provides (read memory, name symbols)
                  and the safe readers over it that never raise
-  layout.py      the core's `wasmprof_debug` root and struct layout (csrc/debug_roots.c)
+  layout.py      the core's `wasmprof_debug` root and struct layout (csrc/observe/debug_roots.c)
   names.py       the module's name section, parsed from its bytes
   dwarf_lines.py DWARF .debug_line from the module's custom sections
   model.py       contexts, guest frames, instances, modules, memories, globals

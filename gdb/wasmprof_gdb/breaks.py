@@ -1,7 +1,7 @@
 """wasm-break FUNC [INSTANCE]: what a front end needs to stop the host when
 a guest enters a function, whatever the debugger.
 
-The mechanism (csrc/debug.c, wasmprof.h): the stepping loop, the one a
+The mechanism (csrc/observe/debug.c, wasmprof.h): the stepping loop, the one a
 wasmprof debugger session (wasmprof.Debugger, wp_debug_*) runs guests in,
 calls the never-inlined `wp_debug_func_entered(ex, func_index)` on every
 guest function entry while the word `wp_debug_entry_hook` is non-zero.  A

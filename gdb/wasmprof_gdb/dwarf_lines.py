@@ -1,6 +1,6 @@
 """DWARF `.debug_line` (versions 2 to 5, 32- and 64-bit) of a wasm module,
 decoded from its custom sections: code offset -> file:line:column.  The
-same reading as csrc/dwarf.c: addresses are offsets from the start of the
+same reading as csrc/observe/dwarf.c: addresses are offsets from the start of the
 Code section's contents; sequences starting at 0 or at a tombstone
 (functions the linker dropped) are discarded; a malformed unit stops the
 decoding, keeping the rows before it."""
@@ -106,7 +106,7 @@ class LineTable:
         self.warning: Optional[str] = None
         self._line_str, self._str = line_str, str_
         # Relative file names are relative to their unit's compilation directory (as the core
-        # joins them, csrc/dwarf_info.c): unit offset -> DW_AT_comp_dir, from .debug_info.
+        # joins them, csrc/observe/dwarf_info.c): unit offset -> DW_AT_comp_dir, from .debug_info.
         self._comp_dirs = comp_dirs or {}
         pos = 0
         while pos < len(line):

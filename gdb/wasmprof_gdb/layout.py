@@ -1,4 +1,4 @@
-"""The core's debugging root, `wasmprof_debug` (csrc/debug_roots.c): a magic
+"""The core's debugging root, `wasmprof_debug` (csrc/observe/debug_roots.c): a magic
 string, a version, the pointer size, a table of struct offsets and sizes by
 name, and the heads of the lists of live contexts and instances.  Offsets
 come from the process itself, so the reader works with any build of the

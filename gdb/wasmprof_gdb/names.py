@@ -1,6 +1,6 @@
 """The WebAssembly `name` custom section (the spec's appendix plus the
 extended-name proposal), parsed from its bytes: the same reading as
-csrc/names.c, in Python, so that a debugger can name functions, locals and
+csrc/observe/names.c, in Python, so that a debugger can name functions, locals and
 globals of a process it may not call into.  A malformed section yields the
 names read before the fault (names are a debugging aid)."""
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """wasmprof.Debugger: a scriptable debugger for guests.
 
 A debugger drives calls of one instance through the stepping loop (the
-interpreter loop instantiated without superinstructions, csrc/exec_step.c),
+interpreter loop instantiated without superinstructions, csrc/exec/loop_step.c),
 which pauses before any instruction where asked and resumes from there::
 
     dbg = wasmprof.Debugger(instance)          # or instance.debug()
@@ -19,7 +19,7 @@ since the call started (an instruction with code: ``block``, ``loop``,
 ``nop`` and ``end`` run with the next one), is the clock that going back
 uses: host calls are recorded and snapshots taken, so any earlier point is
 reached by restoring a snapshot and replaying, without calling the host
-again (csrc/debug_replay.c).
+again (csrc/observe/debug_replay.c).
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Superinstructions (csrc/fused.h): the plain loop runs fused forms of the
+"""Superinstructions (csrc/exec/fused.h): the plain loop runs fused forms of the
 commonest sequences.  Every form of every fused operator, with its result
 left on the stack, stored into a local (local.set) or both (local.tee), must
 compute what wasmtime computes for the unfused sequence; a fused load that

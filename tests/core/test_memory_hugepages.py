@@ -1,4 +1,4 @@
-"""Linear memories ask the kernel for transparent huge pages (csrc/memory.c:
+"""Linear memories ask the kernel for transparent huge pages (csrc/runtime/memory.c:
 fewer TLB misses for guests that index memory at random), unless
 WASMPROF_NO_HUGEPAGES=1.  The advice shows in /proc/self/smaps as the "hg"
 VmFlag of the memory's mapping."""

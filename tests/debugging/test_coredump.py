@@ -1,4 +1,4 @@
-"""WebAssembly coredumps: written by wasmprof on a trap (csrc/coredump.c), read
+"""WebAssembly coredumps: written by wasmprof on a trap (csrc/observe/coredump.c), read
 back (wasmprof.coredump), and checked against what the guest observably had
 (values it handed to a host import just before trapping, or values fixed by
 construction) and against an independent parser of the tool-conventions

@@ -1,4 +1,4 @@
-"""The DWARF line-program decoder (csrc/dwarf.c) on hand-assembled programs:
+"""The DWARF line-program decoder (csrc/observe/dwarf.c) on hand-assembled programs:
 versions 4 and 5, the 64-bit format, every standard opcode clang emits,
 sequences the linker discarded, and malformed units (warning, earlier rows
 kept).  The real-compiler check is in test_backtrace.py (llvm-dwarfdump)."""

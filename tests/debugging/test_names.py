@@ -1,4 +1,4 @@
-"""The name section parser (csrc/names.c) on hand-made sections, and demangling."""
+"""The name section parser (csrc/observe/names.c) on hand-made sections, and demangling."""
 from __future__ import annotations
 
 import warnings

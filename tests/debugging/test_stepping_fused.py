@@ -1,4 +1,4 @@
-"""The stepping loop's superinstructions (csrc/code.h: stepping code).
+"""The stepping loop's superinstructions (csrc/exec/code.h: stepping code).
 
 Its code holds a fused copy with the superinstructions of
 WP_FUSED_XOPS_STEPPING, each checking that no stop falls inside it, and an

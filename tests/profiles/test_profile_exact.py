@@ -167,7 +167,7 @@ def test_start_function_is_profiled(tmp_path):
     assert prof.total_ticks == 3  # i32.const, global.set, end
 
 
-# Superinstructions run in profiled code too (csrc/fused.h): a trap at a
+# Superinstructions run in profiled code too (csrc/exec/fused.h): a trap at a
 # fused access charges the sequence up to the access and refunds what
 # follows it in the block (a local.set fused after a load included).
 FUSED_TRAP = """

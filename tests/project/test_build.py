@@ -49,13 +49,13 @@ def test_installs_every_file_of_the_package():
 
 def test_editable_install_rebuilds_on_import(tmp_path):
     _editable_build_dir()
-    source = ROOT / "csrc" / "trap.c"
+    source = ROOT / "csrc" / "runtime" / "trap.c"
     os.utime(source)  # as an edit would leave it
     env = dict(python_env(), MESONPY_EDITABLE_VERBOSE="1")
     proc = subprocess.run([sys.executable, "-c", "import wasmprof; print(wasmprof.Instance)"], cwd=tmp_path,
                           env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     output = proc.stdout + proc.stderr
-    assert "csrc_trap.c.o" in output, output  # ninja recompiled it
+    assert "csrc_runtime_trap.c.o" in output, output  # ninja recompiled it
     assert "Linking target _core" in output
     assert "wasmprof.Instance" in proc.stdout

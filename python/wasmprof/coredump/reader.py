@@ -7,7 +7,7 @@ innermost first, each with its locals and operand stack), with the memories
 in a memory and data section and the globals in a global section.
 
 wasmprof writes them on a trap (``Instance(..., coredump=PATH)`` or the
-``WASMPROF_COREDUMP`` environment variable; ``csrc/coredump.c`` says what
+``WASMPROF_COREDUMP`` environment variable; ``csrc/observe/coredump.c`` says what
 goes in), and reads its own and other engines' (wasmtime's omit locals and
 operand stacks)::
 

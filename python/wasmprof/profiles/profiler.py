@@ -1,7 +1,7 @@
 """wasmprof.profile(): run a module under the profiled interpreter loop and
 return an exact :class:`~wasmprof.Profile`.
 
-The C core collects (csrc/profile.c): a call tree with one node per distinct
+The C core collects (csrc/observe/profile.c): a call tree with one node per distinct
 path of calls, each with its call count, self ticks and optionally self
 wall-clock time, plus an optional flamechart of call and return events.
 This module turns that into the shared data model (docs/profile-model.md):

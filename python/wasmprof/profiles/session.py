@@ -21,7 +21,7 @@ between ``session.pause()`` and ``session.resume()`` (``with
 session.paused():``).  ``instance.profile()`` is the same for the calls
 into one instance.
 
-The C core (csrc/profile_session.c) keeps the profile off the thread's
+The C core (csrc/observe/profile_session.c) keeps the profile off the thread's
 context between calls: a call it does not take runs in the plain
 interpreter loop, exactly as without a session.
 

@@ -1,5 +1,5 @@
-/* exec_loops.h: the interpreter loop variants (exec_loop.h, instantiated
- * in exec_plain.c, exec_counted.c, exec_profiled.c and exec_step.c), as exec.c calls
+/* loop_variants.h: the interpreter loop variants (loop_template.h, instantiated
+ * in loop_plain.c, loop_counted.c, loop_profiled.c and loop_step.c), as exec.c calls
  * them. */
 #ifndef WP_EXEC_LOOPS_H
 #define WP_EXEC_LOOPS_H

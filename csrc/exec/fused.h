@@ -1,5 +1,5 @@
 /* fused.h: superinstructions, the commonest short wasm sequences as one
- * internal instruction (compile.c fuses them, exec_loop.h runs them, in
+ * internal instruction (compile.c fuses them, loop_template.h runs them, in
  * every loop variant built with LOOP_FUSED; the stepping loop has a subset:
  * WP_FUSED_XOPS_STEPPING).
  * Chosen by counting executed instruction pairs over bench/programs.

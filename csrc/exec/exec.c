@@ -1,6 +1,6 @@
 /* exec.c: execution contexts, entry into the guest (wp_call) and the
- * choice of interpreter loop variant (exec_plain.c, exec_counted.c,
- * exec_profiled.c: each an instantiation of exec_loop.h; exec_step.c, the
+ * choice of interpreter loop variant (loop_plain.c, loop_counted.c,
+ * loop_profiled.c: each an instantiation of loop_template.h; loop_step.c, the
  * debugger's, is entered by debug.c only).
  *
  * Guest-to-guest calls never recurse in C: the loop pushes a wp_frame and
@@ -9,7 +9,7 @@
 #define _DEFAULT_SOURCE /* MAP_NORESERVE */
 #include <sys/mman.h>
 
-#include "exec_loops.h"
+#include "loop_variants.h"
 #include "numeric.h"
 #include "profile.h"
 #include "runtime.h"
@@ -33,7 +33,7 @@ static bool priced_for(const wp_code *code, wp_variant v, const wp_cost_model *c
   return v == WP_VARIANT_PLAIN || code->cost_hash == cost->hash;
 }
 
-/* wp_func_code (exec_variant.h): f's code for loop variant v, priced by
+/* wp_func_code (loop_prelude.h): f's code for loop variant v, priced by
  * cost, translated on the first call that needs it.  Modules are shared by
  * threads (wasmprof.h, "Threads"): two threads may translate the same
  * function at once; the first to publish wins and the other frees its copy.

@@ -1,5 +1,5 @@
 /* debug.h: the debugger's state (debug.c, debug_replay.c) and what the
- * stepping loop (exec_step.c, an instantiation of exec_loop.h) calls.
+ * stepping loop (loop_step.c, an instantiation of loop_template.h) calls.
  *
  * How the stepping loop stops without checking anything per instruction
  * but a decrement:
@@ -158,7 +158,7 @@ struct wp_debug {
 
 /* wp_stop_reason values are in wasmprof.h. */
 
-/* ---- called by the stepping loop (exec_step.c) ---- */
+/* ---- called by the stepping loop (loop_step.c) ---- */
 
 /* wp_debug_lower: something to look at after the current instruction:
  * account for the instructions run so far and make the countdown 1. */

@@ -1,11 +1,11 @@
-/* exec_loop.h: the interpreter loop, written once and included once per
- * loop variant (exec_plain.c, exec_counted.c, exec_profiled.c,
- * exec_step.c; after exec_variant.h).  Before including, define
+/* loop_template.h: the interpreter loop, written once and included once per
+ * loop variant (loop_plain.c, loop_counted.c, loop_profiled.c,
+ * loop_step.c; after loop_prelude.h).  Before including, define
  *   LOOP_FN        the function's name
  *   LOOP_VARIANT   the wp_variant it implements (selects the code cache)
  *   LOOP_FUSED     1 if its code may hold superinstructions (fused.h);
  *                  without, their handlers are left out (the table holds NULL)
- *   LOOP_STEP      1 for the stepping loop only (exec_step.c, debug.h): a
+ *   LOOP_STEP      1 for the stepping loop only (loop_step.c, debug.h): a
  *                  countdown of instructions in a register, decremented at
  *                  each dispatch, whose expiry calls the debugger's check;
  *                  breakpoints as patched handler cells (XOP_break); it

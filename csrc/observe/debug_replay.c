@@ -15,7 +15,7 @@
  * spacing of replay. */
 #include "debug.h"
 
-#include "exec_variant.h"
+#include "loop_prelude.h"
 
 #define DIFF_CHUNK 4096u
 

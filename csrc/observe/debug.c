@@ -6,8 +6,8 @@
 
 #include <pthread.h>
 
-#include "exec_loops.h"
-#include "exec_variant.h"
+#include "loop_variants.h"
+#include "loop_prelude.h"
 
 #define DEFAULT_SNAPSHOT_EVERY (UINT64_C(1) << 20)
 #define DEFAULT_MAX_SNAPSHOTS 64u

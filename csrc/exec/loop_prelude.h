@@ -1,6 +1,6 @@
-/* exec_variant.h: what every interpreter loop variant's translation unit
- * (exec_plain.c, exec_counted.c, exec_profiled.c) includes before
- * exec_loop.h.  One variant per translation unit, so that the plain loop's
+/* loop_prelude.h: what every interpreter loop variant's translation unit
+ * (loop_plain.c, loop_counted.c, loop_profiled.c) includes before
+ * loop_template.h.  One variant per translation unit, so that the plain loop's
  * code is the same whether the observing variants are built or not
  * (bench/zero_cost.py --without-observation), and the variants compile in
  * parallel. */
@@ -11,7 +11,7 @@
 #define _DEFAULT_SOURCE /* clock_gettime (profile.h); included before any system header */
 #endif
 
-#include "exec_loops.h"
+#include "loop_variants.h"
 #include "numeric.h"
 #include "profile.h"
 #include "runtime.h"

@@ -1,10 +1,10 @@
-/* exec_step.c: the stepping loop, the debugger's (debug.h): ticked like
+/* loop_step.c: the stepping loop, the debugger's (debug.h): ticked like
  * the counted loop, with a countdown that makes it stop at any
  * instruction.  LOOP_FUSED 0: of the superinstructions only those of
  * WP_FUSED_XOPS_STEPPING are compiled here, guarded, over an unfused copy
  * of the code (code.h: stepping code).  Left out of a -DWP_NO_OBSERVATION
  * build (exec.c). */
-#include "exec_variant.h"
+#include "loop_prelude.h"
 
 #ifndef WP_NO_OBSERVATION
 #include "debug.h"
@@ -61,7 +61,7 @@
     if (WP_UNLIKELY(dbg->nwatch_globals)) countdown = wp_debug_global_set(dbg, countdown);    \
   } while (0)
 #define HOST_CALL(callee, args) wp_debug_host_call(ex, (callee), (args), err)
-#include "exec_loop.h"
+#include "loop_template.h"
 #else
 typedef int wp_no_step_loop; /* ISO C wants something in a translation unit */
 #endif

@@ -1,7 +1,7 @@
-/* exec_profiled.c: the profiled loop, ticks, the call tree and the block
+/* loop_profiled.c: the profiled loop, ticks, the call tree and the block
  * counters behind per-instruction counts (profile.h).  Left out of a
  * -DWP_NO_OBSERVATION build (exec.c). */
-#include "exec_variant.h"
+#include "loop_prelude.h"
 
 #ifndef WP_NO_OBSERVATION
 /* A block runs: one more execution of it at this node (pc[2].pair.b is
@@ -45,7 +45,7 @@
     wp_prof_leave(ex);                                \
     wp_prof_run(ex, func, WP_FUNC_CODE(func), false); \
   } while (0)
-#include "exec_loop.h"
+#include "loop_template.h"
 #else
 typedef int wp_no_profiled_loop; /* ISO C wants something in a translation unit */
 #endif

@@ -1,6 +1,6 @@
-/* exec_counted.c: the counted loop, ticks only (a tick limit without a
+/* loop_counted.c: the counted loop, ticks only (a tick limit without a
  * profile).  Left out of a -DWP_NO_OBSERVATION build (exec.c). */
-#include "exec_variant.h"
+#include "loop_prelude.h"
 
 #ifndef WP_NO_OBSERVATION
 #define HOOK_TICK(n) TICKED_TICK(n)
@@ -11,7 +11,7 @@
 #define LOOP_FUSED 1
 #define HOOK_ENTER(f) (ex->ticks += ex->cost.per_call)
 #define HOOK_HOST_ENTER(f) (ex->ticks += ex->cost.per_call)
-#include "exec_loop.h"
+#include "loop_template.h"
 #else
 typedef int wp_no_counted_loop; /* ISO C wants something in a translation unit */
 #endif

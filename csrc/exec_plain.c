@@ -1,7 +1,0 @@
-/* exec_plain.c: the plain loop, no observation at all. */
-#include "exec_variant.h"
-
-#define LOOP_FN wp_loop_plain
-#define LOOP_VARIANT WP_VARIANT_PLAIN
-#define LOOP_FUSED 1
-#include "exec_loop.h"
