@@ -174,9 +174,8 @@ typedef struct wp_export_desc {
  * body for itself (its handler addresses differ), so each has a cache slot. */
 typedef enum wp_variant {
   WP_VARIANT_PLAIN,    /* no observation at all */
-  WP_VARIANT_COUNTED,  /* ticks only (a tick limit without a profile) */
-  WP_VARIANT_PROFILED, /* ticks and the call tree (profile.c) */
-  WP_VARIANT_STEP,     /* the debugger's: unfused, ticked, stops on request (debug.c) */
+  WP_VARIANT_TICKED,   /* ticks, and the call tree when a profile runs (profile.c) */
+  WP_VARIANT_STEP,     /* the debugger's: ticked, stops on request (debug.c) */
   WP_VARIANT_COUNT
 } wp_variant;
 

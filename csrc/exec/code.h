@@ -138,7 +138,7 @@ void wp_cost_model_init_default(wp_cost_model *m);
  *
  * Blocks are numbered in order (the tick's pair.b): block b's records are
  * block_first[b] .. block_first[b + 1] (a sentinel ends the last), so the
- * profiled loop counts a block's executions in an array indexed by b and
+ * ticked loop counts a block's executions in an array indexed by b and
  * each instruction's count is derived afterwards (profile.c); rec_offset
  * is each record's module offset (several records may share an internal
  * instruction once fused). */

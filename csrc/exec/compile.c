@@ -645,7 +645,7 @@ wp_code *wp_compile_stepping(const wp_module *m, uint32_t defined_index, wp_hand
   return join(f, u, handlers, err);
 }
 
-/* compile: the plain, counted and profiled loops run superinstructions; the
+/* compile: the plain and ticked loops run superinstructions; the
  * stepping loop runs its few guarded ones with an unfused copy (join). */
 static wp_code *compile(const wp_module *m, uint32_t defined_index, wp_handler_table handlers,
                         const wp_cost_model *costs, enum fusing fuse, wp_error *err) {

@@ -1,7 +1,7 @@
 /* exec.c: execution contexts, entry into the guest (wp_call) and the
- * choice of interpreter loop variant (loop_plain.c, loop_counted.c,
- * loop_profiled.c: each an instantiation of loop_template.h; loop_step.c, the
- * debugger's, is entered by debug.c only).
+ * choice of interpreter loop variant (loop_plain.c, loop_ticked.c: each an
+ * instantiation of loop_template.h; loop_step.c, the debugger's, is entered
+ * by debug.c only).
  *
  * Guest-to-guest calls never recurse in C: the loop pushes a wp_frame and
  * jumps.  The C stack grows only when a host function re-enters the guest,
@@ -19,12 +19,12 @@
 #define WP_MAX_ENTRY_DEPTH 1000u
 
 #ifndef WP_NO_OBSERVATION
-static const wp_loop_fn loops[WP_VARIANT_COUNT] = {wp_loop_plain, wp_loop_counted, wp_loop_profiled, wp_loop_step};
+static const wp_loop_fn loops[WP_VARIANT_COUNT] = {wp_loop_plain, wp_loop_ticked, wp_loop_step};
 #else
 /* -DWP_NO_OBSERVATION: the plain loop alone, for bench/zero_cost.py to show
  * that the observing variants cost the plain loop nothing.  Asking for
  * ticks or a profile fails in wp_exec_invoke. */
-static const wp_loop_fn loops[WP_VARIANT_COUNT] = {wp_loop_plain, NULL, NULL, NULL};
+static const wp_loop_fn loops[WP_VARIANT_COUNT] = {wp_loop_plain, NULL, NULL};
 #endif
 
 /* priced_for: whether code serves variant v under cost (the plain loop's
@@ -119,7 +119,18 @@ void wp_exec_free(wp_exec *ex) {
   wp_profile_free(ex->prof);
   wp_profile_free(wp_profile_session_end(ex));
   free(ex->frames);
+  free(ex->block_sink);
   free(ex);
+}
+
+int wp_exec_sink_grow(wp_exec *ex, uint32_t n, wp_error *err) {
+  uint64_t *old = ex->block_sink;
+  uint32_t cap = ex->block_sink_n;
+  if (!wp_grow((void **)&ex->block_sink, &cap, n, sizeof *ex->block_sink))
+    return wp_error_set(err, WP_ERR_NOMEM, WP_NO_OFFSET, "out of memory counting blocks");
+  ex->block_sink_n = cap;
+  if (ex->prof_blocks == old) ex->prof_blocks = ex->block_sink;
+  return 0;
 }
 
 wp_memory *wp_exec_caller_memory(const wp_exec *ex) {
@@ -174,31 +185,31 @@ int wp_exec_invoke(wp_exec *ex, wp_func *f, wp_error *err) {
   int rc;
   if (f->host) {
     ex->sp = args + room;
-    if (v == WP_VARIANT_PROFILED) {
+    if (v == WP_VARIANT_TICKED && ex->prof) {
       wp_prof_enter(ex, f);
       wp_prof_run(ex, f, NULL, true);
+    } else if (v == WP_VARIANT_TICKED) {
+      ex->ticks += ex->cost.per_call;
     }
-    else if (v == WP_VARIANT_COUNTED) ex->ticks += ex->cost.per_call;
     rc = f->host(ex, f->host_ctx, args, err) ? -1 : 0;
     ex->sp = args;
     if (rc == 0) {
       ex->nframes--;
-      if (v == WP_VARIANT_PROFILED) wp_prof_leave(ex);
+      if (v == WP_VARIANT_TICKED && ex->prof) wp_prof_leave(ex);
     }
   } else {
     const wp_code *code = wp_func_code(f, v, &ex->cost, err);
     if (!code) return -1;
     if (args + code->max_height > ex->stack_end) return wp_trap(err, WP_TRAP_STACK_EXHAUSTED);
-    if (v == WP_VARIANT_PROFILED && code->nblocks > ex->prof->sink_blocks &&
-        wp_prof_sink_grow(ex->prof, code->nblocks, ex, err))
+    if (v == WP_VARIANT_TICKED && code->nblocks > ex->block_sink_n && wp_exec_sink_grow(ex, code->nblocks, err))
       return -1;
     rc = loops[v](ex, base, err, NULL);
   }
-  if (rc && v == WP_VARIANT_PROFILED && ex->prof) wp_prof_unwind(ex, prof_node, prof_folded);
-  if (v == WP_VARIANT_PROFILED && ex->prof) {
+  if (rc && v == WP_VARIANT_TICKED && ex->prof) wp_prof_unwind(ex, prof_node, prof_folded);
+  if (v == WP_VARIANT_TICKED && ex->prof) {
     wp_profile *p = ex->prof;
     p->cur_counts = prof_counts;
-    ex->prof_blocks = prof_counts == WP_PROF_NONE ? p->sink : p->counts[prof_counts].blocks;
+    ex->prof_blocks = prof_counts == WP_PROF_NONE ? ex->block_sink : p->counts[prof_counts].blocks;
   }
   return rc;
 }
@@ -302,7 +313,7 @@ int wp_call(wp_exec *ex, wp_func *f, const wp_slot *args, wp_slot *results, wp_e
    * thread's C stack (debug_roots.c); two stores per entry, none in the loop. */
   wp_entry_record entry = {.prev = ex->entry, .base = entry_frames};
   ex->entry = &entry;
-  /* A session profiles this entry: the profiled loop runs it (no check in the plain loop). */
+  /* A session profiles this entry: the ticked loop runs it (no check in the plain loop). */
   bool armed = WP_UNLIKELY(ex->session != NULL) && wp_session_arm(ex, f);
   int rc = wp_exec_invoke(ex, f, err);
   if (armed) wp_session_disarm(ex);

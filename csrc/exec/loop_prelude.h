@@ -1,5 +1,5 @@
 /* loop_prelude.h: what every interpreter loop variant's translation unit
- * (loop_plain.c, loop_counted.c, loop_profiled.c) includes before
+ * (loop_plain.c, loop_ticked.c, loop_step.c) includes before
  * loop_template.h.  One variant per translation unit, so that the plain loop's
  * code is the same whether the observing variants are built or not
  * (bench/zero_cost.py --without-observation), and the variants compile in

@@ -1,5 +1,5 @@
 /* loop_step.c: the stepping loop, the debugger's (debug.h): ticked like
- * the counted loop, with a countdown that makes it stop at any
+ * wp_loop_ticked, with a countdown that makes it stop at any
  * instruction.  LOOP_FUSED 0: of the superinstructions only those of
  * WP_FUSED_XOPS_STEPPING are compiled here, guarded, over an unfused copy
  * of the code (code.h: stepping code).  Left out of a -DWP_NO_OBSERVATION

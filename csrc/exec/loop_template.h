@@ -1,6 +1,6 @@
 /* loop_template.h: the interpreter loop, written once and included once per
- * loop variant (loop_plain.c, loop_counted.c, loop_profiled.c,
- * loop_step.c; after loop_prelude.h).  Before including, define
+ * loop variant (loop_plain.c, loop_ticked.c, loop_step.c; after
+ * loop_prelude.h).  Before including, define
  *   LOOP_FN        the function's name
  *   LOOP_VARIANT   the wp_variant it implements (selects the code cache)
  *   LOOP_FUSED     1 if its code may hold superinstructions (fused.h);

@@ -485,7 +485,7 @@ wp_debug *wp_debug_new(wp_instance *inst, const wp_debug_options *o, wp_error *e
   }
   d->ex->dbg = d;
   /* Guest calls that host functions make on this context run counted, to the end. */
-  d->ex->variant = WP_VARIANT_COUNTED;
+  d->ex->variant = WP_VARIANT_TICKED;
   d->inst = inst;
   wp_instance_retain(inst);
   d->record = !(o && o->no_record);
@@ -628,14 +628,13 @@ int wp_debug_profile_start(wp_debug *d, wp_error *err) {
   /* From the exact count: the rest of the current block is still to run. */
   ex->prof->tick_base = ex->prof->last_ticks = wp_debug_ticks(d);
   ex->prof->insns_lost = true; /* the stepping loop counts no blocks: no per-instruction counts */
-  ex->variant = WP_VARIANT_PROFILED; /* guest calls made by host functions go in it too */
   entry_bits_update(d);
   return 0;
 }
 
 wp_profile *wp_debug_profile_stop(wp_debug *d) {
   wp_profile *p = wp_profile_stop(d->ex);
-  d->ex->variant = WP_VARIANT_COUNTED;
+  d->ex->variant = WP_VARIANT_TICKED;
   entry_bits_update(d);
   return p;
 }

@@ -49,8 +49,7 @@ void wp_cost_model_free(wp_cost_model *m) { free(m); }
 void wp_exec_update_variant(wp_exec *ex) {
   ex->tick_stop = ex->tick_limit;
   if (ex->tick_cb && ex->tick_next < ex->tick_stop) ex->tick_stop = ex->tick_next;
-  if (ex->prof) ex->variant = WP_VARIANT_PROFILED;
-  else if (ex->tick_stop != UINT64_MAX) ex->variant = WP_VARIANT_COUNTED;
+  if (ex->prof || ex->tick_stop != UINT64_MAX) ex->variant = WP_VARIANT_TICKED;
   else ex->variant = WP_VARIANT_PLAIN;
 }
 

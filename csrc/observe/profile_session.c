@@ -4,7 +4,7 @@
  * that entries it does not want run as if nothing observed them, in the
  * plain loop.  wp_call asks wp_session_arm at each entry; an entry it
  * takes gets the profile on ex for its duration, so the variant choice
- * (meter.c) puts it in the profiled loop, and the loops themselves never
+ * (meter.c) puts it in the ticked loop, and the loops themselves never
  * look at sessions.  Ticks and time that pass while disarmed (counted runs
  * under a tick limit, host code) are kept out: arming moves the profile's
  * bases past them, so event stamps stay those of the profiled runs alone. */

@@ -7,8 +7,8 @@ calls the never-inlined `wp_debug_func_entered(ex, func_index)` on every
 guest function entry while the word `wp_debug_entry_hook` is non-zero.  A
 front end writes 1 there (a live process only: a core file does not run)
 and puts a native breakpoint on the hook whose check, here, reads the
-entered frame from ex and compares it with what was asked.  The plain,
-counted and profiled loops have no such call: a guest run by an ordinary
+entered frame from ex and compares it with what was asked.  The plain and
+ticked loops have no such call: a guest run by an ordinary
 call (wp_call, an Instance's exports) never stops at a wasm-break."""
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ from .names import Names, parse_names, strip_rust_hash
 from .target import Mem, Target
 
 # The interpreter loop variants (csrc/exec/loop_variants.h): the C frames that run guest frames.
-LOOP_FUNCTIONS = ("wp_loop_plain", "wp_loop_counted", "wp_loop_profiled", "wp_loop_step")
+LOOP_FUNCTIONS = ("wp_loop_plain", "wp_loop_ticked", "wp_loop_step")
 # What the loop calls after saving the running frame's pc and sp (loop_template.h).
 PC_SAVING = ("wp_exec_checkpoint", "wp_tick_stop_reached", "wp_func_code_compile")
 MAX_LIST = 100_000        # contexts or instances followed at most in a list (a corrupt cycle ends)

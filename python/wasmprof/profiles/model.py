@@ -408,7 +408,7 @@ class Profile:
 
     @property
     def has_offsets(self) -> bool:
-        """Whether per-instruction counts were recorded (every profile of the profiled loop has them)."""
+        """Whether per-instruction counts were recorded (every profile of the ticked loop has them)."""
         return any(n.offsets is not None for n in self.nodes)
 
     @property

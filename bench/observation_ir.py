@@ -1,15 +1,18 @@
-"""stepping_ir.py: what the debugger costs, in instructions (callgrind Ir).
+"""observation_ir.py: what observing a run costs, in instructions (callgrind Ir).
 
-    python bench/stepping_ir.py [--scale N]
+    python bench/observation_ir.py [--scale N] [--modes counted,profiled,debugger]
 
 Runs run() of each bench program (bench/programs/*.nowasi.wasm, its size
-patched to QUICK_SIZES * N) once in a fresh interpreter under
+patched to QUICK_SIZES * N) once per mode in a fresh interpreter under
 `valgrind --tool=callgrind`, collecting only inside the guest call
-(wp_exec_invoke for the plain and counted loops, wp_debug_resume for the
-debugger), and prints the counted loop's and the debugger's Ir (cont() to
-the end, a breakpoint set where the run never goes) as ratios to the plain
-loop's, with their geometric means.  Deterministic, unlike
-bench/debug_overhead.py's timings; a measurement, never a test.
+(wp_exec_invoke for the plain and ticked loops, wp_debug_resume for the
+debugger), and prints each mode's Ir as a ratio to the plain loop's, with
+their geometric means.  The modes: counted (a tick limit: the ticked loop
+without a profile), profiled (the ticked loop with a profile: the call
+tree and block counts), debugger (cont() to the end, a breakpoint set
+where the run never goes).  Deterministic, unlike the timings of
+bench/profile_overhead.py and bench/debug_overhead.py; a measurement,
+never a test.
 """
 from __future__ import annotations
 
@@ -36,13 +39,18 @@ if mode == "plain":
     inst.exports.run()
 elif mode == "counted":
     inst.exports.run.call(max_ticks=1 << 62)
+elif mode == "profiled":
+    from wasmprof import _core
+    _core._profile_start(None)
+    inst.exports.run()
+    _core._profile_stop(None)
 else:
     dbg = inst.debug()
     dbg.call("run")
     dbg.breakpoint(offset=dbg.frames[0].module_offset)  # the paused instruction: resuming runs it
     assert dbg.cont().reason == "returned"
 """
-MODES = ("plain", "counted", "debugger")
+MODES = ("counted", "profiled", "debugger")
 
 
 def instructions(path: Path, size: int, mode: str) -> int:
@@ -64,18 +72,21 @@ def instructions(path: Path, size: int, mode: str) -> int:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scale", type=int, default=1, help="multiply the quick sizes")
+    ap.add_argument("--modes", default=",".join(MODES), help="comma-separated, of " + ", ".join(MODES))
     ns = ap.parse_args()
-    print(f"{'program':14} {'plain Ir':>14} {'counted':>9} {'debugger':>9}   (ratios to plain)")
-    ratios: dict = {m: [] for m in MODES[1:]}
+    modes = ns.modes.split(",")
+    if not modes or any(m not in MODES for m in modes):
+        ap.error(f"--modes: choose from {', '.join(MODES)}")
+    print(f"{'program':14} {'plain Ir':>14} " + " ".join(f"{m:>9}" for m in modes) + "   (ratios to plain)")
+    ratios: dict = {m: [] for m in modes}
     for prog in discover():
         size = QUICK_SIZES[prog.name] * ns.scale
-        ir = {mode: instructions(prog.nowasi_wasm, size, mode) for mode in MODES}
-        for mode in MODES[1:]:
-            ratios[mode].append(ir[mode] / ir["plain"])
-        print(f"{prog.name:14} {ir['plain']:>14,} {ratios['counted'][-1]:>8.2f}x {ratios['debugger'][-1]:>8.2f}x")
+        plain = instructions(prog.nowasi_wasm, size, "plain")
+        for mode in modes:
+            ratios[mode].append(instructions(prog.nowasi_wasm, size, mode) / plain)
+        print(f"{prog.name:14} {plain:>14,} " + " ".join(f"{ratios[m][-1]:>8.2f}x" for m in modes))
     geo = {m: math.exp(sum(math.log(r) for r in rs) / len(rs)) for m, rs in ratios.items()}
-    print(f"geometric means: counted {geo['counted']:.2f}x, debugger (breakpoints set, not hit) "
-          f"{geo['debugger']:.2f}x")
+    print("geometric means: " + ", ".join(f"{m} {g:.2f}x" for m, g in geo.items()))
     return 0
 
 
