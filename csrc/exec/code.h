@@ -45,8 +45,10 @@
  *                                               they check ex->interrupt first
  *   XOP_return                                  c0, nresults
  *   XOP_global_set_ref (global.set of a funcref) c0, global index
- *   XOP_tick (counted, profiled, stepping code)  c0, cost (u64), first record|
+ *   XOP_tick (ticked and stepping code)         c0, cost (u64), first record|
  *                                               number of its block (pair)
+ *   XOP_tick_blocks (ticked code, when its       the same, and counts the block's run
+ *   prices ask for block counts: a profile's)   (profile.h: ex->prof_blocks)
  *   XOP_break (stepping code only)              replaces c0 of the instruction a
  *                                               breakpoint is set on (debug.c)
  *   XOP_unfuse (stepping code only)             replaces c0 of a superinstruction
@@ -87,6 +89,7 @@ typedef union wp_cell {
   X(return)        \
   X(global_set_ref) \
   X(tick)            \
+  X(tick_blocks)     \
   X(jump_back)     \
   X(jump_back_unwind) \
   X(jump_if_back)  \
@@ -109,16 +112,23 @@ typedef enum wp_xop {
 #define WP_CALL_CELLS 3
 
 /* wp_cost_model: what each instruction costs in ticks (opcode-indexed), and
- * what entering a function costs (added to the callee).  hash identifies
- * the prices, so that code translated under other prices is repriced. */
+ * what entering a function costs (added to the callee); and whether ticked
+ * code also counts each block's runs (a profile's per-instruction counts:
+ * XOP_tick_blocks, chosen at translation so that neither kind of run checks
+ * for it per block).  hash identifies both, so that code translated for
+ * other prices or the other kind of run is not used. */
 struct wp_cost_model {
   uint32_t op[WP_OP_COUNT];
   uint32_t per_call;
+  bool count_blocks;
+  uint64_t prices_hash; /* of the prices alone */
   uint64_t hash;
 };
 
-/* wp_cost_model_rehash: recompute hash after changing prices. */
+/* wp_cost_model_rehash: recompute the hashes after changing prices. */
 void wp_cost_model_rehash(wp_cost_model *m);
+/* wp_cost_model_count_blocks: set count_blocks (and hash, without rehashing the prices). */
+void wp_cost_model_count_blocks(wp_cost_model *m, bool on);
 /* wp_cost_model_init_default: one tick per instruction, nothing per call. */
 void wp_cost_model_init_default(wp_cost_model *m);
 

@@ -442,7 +442,7 @@ void wp_emit_count(wp_emitter *em, unsigned op, uint32_t wasm_offset) {
     }
     em->cap_blocks = cap_b;
     em->block_first[em->nblocks] = em->nrec;
-    wp_emit_op(em, WP_XOP_tick, wasm_offset);
+    wp_emit_op(em, em->tick_op, wasm_offset);
     wp_emit_u64(em, 0);                      /* priced by wp_code_reprice */
     wp_emit_pair(em, em->nrec, em->nblocks); /* this block's records start here; its number */
     em->nblocks++;
@@ -649,7 +649,9 @@ wp_code *wp_compile_stepping(const wp_module *m, uint32_t defined_index, wp_hand
  * stepping loop runs its few guarded ones with an unfused copy (join). */
 static wp_code *compile(const wp_module *m, uint32_t defined_index, wp_handler_table handlers,
                         const wp_cost_model *costs, enum fusing fuse, wp_error *err) {
-  wp_emitter em = {.handlers = handlers, .ticks = costs != NULL, .fuse = fuse != FUSE_NONE,
+  /* The stepping loop counts no blocks (a debugger's profile has no per-instruction counts). */
+  uint16_t tick_op = costs && costs->count_blocks && fuse == FUSE_ALL ? WP_XOP_tick_blocks : WP_XOP_tick;
+  wp_emitter em = {.handlers = handlers, .ticks = costs != NULL, .tick_op = tick_op, .fuse = fuse != FUSE_NONE,
                    .guarded = fuse == FUSE_GUARDED};
   wp_code *code = wp_calloc(1, sizeof *code);
   uint32_t max_height = 0;
@@ -690,7 +692,7 @@ static wp_code *compile(const wp_module *m, uint32_t defined_index, wp_handler_t
     em.block_first[em.nblocks] = em.nrec; /* the sentinel: the last block's end */
     code->block_first = em.block_first;
     code->nblocks = em.nblocks;
-    code->tick_handler = handlers[WP_XOP_tick];
+    code->tick_handler = handlers[tick_op];
     wp_code_reprice(code, costs);
   }
   return code;

@@ -15,7 +15,8 @@ typedef struct wp_emitter {
   uint32_t nmap, cap_map;
   bool oom;
   /* Ticked translation (counted and profiled variants; code.h): */
-  bool ticks;            /* insert XOP_tick blocks and keep records */
+  bool ticks;            /* insert tick_op blocks and keep records */
+  uint16_t tick_op;      /* WP_XOP_tick, or WP_XOP_tick_blocks (code.h) */
   bool block_open;       /* a tick heads the instructions being emitted */
   uint16_t *rec_op;
   uint32_t *rec_pos, *rec_offset;

@@ -119,18 +119,7 @@ void wp_exec_free(wp_exec *ex) {
   wp_profile_free(ex->prof);
   wp_profile_free(wp_profile_session_end(ex));
   free(ex->frames);
-  free(ex->block_sink);
   free(ex);
-}
-
-int wp_exec_sink_grow(wp_exec *ex, uint32_t n, wp_error *err) {
-  uint64_t *old = ex->block_sink;
-  uint32_t cap = ex->block_sink_n;
-  if (!wp_grow((void **)&ex->block_sink, &cap, n, sizeof *ex->block_sink))
-    return wp_error_set(err, WP_ERR_NOMEM, WP_NO_OFFSET, "out of memory counting blocks");
-  ex->block_sink_n = cap;
-  if (ex->prof_blocks == old) ex->prof_blocks = ex->block_sink;
-  return 0;
 }
 
 wp_memory *wp_exec_caller_memory(const wp_exec *ex) {
@@ -201,7 +190,8 @@ int wp_exec_invoke(wp_exec *ex, wp_func *f, wp_error *err) {
     const wp_code *code = wp_func_code(f, v, &ex->cost, err);
     if (!code) return -1;
     if (args + code->max_height > ex->stack_end) return wp_trap(err, WP_TRAP_STACK_EXHAUSTED);
-    if (v == WP_VARIANT_TICKED && code->nblocks > ex->block_sink_n && wp_exec_sink_grow(ex, code->nblocks, err))
+    if (v == WP_VARIANT_TICKED && ex->prof && code->nblocks > ex->prof->sink_blocks &&
+        wp_prof_sink_grow(ex->prof, code->nblocks, ex, err))
       return -1;
     rc = loops[v](ex, base, err, NULL);
   }
@@ -209,7 +199,7 @@ int wp_exec_invoke(wp_exec *ex, wp_func *f, wp_error *err) {
   if (v == WP_VARIANT_TICKED && ex->prof) {
     wp_profile *p = ex->prof;
     p->cur_counts = prof_counts;
-    ex->prof_blocks = prof_counts == WP_PROF_NONE ? ex->block_sink : p->counts[prof_counts].blocks;
+    ex->prof_blocks = prof_counts == WP_PROF_NONE ? p->sink : p->counts[prof_counts].blocks;
   }
   return rc;
 }

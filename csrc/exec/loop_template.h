@@ -16,7 +16,8 @@
  *   HOOK_ENTER(f)  after a guest frame is pushed
  *   HOOK_LEAVE()   before a guest frame is popped
  *   HOOK_HOST_ENTER(f), HOOK_HOST_LEAVE()  around a host function's call
- *   HOOK_TICK(n)   at an XOP_tick (only in ticked code) with its cost
+ *   HOOK_TICK(n)   at an XOP_tick or XOP_tick_blocks (only in ticked code) with its cost
+ *   HOOK_BLOCK_RUN()  then, at an XOP_tick_blocks, its block's run (pc[2].pair.b)
  *   HOOK_CODE_STALE(code) whether a callee's code (the chain's head) is priced otherwise than this run
  *   HOOK_CODE(code) once a callee's code is known (before its frame)
  *   HOOK_TRAP()    when the loop traps, pc at the trapping instruction
@@ -47,6 +48,9 @@
 #endif
 #ifndef HOOK_TICK
 #define HOOK_TICK(n) ((void)0)
+#endif
+#ifndef HOOK_BLOCK_RUN
+#define HOOK_BLOCK_RUN() ((void)0)
 #endif
 #ifndef HOOK_CODE_STALE
 #define HOOK_CODE_STALE(code) 0
@@ -486,6 +490,11 @@ dispatch:
 
     XCASE(tick) : {
       HOOK_TICK(IMM(1));
+      NEXT(3);
+    }
+    XCASE(tick_blocks) : {
+      HOOK_TICK(IMM(1));
+      HOOK_BLOCK_RUN();
       NEXT(3);
     }
 
@@ -1310,6 +1319,7 @@ do_trap:
 #undef HOOK_HOST_ENTER
 #undef HOOK_HOST_LEAVE
 #undef HOOK_TICK
+#undef HOOK_BLOCK_RUN
 #undef HOOK_CODE_STALE
 #undef HOOK_CODE
 #undef HOOK_TRAP

@@ -1,60 +1,57 @@
 /* loop_ticked.c: the ticked loop, for a tick limit, a tick callback or a
- * profile.  Every block adds its cost to ex->ticks and one to its block
- * counter, ex->prof_blocks[block] (profile.h; without a profile, the
- * context's sink, which nobody reads: one increment per block is cheaper
- * than a check).  The call tree is moved only at calls and returns, behind
- * the one check whether a profile runs (ex->prof).  Left out of a
+ * profile.  Every block adds its cost to ex->ticks; under a profile, the
+ * code (translated for it: XOP_tick_blocks, code.h) also counts the
+ * block's runs, and the call tree moves at calls and returns, behind the
+ * one check whether a profile runs (ex->prof).  Left out of a
  * -DWP_NO_OBSERVATION build (exec.c). */
 #include "loop_prelude.h"
 
 #ifndef WP_NO_OBSERVATION
+#define HOOK_TICK(n) TICKED_TICK(n)
 /* After the limit check, so a block stopped there is not counted. */
-#define HOOK_TICK(n)                       \
-  do {                                     \
-    TICKED_TICK(n);                        \
-    ex->prof_blocks[pc[2].pair.b]++;       \
-  } while (0)
+#define HOOK_BLOCK_RUN() (ex->prof_blocks[pc[2].pair.b]++)
 #define HOOK_CODE_STALE(code) TICKED_CODE_STALE(code)
-/* The sink must hold any code's blocks before it runs (ex->prof_blocks may be it). */
-#define HOOK_CODE(code)                                                                    \
-  do {                                                                                     \
-    if (WP_UNLIKELY((code)->nblocks > ex->block_sink_n) && wp_exec_sink_grow(ex, (code)->nblocks, err)) \
-      return -1;                                                                           \
+/* The sink (profile.h) must hold any code's blocks before it runs. */
+#define HOOK_CODE(code)                                                                         \
+  do {                                                                                          \
+    if (ex->prof && WP_UNLIKELY((code)->nblocks > ex->prof->sink_blocks) &&                     \
+        wp_prof_sink_grow(ex->prof, (code)->nblocks, ex, err))                                  \
+      return -1;                                                                                \
   } while (0)
-#define HOOK_TRAP()                                                         \
-  do {                                                                      \
-    TICKED_TRAP();                                                          \
+#define HOOK_TRAP()                                                              \
+  do {                                                                           \
+    TICKED_TRAP();                                                               \
     if (ex->prof) wp_prof_trap(ex, wp_code_holding(func, LOOP_VARIANT, pc), pc); \
   } while (0)
 #define LOOP_FN wp_loop_ticked
 #define LOOP_VARIANT WP_VARIANT_TICKED
 #define LOOP_FUSED 1
 /* wp_prof_enter adds the per-call price itself. */
-#define HOOK_ENTER(f)                                   \
-  do {                                                  \
-    if (ex->prof) {                                     \
-      wp_prof_enter(ex, (f));                           \
-      wp_prof_run(ex, (f), WP_FUNC_CODE(f), true);      \
-    } else {                                            \
-      ex->ticks += ex->cost.per_call;                   \
-    }                                                   \
+#define HOOK_ENTER(f)                              \
+  do {                                             \
+    if (ex->prof) {                                \
+      wp_prof_enter(ex, (f));                      \
+      wp_prof_run(ex, (f), WP_FUNC_CODE(f), true); \
+    } else {                                       \
+      ex->ticks += ex->cost.per_call;              \
+    }                                              \
   } while (0)
 #define HOOK_LEAVE()                 \
   do {                               \
     if (ex->prof) wp_prof_leave(ex); \
   } while (0)
-#define HOOK_RETURNED()                                                 \
-  do {                                                                  \
-    if (ex->prof) wp_prof_run(ex, func, WP_FUNC_CODE(func), false);     \
+#define HOOK_RETURNED()                                             \
+  do {                                                              \
+    if (ex->prof) wp_prof_run(ex, func, WP_FUNC_CODE(func), false); \
   } while (0)
-#define HOOK_HOST_ENTER(f)                             \
-  do {                                                  \
-    if (ex->prof) {                                     \
-      wp_prof_enter(ex, (f));                           \
-      wp_prof_run(ex, (f), NULL, true);                 \
-    } else {                                            \
-      ex->ticks += ex->cost.per_call;                   \
-    }                                                   \
+#define HOOK_HOST_ENTER(f)              \
+  do {                                  \
+    if (ex->prof) {                     \
+      wp_prof_enter(ex, (f));           \
+      wp_prof_run(ex, (f), NULL, true); \
+    } else {                            \
+      ex->ticks += ex->cost.per_call;   \
+    }                                   \
   } while (0)
 #define HOOK_HOST_LEAVE()                               \
   do {                                                  \

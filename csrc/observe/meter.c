@@ -10,7 +10,13 @@ void wp_cost_model_rehash(wp_cost_model *m) {
       h *= 0x100000001b3ull;
     }
   }
-  m->hash = h | 1; /* never 0: 0 marks code that was never priced */
+  m->prices_hash = h;
+  wp_cost_model_count_blocks(m, m->count_blocks);
+}
+
+void wp_cost_model_count_blocks(wp_cost_model *m, bool on) {
+  m->count_blocks = on;
+  m->hash = (m->prices_hash ^ (on ? 2u : 0u)) | 1; /* never 0: 0 marks code that was never priced */
 }
 
 void wp_cost_model_init_default(wp_cost_model *m) {
@@ -49,6 +55,10 @@ void wp_cost_model_free(wp_cost_model *m) { free(m); }
 void wp_exec_update_variant(wp_exec *ex) {
   ex->tick_stop = ex->tick_limit;
   if (ex->tick_cb && ex->tick_next < ex->tick_stop) ex->tick_stop = ex->tick_next;
+  /* A profile counts blocks, but not a debugger's: the stepping code keeps its
+   * prices' hash (and its breakpoints), and its profile has no per-instruction counts. */
+  bool count_blocks = ex->prof && !ex->dbg;
+  if (ex->cost.count_blocks != count_blocks) wp_cost_model_count_blocks(&ex->cost, count_blocks);
   if (ex->prof || ex->tick_stop != UINT64_MAX) ex->variant = WP_VARIANT_TICKED;
   else ex->variant = WP_VARIANT_PLAIN;
 }

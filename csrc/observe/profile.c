@@ -190,6 +190,16 @@ found:
   return id;
 }
 
+int wp_prof_sink_grow(wp_profile *p, uint32_t n, wp_exec *ex, wp_error *err) {
+  uint64_t *old = p->sink;
+  uint32_t cap = p->sink_blocks;
+  if (!wp_grow((void **)&p->sink, &cap, n, sizeof *p->sink))
+    return wp_error_set(err, WP_ERR_NOMEM, WP_NO_OFFSET, "out of memory counting a profile's blocks");
+  p->sink_blocks = cap;
+  if (ex->prof_blocks == old) ex->prof_blocks = p->sink;
+  return 0;
+}
+
 /* The tick heading the block the instruction at map index t belongs to
  * (as wp_code_unexecuted_cost finds it); UINT32_MAX if none. */
 static uint32_t block_tick(const wp_code *code, uint32_t t) {
@@ -299,6 +309,8 @@ static void free_counts(wp_profile *p) {
   p->counts_slots = NULL;
   free(p->refunds);
   p->refunds = NULL;
+  free(p->sink);
+  p->sink = NULL;
 }
 
 static void event_at(wp_profile *p, wp_profile_event_kind kind, uint32_t node, uint64_t ticks) {
@@ -377,7 +389,8 @@ int wp_profile_start(wp_exec *ex, const wp_profile_options *options, wp_error *e
   if (ex->depth) return wp_error_set(err, WP_ERR_ARG, WP_NO_OFFSET, "cannot start a profile while guest code runs");
   wp_profile_options o = options ? *options : (wp_profile_options){0};
   wp_profile *p = wp_calloc(1, sizeof *p);
-  if (!p || new_node(p, WP_PROF_NONE, NULL) == WP_PROF_NONE || !rehash(p, 64) || !counts_rehash(p, 64)) {
+  if (!p || new_node(p, WP_PROF_NONE, NULL) == WP_PROF_NONE || !rehash(p, 64) || !counts_rehash(p, 64) ||
+      !(p->sink = wp_calloc(1, sizeof *p->sink))) {
     wp_profile_free(p);
     return wp_error_set(err, WP_ERR_NOMEM, WP_NO_OFFSET, "out of memory starting a profile");
   }
@@ -391,8 +404,9 @@ int wp_profile_start(wp_exec *ex, const wp_profile_options *options, wp_error *e
   if (p->timed) p->t0 = p->last_time = wp_prof_now();
   if (o.cost) ex->cost = *o.cost;
   else wp_cost_model_init_default(&ex->cost);
+  p->sink_blocks = 1;
   p->cur_counts = WP_PROF_NONE;
-  ex->prof_blocks = ex->block_sink;
+  ex->prof_blocks = p->sink;
   ex->prof = p;
   wp_exec_update_variant(ex);
   return 0;
@@ -404,7 +418,7 @@ wp_profile *wp_profile_stop(wp_exec *ex) {
   wp_prof_credit(ex, p);
   if (p->sample_every) path_diff(p, p->sampled, 0, ex->ticks - p->tick_base); /* close the sampled path */
   ex->prof = NULL;
-  ex->prof_blocks = ex->block_sink;
+  ex->prof_blocks = NULL;
   wp_exec_update_variant(ex);
   free(p->slots);
   p->slots = NULL;

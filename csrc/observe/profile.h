@@ -13,7 +13,7 @@
  *
  * Per-instruction counts (for source lines) cost one more increment per
  * block: each (node, translated code) pair that runs gets an array of
- * block counters (wp_prof_counts), and the ticked loop's XOP_tick adds
+ * block counters (wp_prof_counts), and the ticked loop's XOP_tick_blocks adds
  * one to ex->prof_blocks[block], the array of the code running now at the
  * current node.  The array is chosen when that changes: at a guest call,
  * after a return and after a host call (wp_prof_run).  A trap records
@@ -80,8 +80,9 @@ struct wp_profile {
   uint32_t ncounts, cap_counts;
   uint32_t *counts_slots; /* hash of (node, code or host func) -> counts index */
   uint32_t ncounts_slots;
-  uint32_t cur_counts;    /* what ex->prof_blocks belongs to (WP_PROF_NONE: the context's
-                           * block_sink, when an array could not be allocated) */
+  uint32_t cur_counts;    /* what ex->prof_blocks belongs to (WP_PROF_NONE: the sink) */
+  uint64_t *sink;         /* counters nobody keeps, when an array could not be allocated */
+  uint32_t sink_blocks;
   bool insns_lost;        /* some counts went to the sink, or the stepping loop ran uncounted */
   wp_prof_refund *refunds;
   uint32_t nrefunds, cap_refunds;
@@ -151,6 +152,8 @@ static inline void wp_prof_leave(wp_exec *ex) {
 /* profile.c: the counters of (node, code or host func f), created if new;
  * WP_PROF_NONE on OOM. */
 uint32_t wp_prof_counts_slow(wp_profile *p, uint32_t node, wp_func *f, const wp_code *code);
+/* profile.c: make the sink hold n counters; -1 with err filled on OOM. */
+int wp_prof_sink_grow(wp_profile *p, uint32_t n, wp_exec *ex, wp_error *err);
 /* profile.c: a trap at pc in code: record what its block did not run. */
 void wp_prof_trap(wp_exec *ex, const wp_code *code, const void *pc);
 
@@ -165,7 +168,7 @@ static inline void wp_prof_run(wp_exec *ex, wp_func *f, const wp_code *code, boo
   p->cur_counts = i;
   if (WP_UNLIKELY(i == WP_PROF_NONE)) {
     p->insns_lost = true;
-    ex->prof_blocks = ex->block_sink;
+    ex->prof_blocks = p->sink;
     return;
   }
   if (entered) p->counts[i].entries++;

@@ -53,7 +53,7 @@ bool wp_session_arm(wp_exec *ex, const wp_func *f) {
     p->t0 += now - p->last_time;
     p->last_time = now;
   }
-  if (ex->cost.hash != s->cost.hash) ex->cost = s->cost;
+  if (ex->cost.prices_hash != s->cost.prices_hash) ex->cost = s->cost;
   ex->prof = p;
   wp_exec_update_variant(ex);
   return true;

@@ -130,9 +130,7 @@ struct wp_exec {
   void *tick_ctx;
   wp_cost_model cost;
   struct wp_profile *prof;
-  uint64_t *prof_blocks;        /* the ticked loop's block counters for the running code (profile.h) ... */
-  uint64_t *block_sink;         /* ... or, without a profile, these, which nobody reads */
-  uint32_t block_sink_n;
+  uint64_t *prof_blocks;        /* with a profile, the block counters of the running code (profile.h) */
   /* Interrupts (wasmprof.h): WP_INTERRUPT_* bits, set from any thread or a
    * signal handler, read by the loop only at back-edges and calls. */
   atomic_uint interrupt;
@@ -175,10 +173,6 @@ int wp_tick_stop_reached(wp_exec *ex, wp_func *func, const void *pc, uint64_t ti
 /* wp_exec_checkpoint (exec.c): act on ex->interrupt at a check in the loop,
  * whose frame pc/sp are saved.  0: go on; -1: stop with err filled. */
 int wp_exec_checkpoint(wp_exec *ex, wp_error *err);
-
-/* wp_exec_sink_grow (exec.c): make ex->block_sink hold n block counters (the
- * ticked loop's, before code with n blocks runs); -1 with err filled on OOM. */
-int wp_exec_sink_grow(wp_exec *ex, uint32_t n, wp_error *err);
 
 /* exec.c: run guest function f whose arguments are at ex->sp[0..nparams);
  * on success the results are at the same place. */
