@@ -11,6 +11,7 @@ import wasmprof
 from helpers.many_runs import (EXITS, KERNEL, KERNEL_INPUTS, KILLED, harmless_hook, hook_imports, hook_module,
                                one_by_one, path_counters)
 from helpers.paths import TESTS
+from helpers.signals import FATAL, handler_address, kept_fatal_signal_handlers
 from wasmprof.profiles.wire import canonical
 
 ray = pytest.importorskip("ray", reason="pip install wasmprof[ray]")
@@ -19,10 +20,13 @@ ray = pytest.importorskip("ray", reason="pip install wasmprof[ray]")
 @pytest.fixture(scope="module")
 def local_ray():
     path = os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH")]))  # workers import helpers
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-             runtime_env={"env_vars": {"PYTHONPATH": path, "RAY_IGNORE_UNHANDLED_ERRORS": "1"}})
-    yield "ray"
-    ray.shutdown()
+    before = {signo: handler_address(signo) for signo in FATAL}
+    with kept_fatal_signal_handlers():  # Ray's shutdown leaves SIG_DFL (helpers/signals.py)
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+                 runtime_env={"env_vars": {"PYTHONPATH": path, "RAY_IGNORE_UNHANDLED_ERRORS": "1"}})
+        yield "ray"
+        ray.shutdown()
+    assert {signo: handler_address(signo) for signo in FATAL} == before
 
 
 def test_ray_equals_one_by_one(local_ray):
