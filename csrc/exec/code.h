@@ -89,7 +89,6 @@ typedef union wp_cell {
   X(return)        \
   X(global_set_ref) \
   X(tick)            \
-  X(tick_blocks)     \
   X(jump_back)     \
   X(jump_back_unwind) \
   X(jump_if_back)  \
@@ -99,7 +98,9 @@ typedef union wp_cell {
  * superinstruction with a breakpoint inside, and the unfused copy's block
  * starts (wp_code: stepping code). */
 #define WP_STEP_XOPS(X) X(break) X(unfuse) X(tick_back)
-#define WP_XOPS(X) WP_BASE_XOPS(X) WP_FUSED_XOPS(X) WP_STEP_XOPS(X)
+/* Only in the ticked loop's code, under a profile (wp_cost_model.count_blocks). */
+#define WP_TICKED_XOPS(X) X(tick_blocks)
+#define WP_XOPS(X) WP_BASE_XOPS(X) WP_FUSED_XOPS(X) WP_STEP_XOPS(X) WP_TICKED_XOPS(X)
 
 typedef enum wp_xop {
   WP_XOP_FIRST_ = WP_OP_COUNT - 1,

@@ -12,6 +12,8 @@
  *                  resumes a paused frame and returns 1 when it pauses; it
  *                  has the superinstructions of WP_FUSED_XOPS_STEPPING,
  *                  guarded (FUSED_GUARD; code.h: stepping code)
+ *   LOOP_TICKED    1 for the ticked loop only: it has XOP_tick_blocks
+ *   LOOP_LOCALS    declarations of the variant's own locals (default: none)
  * and, for observing variants, the hook macros (default: nothing):
  *   HOOK_ENTER(f)  after a guest frame is pushed
  *   HOOK_LEAVE()   before a guest frame is popped
@@ -76,6 +78,12 @@
 #ifndef LOOP_STEP
 #define LOOP_STEP 0
 #endif
+#ifndef LOOP_TICKED
+#define LOOP_TICKED 0
+#endif
+#ifndef LOOP_LOCALS
+#define LOOP_LOCALS
+#endif
 
 int LOOP_FN(wp_exec *ex, uint32_t base, wp_error *err, wp_handler_table *labels) {
 #if WP_COMPUTED_GOTO
@@ -94,6 +102,9 @@ int LOOP_FN(wp_exec *ex, uint32_t base, wp_error *err, wp_handler_table *labels)
 #endif
 #if LOOP_STEP
       WP_STEP_XOPS(X)
+#endif
+#if LOOP_TICKED
+      WP_TICKED_XOPS(X)
 #endif
 #undef X
   };
@@ -159,6 +170,7 @@ int LOOP_FN(wp_exec *ex, uint32_t base, wp_error *err, wp_handler_table *labels)
   const wp_cell *pc;
   wp_func *callee;
   wp_trap_kind trap;
+  LOOP_LOCALS
 
 #define LOAD_MEMORY()                     \
   do {                                    \
@@ -492,11 +504,13 @@ dispatch:
       HOOK_TICK(IMM(1));
       NEXT(3);
     }
+#if LOOP_TICKED
     XCASE(tick_blocks) : {
       HOOK_TICK(IMM(1));
       HOOK_BLOCK_RUN();
       NEXT(3);
     }
+#endif
 
     /* ---- superinstructions (fused.h): those the stepping loop has too ---- */
 #if LOOP_FUSED || LOOP_STEP
@@ -1328,6 +1342,8 @@ do_trap:
 #undef HOOK_GLOBAL_SET
 #undef HOST_CALL
 #undef LOOP_STEP
+#undef LOOP_TICKED
+#undef LOOP_LOCALS
 #undef LOOP_FN
 #undef LOOP_VARIANT
 #undef LOOP_FUSED
