@@ -302,3 +302,14 @@ const char *wp_valtype_name(wp_valtype t) {
   }
   return "?";
 }
+
+char *wp_format_types(char *buf, size_t size, const uint8_t *types, uint32_t n, uint32_t max) {
+  size_t len = 0;
+  buf[0] = '\0';
+  uint32_t first = n > max ? n - max : 0;
+  if (first > 0) len += (size_t)snprintf(buf, size, "...");
+  for (uint32_t i = first; i < n && len < size; i++)
+    len += (size_t)snprintf(buf + len, size - len, "%s%s", len ? " " : "",
+                            types[i] == 0 ? "any" : wp_valtype_name((wp_valtype)types[i]));
+  return buf;
+}

@@ -99,7 +99,7 @@ static int cmp_indirect(const void *a, const void *b) {
  * huge allocation. */
 static bool read_count(wp_reader *r, uint32_t min_bytes, uint32_t *n, wp_error *err) {
   uint32_t at = wp_reader_offset(r);
-  if (!wp_read_u32(r, n, err)) return false;
+  if (wp_read_u32(r, n, err) < 0) return false;
   if ((uint64_t)*n * min_bytes > (uint64_t)(r->end - r->pos))
     return wp_error_set(err, WP_ERR_DECODE, at, "count %u larger than the subsection", (unsigned)*n), false;
   return true;
@@ -114,7 +114,7 @@ static bool read_name_map(wp_reader *r, name_map *out, wp_error *err) {
   bool sorted = true;
   for (uint32_t i = 0; i < n; i++) {
     name_entry *e = &out->e[i];
-    if (!wp_read_u32(r, &e->index, err) || !wp_read_name(r, &e->name, &e->len, err)) return false;
+    if (wp_read_u32(r, &e->index, err) < 0 || wp_read_name(r, &e->name, &e->len, err) < 0) return false;
     if (i && e->index <= out->e[i - 1].index) sorted = false;
   }
   /* The format asks for increasing indices; tolerate producers that don't. */
@@ -131,7 +131,7 @@ static bool read_indirect_map(wp_reader *r, indirect_map *out, wp_error *err) {
   bool sorted = true;
   for (uint32_t i = 0; i < n; i++) {
     indirect_entry *e = &out->e[i];
-    if (!wp_read_u32(r, &e->index, err) || !read_name_map(r, &e->map, err)) return false;
+    if (wp_read_u32(r, &e->index, err) < 0 || !read_name_map(r, &e->map, err)) return false;
     if (i && e->index <= out->e[i - 1].index) sorted = false;
   }
   if (!sorted) qsort(out->e, n, sizeof *out->e, cmp_indirect);
@@ -144,7 +144,7 @@ static bool parse_subsections(struct wp_names *nm, wp_reader *r, wp_error *err) 
     uint32_t at = wp_reader_offset(r);
     uint8_t id;
     uint32_t size;
-    if (!wp_read_u8(r, &id, err) || !wp_read_u32(r, &size, err)) return false;
+    if (wp_read_u8(r, &id, err) < 0 || wp_read_u32(r, &size, err) < 0) return false;
     if (size > (size_t)(r->end - r->pos))
       return wp_error_set(err, WP_ERR_DECODE, at, "subsection %u: size %u past the section's end", id,
                           (unsigned)size),
@@ -157,7 +157,7 @@ static bool parse_subsections(struct wp_names *nm, wp_reader *r, wp_error *err) 
     if (id >= WP_NAME_SUBSECTIONS) continue; /* a newer proposal's subsection: skip */
     bool ok;
     if (id == WP_NAME_MODULE) {
-      ok = wp_read_name(&s, &nm->module_name, &nm->module_name_len, err);
+      ok = wp_read_name(&s, &nm->module_name, &nm->module_name_len, err) == 0;
       nm->has_module_name = ok;
     } else if (is_indirect(id)) {
       ok = read_indirect_map(&s, &nm->indirect[id], err);
