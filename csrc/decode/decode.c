@@ -621,7 +621,8 @@ static int parse_section(decoder *d, uint8_t id, wp_reader *r) {
   case SEC_CODE: return parse_code(d, r);
   case SEC_DATA: return parse_data(d, r);
   }
-  return wp_error_set(d->err, WP_ERR_DECODE, wp_reader_offset(r), "malformed section id: expected 0..12, found %u", id);
+  return wp_error_set(d->err, WP_ERR_DECODE, wp_reader_offset(r),
+                      "malformed section id: expected 0..12, found %u (0x%02x)", id, id);
 }
 
 static int read_header(decoder *d, wp_reader *r) {
@@ -653,7 +654,8 @@ static int read_section(decoder *d, wp_reader *r, uint8_t *last) {
   uint8_t id = *r->pos++;
   int rank = section_rank(id);
   if (id != SEC_CUSTOM && rank == 0)
-    return wp_error_set(d->err, WP_ERR_DECODE, at, "malformed section id: expected 0..12, found %u", id);
+    return wp_error_set(d->err, WP_ERR_DECODE, at, "malformed section id: expected 0..12, found %u (0x%02x)", id,
+                        id);
   uint32_t size_at = wp_reader_offset(r), size;
   WP_TRY(wp_read_u32(r, &size, d->err));
   if (size > bytes_left(r))
