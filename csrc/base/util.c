@@ -126,7 +126,7 @@ void wp_arena_free(wp_arena *a) {
 
 /* Running off the end of the current range: the range is a section, a
  * function body or the whole module, hence the spec's generic wording. */
-static int fail_end(const wp_reader *r, wp_error *err, uint32_t need) {
+static int unexpected_end(const wp_reader *r, wp_error *err, uint32_t need) {
   return wp_error_set(err, WP_ERR_DECODE, wp_reader_offset(r),
                       "unexpected end of section or function: expected %u more byte%s, %u left", need,
                       need == 1 ? "" : "s", (uint32_t)(r->end - r->pos));
@@ -134,7 +134,7 @@ static int fail_end(const wp_reader *r, wp_error *err, uint32_t need) {
 
 int wp_read_u8_slow(wp_reader *r, uint8_t *out, wp_error *err) {
   if (r->pos >= r->end)
-    return fail_end(r, err, 1);
+    return unexpected_end(r, err, 1);
   *out = *r->pos++;
   return 0;
 }
@@ -145,7 +145,7 @@ static int read_uleb(wp_reader *r, unsigned bits, uint64_t *out, wp_error *err) 
   unsigned shift = 0;
   for (;;) {
     if (r->pos >= r->end)
-      return fail_end(r, err, 1);
+      return unexpected_end(r, err, 1);
     uint8_t b = *r->pos;
     unsigned left = bits - shift; /* value bits this byte may still carry */
     if (left < 7 && ((b & 0x7fu) >> left) != 0)
@@ -173,7 +173,7 @@ static int read_sleb(wp_reader *r, unsigned bits, int64_t *out, wp_error *err) {
   uint8_t b;
   for (;;) {
     if (r->pos >= r->end)
-      return fail_end(r, err, 1);
+      return unexpected_end(r, err, 1);
     b = *r->pos;
     unsigned left = bits - shift;
     if (left < 7) {
@@ -220,7 +220,7 @@ int wp_read_s64(wp_reader *r, int64_t *out, wp_error *err) { return read_sleb(r,
 
 int wp_read_bytes(wp_reader *r, uint32_t n, const uint8_t **out, wp_error *err) {
   if (n > (size_t)(r->end - r->pos))
-    return fail_end(r, err, n);
+    return unexpected_end(r, err, n);
   *out = r->pos;
   r->pos += n;
   return 0;
