@@ -182,9 +182,10 @@ static int parse_types(decoder *d, wp_reader *r) {
   wp_module *m = d->m;
   uint32_t n;
   WP_TRY(read_count(d, r, &n));
-  if ((m->types = wp_calloc(n, sizeof *m->types)) == NULL)
+  if ((m->types = wp_calloc(n, sizeof *m->types)) == NULL || (m->type_offsets = wp_calloc(n, sizeof(uint32_t))) == NULL)
     return nomem(d, r);
   for (uint32_t i = 0; i < n; i++) {
+    m->type_offsets[i] = wp_reader_offset(r);
     WP_TRY(read_functype(d, r, &m->types[i]));
     m->ntypes = i + 1; /* so that release frees what was read */
   }
@@ -226,14 +227,22 @@ static int build_import_spaces(decoder *d, wp_reader *r) {
   m->tables = wp_calloc(m->ntables_imported, sizeof *m->tables);
   m->mems = wp_calloc(m->nmems_imported, sizeof *m->mems);
   m->globals = wp_calloc(m->nglobals_imported, sizeof *m->globals);
-  if (!m->func_types || !m->tables || !m->mems || !m->globals)
+  m->table_offsets = wp_calloc(m->ntables_imported, sizeof(uint32_t));
+  m->mem_offsets = wp_calloc(m->nmems_imported, sizeof(uint32_t));
+  if (!m->func_types || !m->tables || !m->mems || !m->globals || !m->table_offsets || !m->mem_offsets)
     return nomem(d, r);
   for (uint32_t i = 0; i < m->nimports; i++) {
     const wp_import_desc *imp = &m->imports[i];
     switch (imp->kind) {
     case WP_EXTERN_FUNC: m->func_types[imp->index] = imp->u.typeidx; break;
-    case WP_EXTERN_TABLE: m->tables[imp->index] = imp->u.table; break;
-    case WP_EXTERN_MEMORY: m->mems[imp->index] = imp->u.memory; break;
+    case WP_EXTERN_TABLE:
+      m->tables[imp->index] = imp->u.table;
+      m->table_offsets[imp->index] = imp->offset;
+      break;
+    case WP_EXTERN_MEMORY:
+      m->mems[imp->index] = imp->u.memory;
+      m->mem_offsets[imp->index] = imp->offset;
+      break;
     case WP_EXTERN_GLOBAL: m->globals[imp->index].type = imp->u.global; break;
     }
   }
@@ -277,11 +286,17 @@ static int parse_tables(decoder *d, wp_reader *r) {
   uint32_t n;
   WP_TRY(read_count(d, r, &n));
   wp_tabletype *p = extend(m->tables, m->ntables, n, sizeof *p);
-  if (p == NULL)
+  if (p != NULL)
+    m->tables = p;
+  uint32_t *at = extend(m->table_offsets, m->ntables, n, sizeof *at);
+  if (at != NULL)
+    m->table_offsets = at;
+  if (p == NULL || at == NULL)
     return nomem(d, r);
-  m->tables = p;
-  for (uint32_t i = 0; i < n; i++)
+  for (uint32_t i = 0; i < n; i++) {
+    at[m->ntables + i] = wp_reader_offset(r);
     WP_TRY(read_tabletype(d, r, &p[m->ntables + i]));
+  }
   m->ntables += n;
   return 0;
 }
@@ -291,11 +306,17 @@ static int parse_memories(decoder *d, wp_reader *r) {
   uint32_t n;
   WP_TRY(read_count(d, r, &n));
   wp_limits *p = extend(m->mems, m->nmems, n, sizeof *p);
-  if (p == NULL)
+  if (p != NULL)
+    m->mems = p;
+  uint32_t *at = extend(m->mem_offsets, m->nmems, n, sizeof *at);
+  if (at != NULL)
+    m->mem_offsets = at;
+  if (p == NULL || at == NULL)
     return nomem(d, r);
-  m->mems = p;
-  for (uint32_t i = 0; i < n; i++)
+  for (uint32_t i = 0; i < n; i++) {
+    at[m->nmems + i] = wp_reader_offset(r);
     WP_TRY(read_limits(d, r, &p[m->nmems + i]));
+  }
   m->nmems += n;
   return 0;
 }

@@ -71,6 +71,9 @@ void wp_module_release(wp_module *m) {
   wp_arena_free(&m->local_arena);
   free(m->tables);
   free(m->mems);
+  free(m->type_offsets);
+  free(m->table_offsets);
+  free(m->mem_offsets);
   free(m->globals);
   free(m->exports);
   for (uint32_t i = 0; i < m->nelems; i++) {

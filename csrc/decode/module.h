@@ -252,6 +252,7 @@ struct wp_module {
 
   wp_functype *types;
   uint32_t ntypes;
+  uint32_t *type_offsets;  /* module offset of each type entry, for errors */
 
   wp_import_desc *imports;
   uint32_t nimports;
@@ -267,6 +268,9 @@ struct wp_module {
 
   uint32_t nmems, nmems_imported;
   wp_limits *mems;
+  /* Module offsets of each table and memory entry (an imported one's: its
+   * import entry), for errors. */
+  uint32_t *table_offsets, *mem_offsets;
 
   uint32_t nglobals, nglobals_imported;
   wp_global_desc *globals;

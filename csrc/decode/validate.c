@@ -15,7 +15,7 @@ static int check_valtype(uint8_t t, uint32_t offset, wp_error *err) {
 static int check_types(const wp_module *m, wp_error *err) {
   for (uint32_t i = 0; i < m->ntypes; i++) {
     const wp_functype *t = &m->types[i];
-    for (uint32_t j = 0; j < t->nparams + t->nresults; j++) WP_TRY(check_valtype(t->types[j], WP_NO_OFFSET, err));
+    for (uint32_t j = 0; j < t->nparams + t->nresults; j++) WP_TRY(check_valtype(t->types[j], m->type_offsets[i], err));
   }
   return 0;
 }
@@ -117,11 +117,12 @@ static int check_definitions(wp_module *m, wp_error *err) {
                           "unknown type %u: " WP_BOUND_FMT, m->func_types[i], WP_BOUND_ARGS(m->ntypes));
   }
   for (uint32_t i = m->ntables_imported; i < m->ntables; i++)
-    WP_TRY(check_table_limits(m->tables[i].limits, WP_NO_OFFSET, err));
+    WP_TRY(check_table_limits(m->tables[i].limits, m->table_offsets[i], err));
   if (m->nmems > 1)
-    return wp_error_set(err, WP_ERR_VALIDATE, WP_NO_OFFSET, "multiple memories: expected at most 1, found %u",
+    return wp_error_set(err, WP_ERR_VALIDATE, m->mem_offsets[1], "multiple memories: expected at most 1, found %u",
                         m->nmems);
-  for (uint32_t i = m->nmems_imported; i < m->nmems; i++) WP_TRY(check_memory_limits(m->mems[i], WP_NO_OFFSET, err));
+  for (uint32_t i = m->nmems_imported; i < m->nmems; i++)
+    WP_TRY(check_memory_limits(m->mems[i], m->mem_offsets[i], err));
   for (uint32_t i = m->nglobals_imported; i < m->nglobals; i++) {
     const wp_global_desc *g = &m->globals[i];
     WP_TRY(check_valtype(g->type.valtype, g->init.start, err));

@@ -140,6 +140,20 @@ def test_duplicate_export_at_the_second_entry():
     assert err.offset == section_start(data, 7) + 1 + 4
 
 
+@pytest.mark.parametrize("wat,sid,entry,reason", [
+    ("(module (memory 1) (memory 2))", 5, 1, "multiple memories: expected at most 1, found 2"),
+    ("(module (table 2 1 funcref))", 4, 0,
+     "size minimum must not be greater than maximum: expected minimum <= maximum, found 2 > 1"),
+    ("(module (memory 65537))", 5, 0, "memory size must be at most 65536 pages (4GiB): found minimum 65537"),
+])
+def test_table_and_memory_entries(wat, sid, entry, reason):
+    """Reported at the offending entry of its section (entries of two bytes here)."""
+    data = wat2wasm(wat)
+    err = error(data, wasmprof.ValidationError)
+    assert err.reason == reason
+    assert err.offset == section_start(data, sid) + 1 + 2 * entry
+
+
 # ---- decoding: what the binary format expects, which byte was found ------------------
 
 
