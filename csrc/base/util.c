@@ -124,62 +124,65 @@ void wp_arena_free(wp_arena *a) {
 
 /* ---- the reader -------------------------------------------------------- */
 
-static bool fail_at(const wp_reader *r, const uint8_t *at, wp_error *err, const char *msg) {
-  wp_error_set(err, WP_ERR_DECODE, (uint32_t)(at - r->base), "%s", msg);
-  return false;
-}
-
 /* Running off the end of the current range: the range is a section, a
  * function body or the whole module, hence the spec's generic wording. */
-static bool fail_end(const wp_reader *r, wp_error *err) {
-  return fail_at(r, r->pos, err, "unexpected end of section or function");
+static int unexpected_end(const wp_reader *r, wp_error *err, uint32_t need) {
+  return wp_error_set(err, WP_ERR_DECODE, wp_reader_offset(r),
+                      "unexpected end of section or function: expected %u more byte%s, %u left", need,
+                      need == 1 ? "" : "s", (uint32_t)(r->end - r->pos));
 }
 
-bool wp_read_u8_slow(wp_reader *r, uint8_t *out, wp_error *err) {
+int wp_read_u8_slow(wp_reader *r, uint8_t *out, wp_error *err) {
   if (r->pos >= r->end)
-    return fail_end(r, err);
+    return unexpected_end(r, err, 1);
   *out = *r->pos++;
-  return true;
+  return 0;
 }
 
 /* read_uleb: an unsigned LEB128 of at most `bits` bits. */
-static bool read_uleb(wp_reader *r, unsigned bits, uint64_t *out, wp_error *err) {
+static int read_uleb(wp_reader *r, unsigned bits, uint64_t *out, wp_error *err) {
   uint64_t result = 0;
   unsigned shift = 0;
   for (;;) {
     if (r->pos >= r->end)
-      return fail_end(r, err);
+      return unexpected_end(r, err, 1);
     uint8_t b = *r->pos;
     unsigned left = bits - shift; /* value bits this byte may still carry */
     if (left < 7 && ((b & 0x7fu) >> left) != 0)
-      return fail_at(r, r->pos, err, "integer too large");
+      return wp_error_set(err, WP_ERR_DECODE, wp_reader_offset(r),
+                          "integer too large: expected a %u-bit unsigned LEB128, its last byte 0x%02x has higher bits",
+                          bits, b);
     result |= (uint64_t)(b & 0x7fu) << shift;
     r->pos++;
     if (!(b & 0x80))
       break;
     shift += 7;
     if (shift >= bits)
-      return fail_at(r, r->pos, err, "integer representation too long");
+      return wp_error_set(err, WP_ERR_DECODE, wp_reader_offset(r),
+                          "integer representation too long: expected a %u-bit LEB128 in at most %u bytes",
+                          bits, (bits + 6) / 7);
   }
   *out = result;
-  return true;
+  return 0;
 }
 
 /* read_sleb: a signed LEB128 of at most `bits` bits, sign-extended to 64. */
-static bool read_sleb(wp_reader *r, unsigned bits, int64_t *out, wp_error *err) {
+static int read_sleb(wp_reader *r, unsigned bits, int64_t *out, wp_error *err) {
   uint64_t result = 0;
   unsigned shift = 0;
   uint8_t b;
   for (;;) {
     if (r->pos >= r->end)
-      return fail_end(r, err);
+      return unexpected_end(r, err, 1);
     b = *r->pos;
     unsigned left = bits - shift;
     if (left < 7) {
       /* The sign bit and every bit above it must agree. */
       uint8_t mask = (uint8_t)((0x7fu << (left - 1)) & 0x7fu);
       if ((b & mask) != 0 && (b & mask) != mask)
-        return fail_at(r, r->pos, err, "integer too large");
+        return wp_error_set(err, WP_ERR_DECODE, wp_reader_offset(r),
+                            "integer too large: expected a %u-bit signed LEB128, its last byte 0x%02x does "
+                            "not sign-extend it", bits, b);
     }
     result |= (uint64_t)(b & 0x7fu) << shift;
     r->pos++;
@@ -187,59 +190,57 @@ static bool read_sleb(wp_reader *r, unsigned bits, int64_t *out, wp_error *err) 
     if (!(b & 0x80))
       break;
     if (shift >= bits)
-      return fail_at(r, r->pos, err, "integer representation too long");
+      return wp_error_set(err, WP_ERR_DECODE, wp_reader_offset(r),
+                          "integer representation too long: expected a %u-bit LEB128 in at most %u bytes",
+                          bits, (bits + 6) / 7);
   }
   if (shift < 64 && (b & 0x40))
     result |= ~(uint64_t)0 << shift;
   *out = (int64_t)result;
-  return true;
+  return 0;
 }
 
-bool wp_read_u32_slow(wp_reader *r, uint32_t *out, wp_error *err) {
+int wp_read_u32_slow(wp_reader *r, uint32_t *out, wp_error *err) {
   uint64_t v = 0;
-  if (!read_uleb(r, 32, &v, err))
-    return false;
+  WP_TRY(read_uleb(r, 32, &v, err));
   *out = (uint32_t)v;
-  return true;
+  return 0;
 }
 
-bool wp_read_s32_slow(wp_reader *r, int32_t *out, wp_error *err) {
+int wp_read_s32_slow(wp_reader *r, int32_t *out, wp_error *err) {
   int64_t v;
-  if (!read_sleb(r, 32, &v, err))
-    return false;
+  WP_TRY(read_sleb(r, 32, &v, err));
   *out = (int32_t)v; /* in range: the checks above keep it within 32 bits */
-  return true;
+  return 0;
 }
 
-bool wp_read_s33(wp_reader *r, int64_t *out, wp_error *err) { return read_sleb(r, 33, out, err); }
+int wp_read_s33(wp_reader *r, int64_t *out, wp_error *err) { return read_sleb(r, 33, out, err); }
 
-bool wp_read_s64(wp_reader *r, int64_t *out, wp_error *err) { return read_sleb(r, 64, out, err); }
+int wp_read_s64(wp_reader *r, int64_t *out, wp_error *err) { return read_sleb(r, 64, out, err); }
 
-bool wp_read_bytes(wp_reader *r, uint32_t n, const uint8_t **out, wp_error *err) {
+int wp_read_bytes(wp_reader *r, uint32_t n, const uint8_t **out, wp_error *err) {
   if (n > (size_t)(r->end - r->pos))
-    return fail_end(r, err);
+    return unexpected_end(r, err, n);
   *out = r->pos;
   r->pos += n;
-  return true;
+  return 0;
 }
 
-bool wp_read_f32(wp_reader *r, uint32_t *bits, wp_error *err) {
+int wp_read_f32(wp_reader *r, uint32_t *bits, wp_error *err) {
   const uint8_t *p;
-  if (!wp_read_bytes(r, 4, &p, err))
-    return false;
+  WP_TRY(wp_read_bytes(r, 4, &p, err));
   *bits = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-  return true;
+  return 0;
 }
 
-bool wp_read_f64(wp_reader *r, uint64_t *bits, wp_error *err) {
+int wp_read_f64(wp_reader *r, uint64_t *bits, wp_error *err) {
   const uint8_t *p;
-  if (!wp_read_bytes(r, 8, &p, err))
-    return false;
+  WP_TRY(wp_read_bytes(r, 8, &p, err));
   uint64_t v = 0;
   for (int i = 7; i >= 0; i--)
     v = v << 8 | p[i];
   *bits = v;
-  return true;
+  return 0;
 }
 
 /* utf8_bad: the first byte of s[0..n) that starts an invalid UTF-8 sequence
@@ -277,15 +278,16 @@ static const uint8_t *utf8_bad(const uint8_t *s, uint32_t n) {
   return NULL;
 }
 
-bool wp_read_name(wp_reader *r, const char **name, uint32_t *len, wp_error *err) {
+int wp_read_name(wp_reader *r, const char **name, uint32_t *len, wp_error *err) {
   uint32_t n;
   const uint8_t *p;
-  if (!wp_read_u32(r, &n, err) || !wp_read_bytes(r, n, &p, err))
-    return false;
+  WP_TRY(wp_read_u32(r, &n, err));
+  WP_TRY(wp_read_bytes(r, n, &p, err));
   const uint8_t *bad = utf8_bad(p, n);
   if (bad != NULL)
-    return fail_at(r, bad, err, "malformed UTF-8 encoding");
+    return wp_error_set(err, WP_ERR_DECODE, (uint32_t)(bad - r->base),
+                        "malformed UTF-8 encoding: expected a UTF-8 sequence, found one starting 0x%02x", *bad);
   *name = (const char *)p;
   *len = n;
-  return true;
+  return 0;
 }

@@ -71,6 +71,9 @@ void wp_module_release(wp_module *m) {
   wp_arena_free(&m->local_arena);
   free(m->tables);
   free(m->mems);
+  free(m->type_offsets);
+  free(m->table_offsets);
+  free(m->mem_offsets);
   free(m->globals);
   free(m->exports);
   for (uint32_t i = 0; i < m->nelems; i++) {
@@ -301,4 +304,15 @@ const char *wp_valtype_name(wp_valtype t) {
   case WP_EXTERNREF: return "externref";
   }
   return "?";
+}
+
+char *wp_format_types(char *buf, size_t size, const uint8_t *types, uint32_t n, uint32_t max) {
+  size_t len = 0;
+  buf[0] = '\0';
+  uint32_t first = n > max ? n - max : 0;
+  if (first > 0) len += (size_t)snprintf(buf, size, "...");
+  for (uint32_t i = first; i < n && len < size; i++)
+    len += (size_t)snprintf(buf + len, size - len, "%s%s", len ? " " : "",
+                            types[i] == 0 ? "any" : wp_valtype_name((wp_valtype)types[i]));
+  return buf;
 }

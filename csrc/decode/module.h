@@ -16,6 +16,22 @@ static inline bool wp_valtype_valid(uint8_t b) {
          b == WP_EXTERNREF;
 }
 
+/* The bytes wp_valtype_valid accepts, for "expected ..., found 0x40" messages;
+ * and those of reference types. */
+#define WP_VALTYPE_BYTES "0x7f i32, 0x7e i64, 0x7d f32, 0x7c f64, 0x7b v128, 0x70 funcref or 0x6f externref"
+#define WP_REFTYPE_BYTES "0x70 funcref or 0x6f externref"
+
+/* wp_format_types: "i32 f64" into buf (always terminated): the last `max`
+ * of types[0..n), after "... " when there are more; "any" for 0, the
+ * validator's unknown type.  Returns buf, for use as a printf argument. */
+char *wp_format_types(char *buf, size_t size, const uint8_t *types, uint32_t n, uint32_t max);
+
+/* The tail of an "unknown table 3: ..." message: "expected an index below
+ * 2", or "there are none" for an empty index space.  A format and its
+ * arguments: "%.0u" prints nothing for a zero count. */
+#define WP_BOUND_FMT "%s%.0u"
+#define WP_BOUND_ARGS(count) ((count) ? "expected an index below " : "there are none"), (unsigned)(count)
+
 /* wp_functype: params then results in one array. */
 struct wp_functype {
   uint32_t nparams, nresults;
@@ -82,16 +98,16 @@ typedef struct wp_imm {
 
 /* wp_read_immediates: read (and check the encoding of) op's immediates.
  * Fields op has no immediate for are zero. */
-static inline bool wp_read_immediates(wp_reader *r, wp_opcode op, wp_imm *imm, wp_error *err);
+static inline int wp_read_immediates(wp_reader *r, wp_opcode op, wp_imm *imm, wp_error *err);
 
 /* wp_read_opcode: read one (possibly prefixed) opcode.  Unknown opcodes are
  * malformed ("illegal opcode"); SIMD (0xFD) gives WP_ERR_VALIDATE
  * "SIMD is not supported yet". */
-static inline bool wp_read_opcode(wp_reader *r, wp_opcode *op, wp_error *err);
+static inline int wp_read_opcode(wp_reader *r, wp_opcode *op, wp_error *err);
 
 /* The out-of-line readers behind the inline ones: every encoding, every error. */
-bool wp_read_immediates_slow(wp_reader *r, wp_opcode op, wp_imm *imm, wp_error *err);
-bool wp_read_opcode_slow(wp_reader *r, wp_opcode *op, wp_error *err);
+int wp_read_immediates_slow(wp_reader *r, wp_opcode op, wp_imm *imm, wp_error *err);
+int wp_read_opcode_slow(wp_reader *r, wp_opcode *op, wp_error *err);
 
 /* wp_op_by_byte: single-byte opcode -> wp_opcode + 1; 0 for no such opcode
  * and for the prefixes (0xFC, 0xFD), which the slow reader handles. */
@@ -99,33 +115,32 @@ extern const uint16_t wp_op_by_byte[256];
 
 /* Inline fast paths for what function bodies are mostly made of: a
  * single-byte opcode, with no immediate or one single-byte LEB128 index. */
-static inline bool wp_read_opcode(wp_reader *r, wp_opcode *op, wp_error *err) {
+static inline int wp_read_opcode(wp_reader *r, wp_opcode *op, wp_error *err) {
   if (WP_LIKELY(r->pos < r->end)) {
     uint16_t e = wp_op_by_byte[*r->pos];
     if (WP_LIKELY(e != 0)) {
       r->pos++;
       *op = (wp_opcode)(e - 1);
-      return true;
+      return 0;
     }
   }
   return wp_read_opcode_slow(r, op, err);
 }
 
-static inline bool wp_read_immediates(wp_reader *r, wp_opcode op, wp_imm *imm, wp_error *err) {
+static inline int wp_read_immediates(wp_reader *r, wp_opcode op, wp_imm *imm, wp_error *err) {
   switch (wp_opinfo_table[op].imm) {
   case IMM_NONE:
     memset(imm, 0, sizeof *imm);
-    return true;
+    return 0;
   case IMM_LABEL: case IMM_FUNC: case IMM_LOCAL: case IMM_GLOBAL:
     memset(imm, 0, sizeof *imm);
     return wp_read_u32(r, &imm->a, err);
   case IMM_I32: {
     int32_t v;
     memset(imm, 0, sizeof *imm);
-    if (!wp_read_s32(r, &v, err))
-      return false;
+    WP_TRY(wp_read_s32(r, &v, err));
     imm->u64 = (uint32_t)v;
-    return true;
+    return 0;
   }
   default:
     return wp_read_immediates_slow(r, op, imm, err);
@@ -168,6 +183,7 @@ typedef struct wp_export_desc {
   uint32_t name_len;
   uint8_t kind;
   uint32_t index;
+  uint32_t offset;           /* module offset of this export entry, for errors */
 } wp_export_desc;
 
 /* wp_variant: the interpreter loop variants (exec.c).  Each translates a
@@ -235,6 +251,7 @@ struct wp_module {
 
   wp_functype *types;
   uint32_t ntypes;
+  uint32_t *type_offsets;  /* module offset of each type entry, for errors */
 
   wp_import_desc *imports;
   uint32_t nimports;
@@ -250,6 +267,9 @@ struct wp_module {
 
   uint32_t nmems, nmems_imported;
   wp_limits *mems;
+  /* Module offsets of each table and memory entry (an imported one's: its
+   * import entry), for errors. */
+  uint32_t *table_offsets, *mem_offsets;
 
   uint32_t nglobals, nglobals_imported;
   wp_global_desc *globals;
@@ -259,6 +279,7 @@ struct wp_module {
 
   bool has_start;
   uint32_t start;
+  uint32_t start_offset;   /* module offset of the start section's contents, for errors */
 
   wp_elem_desc *elems;
   uint32_t nelems;

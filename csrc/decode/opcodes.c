@@ -32,143 +32,142 @@ static const uint16_t op_by_fc[] = {
 
 #define N_FC (sizeof op_by_fc / sizeof op_by_fc[0])
 
-bool wp_read_opcode_slow(wp_reader *r, wp_opcode *op, wp_error *err) {
+int wp_read_opcode_slow(wp_reader *r, wp_opcode *op, wp_error *err) {
   uint32_t at = wp_reader_offset(r);
   uint8_t b;
-  if (!wp_read_u8(r, &b, err))
-    return false;
+  WP_TRY(wp_read_u8(r, &b, err));
   if (b == 0xFC) {
     uint32_t sub;
-    if (!wp_read_u32(r, &sub, err))
-      return false;
+    WP_TRY(wp_read_u32(r, &sub, err));
     if (sub >= N_FC || op_by_fc[sub] == 0)
-      return wp_error_set(err, WP_ERR_DECODE, at, "illegal opcode 0xfc %u", sub), false;
+      return wp_error_set(err, WP_ERR_DECODE, at, "illegal opcode 0xfc %u: expected a 0xfc sub-opcode 0..%u", sub,
+                          (unsigned)N_FC - 1);
     *op = (wp_opcode)(op_by_fc[sub] - 1);
-    return true;
+    return 0;
   }
   if (b == 0xFD)
-    return wp_error_set(err, WP_ERR_VALIDATE, at, "SIMD is not supported yet"), false;
+    return wp_error_set(err, WP_ERR_VALIDATE, at, "SIMD is not supported yet");
   if (wp_op_by_byte[b] == 0)
-    return wp_error_set(err, WP_ERR_DECODE, at, "illegal opcode 0x%02x", b), false;
+    return wp_error_set(err, WP_ERR_DECODE, at, "illegal opcode 0x%02x: expected a WebAssembly 2.0 opcode", b);
   *op = (wp_opcode)(wp_op_by_byte[b] - 1);
-  return true;
+  return 0;
 }
 
 /* ---- immediates ---------------------------------------------------------- */
 
-static bool fail(uint32_t at, wp_error *err, const char *msg) {
-  wp_error_set(err, WP_ERR_DECODE, at, "%s", msg);
-  return false;
-}
-
 /* A reserved byte (memory index placeholder): exactly 0x00, not a longer
  * LEB128 encoding of zero. */
-static bool read_zero_byte(wp_reader *r, wp_error *err) {
+static int read_zero_byte(wp_reader *r, wp_error *err) {
   uint32_t at = wp_reader_offset(r);
   uint8_t b;
-  if (!wp_read_u8(r, &b, err))
-    return false;
-  return b == 0 || fail(at, err, "zero byte expected");
+  WP_TRY(wp_read_u8(r, &b, err));
+  if (b != 0)
+    return wp_error_set(err, WP_ERR_DECODE, at, "zero byte expected: found 0x%02x", b);
+  return 0;
 }
 
 /* blocktype: 0x40 (empty), one value type byte, or an s33 type index >= 0.
  * The first two are single bytes that read as negative s33 values. */
-static bool read_blocktype(wp_reader *r, int64_t *bt, wp_error *err) {
+static int read_blocktype(wp_reader *r, int64_t *bt, wp_error *err) {
   uint32_t at = wp_reader_offset(r);
-  if (!wp_read_s33(r, bt, err))
-    return false;
+  WP_TRY(wp_read_s33(r, bt, err));
   if (*bt >= 0)
-    return true;
+    return 0;
   bool one_byte = wp_reader_offset(r) == at + 1;
   uint8_t b = (uint8_t)(*bt & 0x7f);
   if (one_byte && (b == 0x40 || wp_valtype_valid(b)))
-    return true;
-  return fail(at, err, one_byte ? "malformed value type" : "malformed block type");
+    return 0;
+  if (one_byte)
+    return wp_error_set(err, WP_ERR_DECODE, at, "malformed value type: expected 0x40 (no type), " WP_VALTYPE_BYTES
+                        " or a type index, found 0x%02x", b);
+  return wp_error_set(err, WP_ERR_DECODE, at, "malformed block type: expected 0x40, a value type or a type index, "
+                      "found the negative index %lld", (long long)*bt);
 }
 
 /* br_table: n, then n+1 labels (the last is the default). */
-static bool read_br_table(wp_reader *r, wp_imm *imm, wp_error *err) {
-  if (!wp_read_u32(r, &imm->n, err))
-    return false;
+static int read_br_table(wp_reader *r, wp_imm *imm, wp_error *err) {
+  WP_TRY(wp_read_u32(r, &imm->n, err));
   /* Each label takes at least one byte: refuse counts the input cannot hold. */
   if (imm->n >= (size_t)(r->end - r->pos))
-    return fail((uint32_t)(r->end - r->base), err, "unexpected end of section or function");
+    return wp_error_set(err, WP_ERR_DECODE, (uint32_t)(r->end - r->base),
+                        "unexpected end of section or function: expected %llu br_table labels, %u bytes left",
+                        (unsigned long long)imm->n + 1, (uint32_t)(r->end - r->pos));
   imm->vec = r->pos;
   uint32_t label;
   for (uint64_t i = 0; i <= imm->n; i++)
-    if (!wp_read_u32(r, &label, err))
-      return false;
-  return true;
+    WP_TRY(wp_read_u32(r, &label, err));
+  return 0;
 }
 
 /* select t*: a vector of value types. */
-static bool read_select_types(wp_reader *r, wp_imm *imm, wp_error *err) {
-  if (!wp_read_u32(r, &imm->n, err) || !wp_read_bytes(r, imm->n, &imm->vec, err))
-    return false;
+static int read_select_types(wp_reader *r, wp_imm *imm, wp_error *err) {
+  WP_TRY(wp_read_u32(r, &imm->n, err));
+  WP_TRY(wp_read_bytes(r, imm->n, &imm->vec, err));
   for (uint32_t i = 0; i < imm->n; i++)
     if (!wp_valtype_valid(imm->vec[i]))
-      return fail((uint32_t)(imm->vec + i - r->base), err, "malformed value type");
-  return true;
+      return wp_error_set(err, WP_ERR_DECODE, (uint32_t)(imm->vec + i - r->base),
+                          "malformed value type: expected " WP_VALTYPE_BYTES ", found 0x%02x", imm->vec[i]);
+  return 0;
 }
 
-static bool read_reftype(wp_reader *r, uint32_t *out, wp_error *err) {
+static int read_reftype(wp_reader *r, uint32_t *out, wp_error *err) {
   uint32_t at = wp_reader_offset(r);
   uint8_t b;
-  if (!wp_read_u8(r, &b, err))
-    return false;
+  WP_TRY(wp_read_u8(r, &b, err));
   if (b != WP_FUNCREF && b != WP_EXTERNREF)
-    return fail(at, err, "malformed reference type");
+    return wp_error_set(err, WP_ERR_DECODE, at, "malformed reference type: expected " WP_REFTYPE_BYTES ", found 0x%02x",
+                        b);
   *out = b;
-  return true;
+  return 0;
 }
 
-bool wp_read_immediates_slow(wp_reader *r, wp_opcode op, wp_imm *imm, wp_error *err) {
+int wp_read_immediates_slow(wp_reader *r, wp_opcode op, wp_imm *imm, wp_error *err) {
   memset(imm, 0, sizeof *imm);
   switch (wp_opinfo_table[op].imm) {
   case IMM_NONE:
-    return true;
+    return 0;
   case IMM_BLOCKTYPE:
     return read_blocktype(r, &imm->blocktype, err);
   case IMM_LABEL: case IMM_FUNC: case IMM_LOCAL: case IMM_GLOBAL:
   case IMM_TABLE: case IMM_DATA: case IMM_ELEM:
     return wp_read_u32(r, &imm->a, err);
   case IMM_CALL_INDIRECT: case IMM_TABLEINIT: case IMM_TABLECOPY:
-    return wp_read_u32(r, &imm->a, err) && wp_read_u32(r, &imm->b, err);
+    WP_TRY(wp_read_u32(r, &imm->a, err));
+    return wp_read_u32(r, &imm->b, err);
   case IMM_BR_TABLE:
     return read_br_table(r, imm, err);
   case IMM_MEMARG: {
     uint32_t offset;
-    if (!wp_read_u32(r, &imm->a, err) || !wp_read_u32(r, &offset, err))
-      return false;
+    WP_TRY(wp_read_u32(r, &imm->a, err));
+    WP_TRY(wp_read_u32(r, &offset, err));
     imm->u64 = offset;
-    return true;
+    return 0;
   }
   case IMM_MEMIDX:
     return read_zero_byte(r, err);
   case IMM_MEMCOPY:
-    return read_zero_byte(r, err) && read_zero_byte(r, err);
+    WP_TRY(read_zero_byte(r, err));
+    return read_zero_byte(r, err);
   case IMM_MEMINIT:
-    return wp_read_u32(r, &imm->a, err) && read_zero_byte(r, err);
+    WP_TRY(wp_read_u32(r, &imm->a, err));
+    return read_zero_byte(r, err);
   case IMM_I32: {
     int32_t v;
-    if (!wp_read_s32(r, &v, err))
-      return false;
+    WP_TRY(wp_read_s32(r, &v, err));
     imm->u64 = (uint32_t)v;
-    return true;
+    return 0;
   }
   case IMM_I64: {
     int64_t v;
-    if (!wp_read_s64(r, &v, err))
-      return false;
+    WP_TRY(wp_read_s64(r, &v, err));
     imm->u64 = (uint64_t)v;
-    return true;
+    return 0;
   }
   case IMM_F32: {
     uint32_t bits;
-    if (!wp_read_f32(r, &bits, err))
-      return false;
+    WP_TRY(wp_read_f32(r, &bits, err));
     imm->u64 = bits;
-    return true;
+    return 0;
   }
   case IMM_F64:
     return wp_read_f64(r, &imm->u64, err);
@@ -177,5 +176,6 @@ bool wp_read_immediates_slow(wp_reader *r, wp_opcode op, wp_imm *imm, wp_error *
   case IMM_REFTYPE:
     return read_reftype(r, &imm->a, err);
   }
-  return fail(wp_reader_offset(r), err, "illegal opcode");
+  return wp_error_set(err, WP_ERR_DECODE, wp_reader_offset(r), "illegal opcode: %s has no known immediate kind",
+                      wp_opinfo_table[op].name);
 }

@@ -33,6 +33,7 @@ typedef struct body_ctx {
   wp_emitter *em;
   uint32_t func_index;
   uint32_t op_offset;        /* module offset of the current instruction */
+  wp_opcode op;              /* the current instruction, named in messages */
   const wp_functype *type;
   const uint8_t *locals;
   uint32_t nlocals;
@@ -52,35 +53,15 @@ static const uint8_t valtype_byte[256] = {
     [WP_V128] = WP_V128, [WP_FUNCREF] = WP_FUNCREF, [WP_EXTERNREF] = WP_EXTERNREF,
 };
 
-static int fail(body_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail(body_ctx *c, const char *fmt, ...) {
-  if (c->err) {
-    va_list ap;
-    va_start(ap, fmt);
-    char msg[sizeof c->err->message];
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    wp_error_set(c->err, WP_ERR_VALIDATE, c->op_offset, "%s", msg);
-    c->err->func = c->func_index;
-  }
-  return -1;
-}
-
-static int fail_decode(body_ctx *c, const char *msg) {
-  wp_error_set(c->err, WP_ERR_DECODE, c->op_offset, "%s", msg);
-  if (c->err) c->err->func = c->func_index;
-  return -1;
-}
+/* Errors are reported at the current instruction (c->op_offset); the
+ * walk's entry points add the function index to all but out-of-memory. */
 
 static int oom(body_ctx *c) {
   return wp_error_set(c->err, WP_ERR_NOMEM, c->op_offset, "out of memory validating function %u", c->func_index);
 }
 
-#define TRY(x)        \
-  do {                \
-    if ((x) < 0)      \
-      return -1;      \
-  } while (0)
+/* Type lists in messages show at most this many (the top of the stack). */
+#define SHOWN_TYPES 8
 
 static bool is_num(uint8_t t) { return t == WP_I32 || t == WP_I64 || t == WP_F32 || t == WP_F64; }
 static bool is_ref(uint8_t t) { return t == WP_FUNCREF || t == WP_EXTERNREF; }
@@ -141,39 +122,56 @@ static WP_ALWAYS_INLINE ctl_frame *top_ctl(body_ctx *c) { return &c->ctls[c->nct
 
 static WP_ALWAYS_INLINE int push(body_ctx *c, uint8_t t) {
   if (WP_UNLIKELY(c->nvals == c->cap_vals))
-    TRY(grow(c, (void **)&c->vals, &c->cap_vals, &c->vals_on_heap, c->nvals, 1));
+    WP_TRY(grow(c, (void **)&c->vals, &c->cap_vals, &c->vals_on_heap, c->nvals, 1));
   c->vals[c->nvals++] = t;
   if (c->nvals > c->max_vals) c->max_vals = c->nvals;
   return 0;
 }
 
-static WP_ALWAYS_INLINE int pop(body_ctx *c, uint8_t *out) {
-  ctl_frame *f = top_ctl(c);
-  if (c->nvals == f->height) {
-    if (f->unreachable) {
-      *out = UNKNOWN;
-      return 0;
-    }
-    return fail(c, "type mismatch: expected a value, the stack is empty");
+/* mismatch: the current instruction expects want[0..n) on top of the
+ * stack (want[n-1] on top), which held something else when it had `before`
+ * values: report both, the found values taken from the current block. */
+static WP_NOINLINE int mismatch(body_ctx *c, const uint8_t *want, uint32_t n, uint32_t before) {
+  uint32_t avail = before - top_ctl(c)->height;
+  uint32_t k = avail < n ? avail : n;
+  char w[112], g[112];
+  return wp_error_set(c->err, WP_ERR_VALIDATE, c->op_offset, "type mismatch: %s expects [%s], found [%s]",
+                      wp_opinfo_table[c->op].name, wp_format_types(w, sizeof w, want, n, SHOWN_TYPES),
+                      wp_format_types(g, sizeof g, c->vals + before - k, k, SHOWN_TYPES));
+}
+
+/* pops_ok: pop n values of types want[0..n) (want[n-1] on top); false on
+ * a mismatch.  Below the block's height there are no values, except after
+ * an unconditional branch, where the stack is polymorphic: missing values
+ * are then of any type. */
+static WP_ALWAYS_INLINE bool pops_ok(body_ctx *c, const uint8_t *want, uint32_t n) {
+  const ctl_frame *f = top_ctl(c);
+  for (uint32_t i = n; i-- > 0;) {
+    if (c->nvals == f->height) return f->unreachable;
+    uint8_t got = c->vals[--c->nvals];
+    if (got != want[i] && got != UNKNOWN && want[i] != UNKNOWN) return false;
   }
-  *out = c->vals[--c->nvals];
-  return 0;
+  return true;
 }
 
-static WP_ALWAYS_INLINE int pop_expect(body_ctx *c, uint8_t want) {
-  uint8_t got = UNKNOWN;
-  TRY(pop(c, &got));
-  if (got != want && got != UNKNOWN && want != UNKNOWN) return fail(c, "type mismatch: expected %s", want == WP_I32 ? "i32" : "another type");
-  return 0;
+static WP_ALWAYS_INLINE int pop_list(body_ctx *c, const uint8_t *want, uint32_t n) {
+  uint32_t before = c->nvals;
+  return WP_LIKELY(pops_ok(c, want, n)) ? 0 : mismatch(c, want, n, before);
 }
 
-static int pop_list(body_ctx *c, const uint8_t *types, uint32_t n) {
-  for (uint32_t i = n; i-- > 0;) TRY(pop_expect(c, types[i]));
+static WP_ALWAYS_INLINE int pop_expect(body_ctx *c, uint8_t want) { return pop_list(c, &want, 1); }
+
+/* pop_any: one value of any type (UNKNOWN from a polymorphic stack). */
+static WP_ALWAYS_INLINE int pop_any(body_ctx *c, uint8_t *out) {
+  static const uint8_t any = UNKNOWN;
+  uint32_t before = c->nvals;
+  if (!pops_ok(c, &any, 1)) return mismatch(c, &any, 1, before);
+  *out = c->nvals < before ? c->vals[c->nvals] : UNKNOWN;
   return 0;
 }
 
 static int push_list(body_ctx *c, const uint8_t *types, uint32_t n) {
-  for (uint32_t i = 0; i < n; i++) TRY(push(c, types[i]));
+  for (uint32_t i = 0; i < n; i++) WP_TRY(push(c, types[i]));
   return 0;
 }
 
@@ -189,7 +187,7 @@ static int push_ctl(body_ctx *c, uint8_t kind, const uint8_t *params, uint32_t n
   const ctl_frame *parent = c->nctls ? top_ctl(c) : NULL;
   bool dead = parent && (parent->unreachable || parent->dead);
   if (WP_UNLIKELY(c->nctls == c->cap_ctls))
-    TRY(grow(c, (void **)&c->ctls, &c->cap_ctls, &c->ctls_on_heap, c->nctls, sizeof(ctl_frame)));
+    WP_TRY(grow(c, (void **)&c->ctls, &c->cap_ctls, &c->ctls_on_heap, c->nctls, sizeof(ctl_frame)));
   ctl_frame *f = &c->ctls[c->nctls++];
   *f = (ctl_frame){.kind = kind, .dead = dead, .params = params, .nparams = np, .results = results,
                    .nresults = nr, .height = c->nvals, .fixups = WP_NO_FIXUP, .else_fixup = WP_NO_FIXUP};
@@ -197,12 +195,25 @@ static int push_ctl(body_ctx *c, uint8_t kind, const uint8_t *params, uint32_t n
   return push_list(c, params, np);
 }
 
+static const char *frame_name(const ctl_frame *f) {
+  switch (f->kind) {
+  case WP_OP_block: return "block";
+  case WP_OP_loop: return "loop";
+  case WP_OP_if: case WP_OP_else: return "if";
+  default: return "function";
+  }
+}
+
 /* Check the block's results are exactly what is on its part of the stack. */
 static int check_block_end(body_ctx *c) {
   ctl_frame *f = top_ctl(c);
-  TRY(pop_list(c, f->results, f->nresults));
-  if (c->nvals != f->height) return fail(c, "type mismatch: values remain on the stack at the end of a block");
-  return 0;
+  uint32_t before = c->nvals;
+  if (pops_ok(c, f->results, f->nresults) && c->nvals == f->height) return 0;
+  char w[112], g[112];
+  return wp_error_set(c->err, WP_ERR_VALIDATE, c->op_offset, "type mismatch: %s expects [%s] (the %s's results), "
+                      "found [%s]", wp_opinfo_table[c->op].name,
+                      wp_format_types(w, sizeof w, f->results, f->nresults, SHOWN_TYPES), frame_name(f),
+                      wp_format_types(g, sizeof g, c->vals + f->height, before - f->height, SHOWN_TYPES));
 }
 
 static void set_unreachable(body_ctx *c) {
@@ -258,8 +269,16 @@ static void emit_branch(body_ctx *c, ctl_frame *f, bool conditional) {
 
 /* ---- instruction groups ---- */
 
+static int need_table(body_ctx *c, uint32_t t) {
+  if (t < c->m->ntables) return 0;
+  return wp_error_set(c->err, WP_ERR_VALIDATE, c->op_offset,
+                      "unknown table %u: " WP_BOUND_FMT, t, WP_BOUND_ARGS(c->m->ntables));
+}
+
 static int read_label(body_ctx *c, uint32_t depth, ctl_frame **out) {
-  if (depth >= c->nctls) return fail(c, "unknown label %u", depth);
+  if (depth >= c->nctls)
+    return wp_error_set(c->err, WP_ERR_VALIDATE, c->op_offset, "unknown label %u: expected a depth below %u", depth,
+                        c->nctls);
   *out = &c->ctls[c->nctls - 1 - depth];
   return 0;
 }
@@ -273,13 +292,17 @@ static int block_type(body_ctx *c, int64_t bt, const uint8_t **params, uint32_t 
   if (bt == -64) return 0;
   if (bt < 0) {
     uint8_t t = (uint8_t)(bt & 0x7f);
-    if (!valtype_byte[t]) return fail_decode(c, "malformed value type");
-    if (t == WP_V128) return fail(c, "SIMD is not supported yet");
+    if (!valtype_byte[t])
+      return wp_error_set(c->err, WP_ERR_DECODE, c->op_offset,
+                          "malformed value type: expected " WP_VALTYPE_BYTES ", found 0x%02x", t);
+    if (t == WP_V128) return wp_error_set(c->err, WP_ERR_VALIDATE, c->op_offset, "SIMD is not supported yet");
     *results = &valtype_byte[t];
     *nr = 1;
     return 0;
   }
-  if ((uint64_t)bt >= c->m->ntypes) return fail(c, "unknown type %lld", (long long)bt);
+  if ((uint64_t)bt >= c->m->ntypes)
+    return wp_error_set(c->err, WP_ERR_VALIDATE, c->op_offset,
+                        "unknown type %lld: " WP_BOUND_FMT, (long long)bt, WP_BOUND_ARGS(c->m->ntypes));
   const wp_functype *ft = &c->m->types[bt];
   *params = wp_functype_params(ft);
   *np = ft->nparams;
@@ -291,12 +314,12 @@ static int block_type(body_ctx *c, int64_t bt, const uint8_t **params, uint32_t 
 static int op_block(body_ctx *c, wp_opcode op, const wp_imm *imm) {
   const uint8_t *params, *results;
   uint32_t np, nr;
-  TRY(block_type(c, imm->blocktype, &params, &np, &results, &nr));
+  WP_TRY(block_type(c, imm->blocktype, &params, &np, &results, &nr));
   if (op == WP_OP_if) {
-    TRY(pop_expect(c, WP_I32));
+    WP_TRY(pop_expect(c, WP_I32));
     bool emit = emitting(c);
-    TRY(pop_list(c, params, np));
-    TRY(push_ctl(c, WP_OP_if, params, np, results, nr));
+    WP_TRY(pop_list(c, params, np));
+    WP_TRY(push_ctl(c, WP_OP_if, params, np, results, nr));
     if (emit) {
       ctl_frame *f = top_ctl(c);
       uint32_t op_cell = wp_emit_op(c->em, WP_XOP_jump_unless, c->op_offset);
@@ -305,7 +328,7 @@ static int op_block(body_ctx *c, wp_opcode op, const wp_imm *imm) {
     }
     return 0;
   }
-  TRY(pop_list(c, params, np));
+  WP_TRY(pop_list(c, params, np));
   /* A loop's head is a branch target: its body starts a block at loop_cell. */
   if (op == WP_OP_loop && c->em) wp_emit_block_end(c->em);
   return push_ctl(c, (uint8_t)op, params, np, results, nr);
@@ -313,9 +336,12 @@ static int op_block(body_ctx *c, wp_opcode op, const wp_imm *imm) {
 
 static int op_else(body_ctx *c) {
   ctl_frame *f = top_ctl(c);
-  if (f->kind != WP_OP_if) return fail(c, "else without a matching if");
+  if (f->kind != WP_OP_if)
+    return wp_error_set(c->err, WP_ERR_VALIDATE, c->op_offset,
+                        "else without a matching if: expected it directly in an if, found it in a %s%s", frame_name(f),
+                        f->kind == WP_OP_else ? "'s else branch" : "");
   bool emit = emitting(c);
-  TRY(check_block_end(c));
+  WP_TRY(check_block_end(c));
   if (emit) {
     uint32_t op_cell = wp_emit_op(c->em, WP_XOP_jump, c->op_offset);
     wp_emit_fixup(c->em, op_cell, &f->fixups);
@@ -335,10 +361,15 @@ static int op_end(body_ctx *c) {
   ctl_frame *f = top_ctl(c);
   if (f->kind == WP_OP_if) {
     /* An if without else has an implicit empty else: params pass through. */
-    if (f->nparams != f->nresults || (f->nparams && memcmp(f->params, f->results, f->nparams)))
-      return fail(c, "type mismatch: if without else must not change the stack's types");
+    if (f->nparams != f->nresults || (f->nparams && memcmp(f->params, f->results, f->nparams))) {
+      char params[112], results[112];
+      return wp_error_set(c->err, WP_ERR_VALIDATE, c->op_offset,
+                          "type mismatch: if without else expects a type [t*] -> [t*], found [%s] -> [%s]",
+                          wp_format_types(params, sizeof params, f->params, f->nparams, SHOWN_TYPES),
+                          wp_format_types(results, sizeof results, f->results, f->nresults, SHOWN_TYPES));
+    }
   }
-  TRY(check_block_end(c));
+  WP_TRY(check_block_end(c));
   if (c->em && !f->dead) {
     if (f->fixups != WP_NO_FIXUP || f->else_fixup != WP_NO_FIXUP) wp_emit_block_end(c->em);
     uint32_t here = wp_emit_pos(c->em);
@@ -353,18 +384,18 @@ static int op_end(body_ctx *c) {
   const uint8_t *results = f->results;
   uint32_t nr = f->nresults;
   c->nctls--;
-  TRY(push_list(c, results, nr));
+  WP_TRY(push_list(c, results, nr));
   return 0;
 }
 
 static int op_br(body_ctx *c, wp_opcode op, const wp_imm *imm) {
   ctl_frame *f = NULL;
-  TRY(read_label(c, imm->a, &f));
-  if (op == WP_OP_br_if) TRY(pop_expect(c, WP_I32));
+  WP_TRY(read_label(c, imm->a, &f));
+  if (op == WP_OP_br_if) WP_TRY(pop_expect(c, WP_I32));
   bool emit = emitting(c);
   const uint8_t *types = label_types(f);
   uint32_t arity = label_arity(f);
-  TRY(pop_list(c, types, arity));
+  WP_TRY(pop_list(c, types, arity));
   if (emit) {
     c->nvals += arity; /* the values are still there for the jump */
     emit_branch(c, f, op == WP_OP_br_if);
@@ -379,16 +410,16 @@ static int op_br(body_ctx *c, wp_opcode op, const wp_imm *imm) {
 }
 
 static int op_br_table(body_ctx *c, const wp_imm *imm) {
-  TRY(pop_expect(c, WP_I32));
+  WP_TRY(pop_expect(c, WP_I32));
   bool emit = emitting(c);
   wp_reader lr = {c->r.base, imm->vec, c->r.end};
   uint32_t default_depth;
   /* The default label fixes the arity; every label must accept its types. */
   wp_reader dr = lr;
   for (uint32_t i = 0; i <= imm->n; i++)
-    if (!wp_read_u32(&dr, &default_depth, c->err)) return -1;
+    WP_TRY(wp_read_u32(&dr, &default_depth, c->err));
   ctl_frame *def = NULL;
-  TRY(read_label(c, default_depth, &def));
+  WP_TRY(read_label(c, default_depth, &def));
   uint32_t arity = label_arity(def);
   uint32_t op_cell = 0;
   if (emit) {
@@ -397,19 +428,22 @@ static int op_br_table(body_ctx *c, const wp_imm *imm) {
   }
   for (uint32_t i = 0; i <= imm->n; i++) {
     uint32_t depth;
-    if (!wp_read_u32(&lr, &depth, c->err)) return -1;
+    WP_TRY(wp_read_u32(&lr, &depth, c->err));
     ctl_frame *f = NULL;
-    TRY(read_label(c, depth, &f));
-    if (label_arity(f) != arity) return fail(c, "type mismatch: br_table labels have different arities");
+    WP_TRY(read_label(c, depth, &f));
+    if (label_arity(f) != arity)
+      return wp_error_set(c->err, WP_ERR_VALIDATE, c->op_offset,
+                          "type mismatch: br_table expects every label's arity to be %u (the default's), found %u "
+                          "for label %u", arity, label_arity(f), depth);
     /* Check the label's types against the stack without consuming it:
      * popping only lowers nvals, so restoring it undoes the check. */
     uint32_t saved = c->nvals;
     int rc = pop_list(c, label_types(f), arity);
     c->nvals = saved;
-    TRY(rc);
+    WP_TRY(rc);
     if (emit) emit_target(c, f, op_cell, true);
   }
-  TRY(pop_list(c, label_types(def), arity));
+  WP_TRY(pop_list(c, label_types(def), arity));
   if (emit) wp_emit_block_end(c->em);
   set_unreachable(c);
   return 0;
@@ -419,17 +453,24 @@ static int op_call(body_ctx *c, wp_opcode op, const wp_imm *imm) {
   const wp_module *m = c->m;
   const wp_functype *ft;
   if (op == WP_OP_call) {
-    if (imm->a >= m->nfuncs) return fail(c, "unknown function %u", imm->a);
+    if (imm->a >= m->nfuncs)
+      return wp_error_set(c->err, WP_ERR_VALIDATE, c->op_offset,
+                          "unknown function %u: " WP_BOUND_FMT, imm->a, WP_BOUND_ARGS(m->nfuncs));
     ft = &m->types[m->func_types[imm->a]];
   } else {
-    if (imm->b >= m->ntables) return fail(c, "unknown table %u", imm->b);
-    if (m->tables[imm->b].elemtype != WP_FUNCREF) return fail(c, "type mismatch: call_indirect needs a funcref table");
-    if (imm->a >= m->ntypes) return fail(c, "unknown type %u", imm->a);
+    WP_TRY(need_table(c, imm->b));
+    if (m->tables[imm->b].elemtype != WP_FUNCREF)
+      return wp_error_set(c->err, WP_ERR_VALIDATE, c->op_offset,
+                          "type mismatch: call_indirect expects a funcref table, found table %u of %s", imm->b,
+                          wp_valtype_name((wp_valtype)m->tables[imm->b].elemtype));
+    if (imm->a >= m->ntypes)
+      return wp_error_set(c->err, WP_ERR_VALIDATE, c->op_offset,
+                          "unknown type %u: " WP_BOUND_FMT, imm->a, WP_BOUND_ARGS(m->ntypes));
     ft = &m->types[imm->a];
-    TRY(pop_expect(c, WP_I32));
+    WP_TRY(pop_expect(c, WP_I32));
   }
   bool emit = emitting(c);
-  TRY(pop_list(c, wp_functype_params(ft), ft->nparams));
+  WP_TRY(pop_list(c, wp_functype_params(ft), ft->nparams));
   if (emit) {
     wp_emit_op(c->em, op, c->op_offset);
     wp_emit_u64(c->em, imm->a);
@@ -442,7 +483,7 @@ static int op_call(body_ctx *c, wp_opcode op, const wp_imm *imm) {
 static int op_return(body_ctx *c) {
   ctl_frame *fn = &c->ctls[0];
   bool emit = emitting(c);
-  TRY(pop_list(c, fn->results, fn->nresults));
+  WP_TRY(pop_list(c, fn->results, fn->nresults));
   if (emit) {
     emit_op_u64(c, WP_XOP_return, fn->nresults);
     wp_emit_block_end(c->em);
@@ -452,69 +493,94 @@ static int op_return(body_ctx *c) {
 }
 
 static int op_select(body_ctx *c, wp_opcode op, const wp_imm *imm) {
-  uint8_t t1 = UNKNOWN, t2 = UNKNOWN;
   if (op == WP_OP_select_t) {
-    if (imm->n != 1) return fail(c, "invalid result arity");
+    if (imm->n != 1)
+      return wp_error_set(c->err, WP_ERR_VALIDATE, c->op_offset,
+                          "invalid result arity: select expects 1 type, found %u", imm->n);
     uint8_t t = imm->vec[0];
-    if (!valtype_byte[t]) return fail_decode(c, "malformed value type");
-    if (t == WP_V128) return fail(c, "SIMD is not supported yet");
-    TRY(pop_expect(c, WP_I32));
-    TRY(pop_expect(c, t));
-    TRY(pop_expect(c, t));
+    if (!valtype_byte[t])
+      return wp_error_set(c->err, WP_ERR_DECODE, c->op_offset,
+                          "malformed value type: expected " WP_VALTYPE_BYTES ", found 0x%02x", t);
+    if (t == WP_V128) return wp_error_set(c->err, WP_ERR_VALIDATE, c->op_offset, "SIMD is not supported yet");
+    const uint8_t want[3] = {t, t, WP_I32};
+    WP_TRY(pop_list(c, want, 3));
     if (emitting(c)) emit_op(c, WP_OP_select);
     return push(c, t);
   }
-  TRY(pop_expect(c, WP_I32));
-  TRY(pop(c, &t1));
-  TRY(pop(c, &t2));
-  if ((t1 != UNKNOWN && !is_num(t1)) || (t2 != UNKNOWN && !is_num(t2)))
-    return fail(c, "type mismatch: select without a type needs numeric operands");
-  if (t1 != UNKNOWN && t2 != UNKNOWN && t1 != t2) return fail(c, "type mismatch: select operands differ");
+  static const uint8_t any2[2] = {UNKNOWN, UNKNOWN};
+  WP_TRY(pop_expect(c, WP_I32));
+  uint32_t before = c->nvals;
+  WP_TRY(pop_list(c, any2, 2));
+  /* The operands' types, UNKNOWN where a polymorphic stack had none. */
+  uint32_t popped = before - c->nvals;
+  uint8_t ts[2] = {popped > 1 ? c->vals[before - 2] : UNKNOWN, popped > 0 ? c->vals[before - 1] : UNKNOWN};
+  char found[32];
+  if ((ts[0] != UNKNOWN && !is_num(ts[0])) || (ts[1] != UNKNOWN && !is_num(ts[1])))
+    return wp_error_set(c->err, WP_ERR_VALIDATE, c->op_offset,
+                        "type mismatch: select without a type expects numeric operands, found [%s]",
+                        wp_format_types(found, sizeof found, ts, 2, 2));
+  if (ts[0] != UNKNOWN && ts[1] != UNKNOWN && ts[0] != ts[1])
+    return wp_error_set(c->err, WP_ERR_VALIDATE, c->op_offset,
+                        "type mismatch: select expects two operands of one type, found [%s]",
+                        wp_format_types(found, sizeof found, ts, 2, 2));
   if (emitting(c)) emit_op(c, WP_OP_select);
-  return push(c, t1 == UNKNOWN ? t2 : t1);
+  return push(c, ts[1] == UNKNOWN ? ts[0] : ts[1]);
 }
 
 static int op_local(body_ctx *c, wp_opcode op, const wp_imm *imm) {
-  if (imm->a >= c->nlocals) return fail(c, "unknown local %u", imm->a);
+  if (imm->a >= c->nlocals)
+    return wp_error_set(c->err, WP_ERR_VALIDATE, c->op_offset,
+                        "unknown local %u: " WP_BOUND_FMT, imm->a, WP_BOUND_ARGS(c->nlocals));
   uint8_t t = c->locals[imm->a];
   if (op == WP_OP_local_get) {
     if (emitting(c)) emit_op_u64(c, op, imm->a);
     return push(c, t);
   }
-  TRY(pop_expect(c, t));
+  WP_TRY(pop_expect(c, t));
   if (emitting(c)) emit_op_u64(c, op, imm->a);
   return op == WP_OP_local_tee ? push(c, t) : 0;
 }
 
 static int op_global(body_ctx *c, wp_opcode op, const wp_imm *imm) {
-  if (imm->a >= c->m->nglobals) return fail(c, "unknown global %u", imm->a);
+  if (imm->a >= c->m->nglobals)
+    return wp_error_set(c->err, WP_ERR_VALIDATE, c->op_offset,
+                        "unknown global %u: " WP_BOUND_FMT, imm->a, WP_BOUND_ARGS(c->m->nglobals));
   const wp_globaltype *g = &c->m->globals[imm->a].type;
   if (op == WP_OP_global_get) {
     if (emitting(c)) emit_op_u64(c, op, imm->a);
     return push(c, g->valtype);
   }
-  if (!g->mutable_) return fail(c, "global is immutable");
-  TRY(pop_expect(c, g->valtype));
+  if (!g->mutable_)
+    return wp_error_set(c->err, WP_ERR_VALIDATE, c->op_offset,
+                        "global is immutable: global.set expects a mutable global, found const global %u", imm->a);
+  WP_TRY(pop_expect(c, g->valtype));
   /* A funcref global must keep the function's instance alive (keepalive.c). */
   if (emitting(c)) emit_op_u64(c, g->valtype == WP_FUNCREF ? (unsigned)WP_XOP_global_set_ref : op, imm->a);
   return 0;
 }
 
-static int need_table(body_ctx *c, uint32_t t) {
-  return t < c->m->ntables ? 0 : fail(c, "unknown table %u", t);
-}
-
 static int need_elem(body_ctx *c, uint32_t e) {
-  return e < c->m->nelems ? 0 : fail(c, "unknown elem segment %u", e);
+  if (e < c->m->nelems) return 0;
+  return wp_error_set(c->err, WP_ERR_VALIDATE, c->op_offset,
+                      "unknown elem segment %u: " WP_BOUND_FMT, e, WP_BOUND_ARGS(c->m->nelems));
 }
 
-static int need_memory(body_ctx *c) { return c->m->nmems ? 0 : fail(c, "unknown memory 0"); }
+static int need_memory(body_ctx *c) {
+  if (c->m->nmems) return 0;
+  return wp_error_set(c->err, WP_ERR_VALIDATE, c->op_offset,
+                      "unknown memory 0: %s expects a memory, the module has none", wp_opinfo_table[c->op].name);
+}
 
 static int need_data(body_ctx *c, uint32_t d) {
   /* Without a data count section the binary is malformed, unless there is
    * no data at all: then any index is simply unknown (as for a text module). */
-  if (!c->m->has_datacount && c->m->ndatas) return fail_decode(c, "data count section required");
-  return d < c->m->datacount ? 0 : fail(c, "unknown data segment %u", d);
+  if (!c->m->has_datacount && c->m->ndatas)
+    return wp_error_set(c->err, WP_ERR_DECODE, c->op_offset,
+                        "data count section required: %s names a data segment, the module has no data count section",
+                        wp_opinfo_table[c->op].name);
+  if (d < c->m->datacount) return 0;
+  return wp_error_set(c->err, WP_ERR_VALIDATE, c->op_offset,
+                      "unknown data segment %u: " WP_BOUND_FMT, d, WP_BOUND_ARGS(c->m->datacount));
 }
 
 static int op_table(body_ctx *c, wp_opcode op, const wp_imm *imm) {
@@ -526,44 +592,52 @@ static int op_table(body_ctx *c, wp_opcode op, const wp_imm *imm) {
   case WP_OP_table_size:
   case WP_OP_table_grow:
   case WP_OP_table_fill: {
-    TRY(need_table(c, imm->a));
+    WP_TRY(need_table(c, imm->a));
     uint8_t et = m->tables[imm->a].elemtype;
     if (op == WP_OP_table_get) {
-      TRY(pop_expect(c, WP_I32));
-      TRY(push(c, et));
+      WP_TRY(pop_expect(c, WP_I32));
+      WP_TRY(push(c, et));
     } else if (op == WP_OP_table_set) {
-      TRY(pop_expect(c, et));
-      TRY(pop_expect(c, WP_I32));
+      WP_TRY(pop_expect(c, et));
+      WP_TRY(pop_expect(c, WP_I32));
     } else if (op == WP_OP_table_size) {
-      TRY(push(c, WP_I32));
+      WP_TRY(push(c, WP_I32));
     } else if (op == WP_OP_table_grow) {
-      TRY(pop_expect(c, WP_I32));
-      TRY(pop_expect(c, et));
-      TRY(push(c, WP_I32));
+      WP_TRY(pop_expect(c, WP_I32));
+      WP_TRY(pop_expect(c, et));
+      WP_TRY(push(c, WP_I32));
     } else {
-      TRY(pop_expect(c, WP_I32));
-      TRY(pop_expect(c, et));
-      TRY(pop_expect(c, WP_I32));
+      WP_TRY(pop_expect(c, WP_I32));
+      WP_TRY(pop_expect(c, et));
+      WP_TRY(pop_expect(c, WP_I32));
     }
     if (emit) emit_op_u64(c, op, imm->a);
     return 0;
   }
   case WP_OP_table_init:
-    TRY(need_table(c, imm->b));
-    TRY(need_elem(c, imm->a));
-    if (m->elems[imm->a].elemtype != m->tables[imm->b].elemtype) return fail(c, "type mismatch: element segment and table types differ");
+    WP_TRY(need_table(c, imm->b));
+    WP_TRY(need_elem(c, imm->a));
+    if (m->elems[imm->a].elemtype != m->tables[imm->b].elemtype)
+      return wp_error_set(c->err, WP_ERR_VALIDATE, c->op_offset,
+                          "type mismatch: table %u expects %s elements, found element segment %u of %s", imm->b,
+                          wp_valtype_name((wp_valtype)m->tables[imm->b].elemtype), imm->a,
+                          wp_valtype_name((wp_valtype)m->elems[imm->a].elemtype));
     break;
   case WP_OP_table_copy:
-    TRY(need_table(c, imm->a));
-    TRY(need_table(c, imm->b));
-    if (m->tables[imm->a].elemtype != m->tables[imm->b].elemtype) return fail(c, "type mismatch: tables' element types differ");
+    WP_TRY(need_table(c, imm->a));
+    WP_TRY(need_table(c, imm->b));
+    if (m->tables[imm->a].elemtype != m->tables[imm->b].elemtype)
+      return wp_error_set(c->err, WP_ERR_VALIDATE, c->op_offset,
+                          "type mismatch: table.copy expects tables of one element type, found table %u of %s and "
+                          "table %u of %s", imm->a, wp_valtype_name((wp_valtype)m->tables[imm->a].elemtype), imm->b,
+                          wp_valtype_name((wp_valtype)m->tables[imm->b].elemtype));
     break;
   default: /* elem.drop */
-    TRY(need_elem(c, imm->a));
+    WP_TRY(need_elem(c, imm->a));
     if (emit) emit_op_u64(c, op, imm->a);
     return 0;
   }
-  for (int i = 0; i < 3; i++) TRY(pop_expect(c, WP_I32));
+  for (int i = 0; i < 3; i++) WP_TRY(pop_expect(c, WP_I32));
   if (emit) {
     emit_op_u64(c, op, imm->a);
     wp_emit_u64(c->em, imm->b);
@@ -578,13 +652,21 @@ static int op_ref(body_ctx *c, wp_opcode op, const wp_imm *imm) {
   }
   if (op == WP_OP_ref_is_null) {
     uint8_t t = UNKNOWN;
-    TRY(pop(c, &t));
-    if (t != UNKNOWN && !is_ref(t)) return fail(c, "type mismatch: ref.is_null needs a reference");
+    WP_TRY(pop_any(c, &t));
+    if (t != UNKNOWN && !is_ref(t))
+      return wp_error_set(c->err, WP_ERR_VALIDATE, c->op_offset,
+                          "type mismatch: ref.is_null expects [funcref] or [externref], found [%s]",
+                          wp_valtype_name((wp_valtype)t));
     if (emitting(c)) emit_op(c, op);
     return push(c, WP_I32);
   }
-  if (imm->a >= c->m->nfuncs) return fail(c, "unknown function %u", imm->a);
-  if (!c->m->func_declared || !c->m->func_declared[imm->a]) return fail(c, "undeclared function reference");
+  if (imm->a >= c->m->nfuncs)
+    return wp_error_set(c->err, WP_ERR_VALIDATE, c->op_offset,
+                        "unknown function %u: " WP_BOUND_FMT, imm->a, WP_BOUND_ARGS(c->m->nfuncs));
+  if (!c->m->func_declared || !c->m->func_declared[imm->a])
+    return wp_error_set(c->err, WP_ERR_VALIDATE, c->op_offset,
+                        "undeclared function reference: expected function %u to be named outside function bodies "
+                        "(in an export, element segment or global), found it nowhere", imm->a);
   if (emitting(c)) emit_op_u64(c, op, imm->a);
   return push(c, WP_FUNCREF);
 }
@@ -632,18 +714,21 @@ static int op_simple(body_ctx *c, wp_opcode op, const wp_imm *imm) {
   const wp_opinfo *info = &wp_opinfo_table[op];
   const op_sig *sig = &op_sigs[op];
   if (info->imm == IMM_MEMARG) {
-    TRY(need_memory(c));
-    if (imm->a > natural_alignment(op)) return fail(c, "alignment must not be larger than natural");
+    WP_TRY(need_memory(c));
+    if (imm->a > natural_alignment(op))
+      return wp_error_set(c->err, WP_ERR_VALIDATE, c->op_offset,
+                          "alignment must not be larger than natural: %s expects at most 2^%u, found 2^%u",
+                          info->name, natural_alignment(op), imm->a);
   } else if (op == WP_OP_memory_size || op == WP_OP_memory_grow || op == WP_OP_memory_copy ||
              op == WP_OP_memory_fill) {
-    TRY(need_memory(c));
+    WP_TRY(need_memory(c));
   } else if (op == WP_OP_memory_init) {
-    TRY(need_memory(c));
-    TRY(need_data(c, imm->a));
+    WP_TRY(need_memory(c));
+    WP_TRY(need_data(c, imm->a));
   } else if (op == WP_OP_data_drop) {
-    TRY(need_data(c, imm->a));
+    WP_TRY(need_data(c, imm->a));
   }
-  for (uint32_t i = sig->npop; i-- > 0;) TRY(pop_expect(c, sig->pop[i]));
+  WP_TRY(pop_list(c, sig->pop, sig->npop));
   if (emitting(c)) {
     switch (info->imm) {
     case IMM_NONE:
@@ -657,7 +742,7 @@ static int op_simple(body_ctx *c, wp_opcode op, const wp_imm *imm) {
     default: emit_op_u64(c, op, imm->a); break; /* memory.init, data.drop */
     }
   }
-  for (uint32_t i = 0; i < sig->npush; i++) TRY(push(c, sig->push[i]));
+  for (uint32_t i = 0; i < sig->npush; i++) WP_TRY(push(c, sig->push[i]));
   return 0;
 }
 
@@ -666,10 +751,9 @@ static int step(body_ctx *c) {
   c->op_offset = wp_reader_offset(&c->r);
   wp_opcode op;
   wp_imm imm;
-  if (!wp_read_opcode(&c->r, &op, c->err) || !wp_read_immediates(&c->r, op, &imm, c->err)) {
-    if (c->err) c->err->func = c->func_index;
-    return -1;
-  }
+  WP_TRY(wp_read_opcode(&c->r, &op, c->err));
+  WP_TRY(wp_read_immediates(&c->r, op, &imm, c->err));
+  c->op = op;
   /* Every instruction read in live code counts (ticked code only; code.h). */
   if (emitting(c)) wp_emit_count(c->em, op, c->op_offset);
   switch (op) {
@@ -694,7 +778,7 @@ static int step(body_ctx *c) {
   case WP_OP_call_indirect: return op_call(c, op, &imm);
   case WP_OP_drop: {
     uint8_t t = UNKNOWN;
-    TRY(pop(c, &t));
+    WP_TRY(pop_any(c, &t));
     if (emitting(c)) emit_op(c, op);
     return 0;
   }
@@ -720,6 +804,32 @@ static int step(body_ctx *c) {
   }
 }
 
+/* in_function: a body walk's failure names the function (except running
+ * out of memory, which is no fault of the function's). */
+static int in_function(body_ctx *c, int rc) {
+  if (rc < 0 && c->err && c->err->kind != WP_ERR_NOMEM) c->err->func = c->func_index;
+  return rc;
+}
+
+static int unknown_type(body_ctx *c, uint32_t typeidx) {
+  wp_error_set(c->err, WP_ERR_VALIDATE, c->op_offset,
+               "unknown type %u: " WP_BOUND_FMT, typeidx, WP_BOUND_ARGS(c->m->ntypes));
+  return in_function(c, -1);
+}
+
+/* The two ways a body's bytes and its blocks can disagree (also found by
+ * wp_check_body_encoding). */
+static int end_expected(wp_error *err, uint32_t at, uint32_t open) {
+  return wp_error_set(err, WP_ERR_DECODE, at, "END opcode expected: expected %u more end%s, found the body's end", open,
+                      open == 1 ? "" : "s");
+}
+
+static int bytes_after_end(wp_error *err, const wp_reader *r) {
+  return wp_error_set(err, WP_ERR_DECODE, wp_reader_offset(r),
+                      "section size mismatch: expected the body to end at its final end, found %u more bytes",
+                      (uint32_t)(r->end - r->pos));
+}
+
 int wp_validate_body(const wp_module *m, uint32_t defined_index, wp_emitter *em, uint32_t *max_height,
                      wp_error *err) {
   const wp_func_body *body = &m->bodies[defined_index];
@@ -728,7 +838,7 @@ int wp_validate_body(const wp_module *m, uint32_t defined_index, wp_emitter *em,
   c.r = (wp_reader){m->bytes, m->bytes + body->code_start, m->bytes + body->body_end};
   c.op_offset = body->code_start;
   uint32_t typeidx = m->func_types[func_index];
-  if (typeidx >= m->ntypes) return fail(&c, "unknown type %u", typeidx);
+  if (typeidx >= m->ntypes) return unknown_type(&c, typeidx);
   pthread_once(&op_sigs_once, build_op_sigs);
   body_stacks st;
   stacks_init(&c, &st);
@@ -739,16 +849,17 @@ int wp_validate_body(const wp_module *m, uint32_t defined_index, wp_emitter *em,
   while (rc == 0) {
     if (c.r.pos >= c.r.end) {
       c.op_offset = wp_reader_offset(&c.r);
-      rc = fail_decode(&c, "END opcode expected");
+      rc = end_expected(err, c.op_offset, c.nctls);
       break;
     }
     rc = step(&c);
   }
   if (rc == 1 && c.r.pos != c.r.end) {
     c.op_offset = wp_reader_offset(&c.r);
-    rc = fail_decode(&c, "section size mismatch: bytes after the function's end");
+    rc = bytes_after_end(err, &c.r);
   }
   if (rc == 1 && em && em->oom) rc = oom(&c);
+  in_function(&c, rc);
   if (max_height) *max_height = c.nlocals + c.max_vals;
   stacks_free(&c);
   return rc == 1 ? 0 : -1;
@@ -760,17 +871,17 @@ int wp_check_body_encoding(const wp_module *m, uint32_t defined_index, wp_error 
   uint32_t depth = 1;
   while (depth > 0) {
     uint32_t at = wp_reader_offset(&r);
-    if (r.pos >= r.end) return wp_error_set(err, WP_ERR_DECODE, at, "END opcode expected");
+    if (r.pos >= r.end) return end_expected(err, at, depth);
     wp_opcode op;
     wp_imm imm;
-    if (!wp_read_opcode(&r, &op, err) || !wp_read_immediates(&r, op, &imm, err)) {
+    if (wp_read_opcode(&r, &op, err) < 0 || wp_read_immediates(&r, op, &imm, err) < 0) {
       if (err && err->kind == WP_ERR_DECODE) err->func = m->nfuncs_imported + defined_index;
       return err && err->kind == WP_ERR_DECODE ? -1 : 0;
     }
     if (op == WP_OP_block || op == WP_OP_loop || op == WP_OP_if) depth++;
     else if (op == WP_OP_end) depth--;
   }
-  if (r.pos != r.end) return wp_error_set(err, WP_ERR_DECODE, wp_reader_offset(&r), "section size mismatch: bytes after the function's end");
+  if (r.pos != r.end) return bytes_after_end(err, &r);
   return 0;
 }
 
@@ -786,7 +897,7 @@ int wp_body_stack_types(const wp_module *m, uint32_t defined_index, uint32_t off
   *types = NULL;
   *ntypes = 0;
   uint32_t typeidx = m->func_types[func_index];
-  if (typeidx >= m->ntypes) return fail(&c, "unknown type %u", typeidx);
+  if (typeidx >= m->ntypes) return unknown_type(&c, typeidx);
   pthread_once(&op_sigs_once, build_op_sigs);
   body_stacks st;
   stacks_init(&c, &st);
@@ -797,6 +908,7 @@ int wp_body_stack_types(const wp_module *m, uint32_t defined_index, uint32_t off
   /* The same walk as wp_validate_body, stopped before the instruction at
    * `offset`: the type stack there is what that instruction sees. */
   while (rc == 0 && c.r.pos < c.r.end && wp_reader_offset(&c.r) != offset) rc = step(&c);
+  in_function(&c, rc);
   if (rc == 0 && c.r.pos < c.r.end) {
     if (c.nvals > 0) { /* a copy the caller frees: the stack may be body_stacks' */
       if ((*types = malloc(c.nvals)) == NULL)

@@ -197,10 +197,11 @@ static bool module_name(const wp_module *m, const char **name, uint32_t *len) {
     uint32_t size;
     const uint8_t *sub;
     /* A malformed name section only means "no name". */
-    while (wp_read_u8(&r, &id, NULL) && wp_read_u32(&r, &size, NULL) && wp_read_bytes(&r, size, &sub, NULL)) {
+    while (wp_read_u8(&r, &id, NULL) == 0 && wp_read_u32(&r, &size, NULL) == 0 &&
+           wp_read_bytes(&r, size, &sub, NULL) == 0) {
       if (id != 0) continue;
       wp_reader nr = {m->bytes, sub, sub + size};
-      return wp_read_name(&nr, name, len, NULL);
+      return wp_read_name(&nr, name, len, NULL) == 0;
     }
   }
   return false;

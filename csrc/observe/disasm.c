@@ -12,7 +12,8 @@ int wp_body_walk(const wp_module *m, uint32_t defined_index, wp_insn_fn fn, void
     uint32_t offset = wp_reader_offset(&r);
     wp_opcode op;
     wp_imm imm;
-    if (!wp_read_opcode(&r, &op, err) || !wp_read_immediates(&r, op, &imm, err)) return -1;
+    WP_TRY(wp_read_opcode(&r, &op, err));
+    WP_TRY(wp_read_immediates(&r, op, &imm, err));
     if (fn(ctx, offset, op, &imm)) break;
   }
   return 0;

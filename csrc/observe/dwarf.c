@@ -148,7 +148,10 @@ static int64_t read_v5_entries(ctx *x, cursor *c, unsigned offset_size, const ch
   return (int64_t)n;
 }
 
-static bool fail(ctx *x, uint32_t unit_off, const char *why) {
+/* stop_unit: a malformed unit is not an error (the module is fine, and the
+ * rows read so far stay usable), so it is a warning, not a wp_error; the
+ * units after it are not read. */
+static bool stop_unit(ctx *x, uint32_t unit_off, const char *why) {
   snprintf(x->d->warning, sizeof x->d->warning, ".debug_line: unit at 0x%x: %s; later units ignored",
            (unsigned)unit_off, why);
   return false;
@@ -163,19 +166,19 @@ static bool decode_unit(ctx *x, cursor *all, uint32_t unit_off) {
     offset_size = 8;
     unit_length = rd_fixed(all, 8);
   }
-  if (all->bad || unit_length > (uint64_t)(all->end - all->p)) return fail(x, unit_off, "length past the section");
+  if (all->bad || unit_length > (uint64_t)(all->end - all->p)) return stop_unit(x, unit_off, "length past the section");
   cursor c = {all->p, all->p + unit_length, false};
   all->p = c.end;
 
   unsigned version = (unsigned)rd_fixed(&c, 2);
-  if (version < 2 || version > 5) return fail(x, unit_off, "unsupported version");
+  if (version < 2 || version > 5) return stop_unit(x, unit_off, "unsupported version");
   unsigned address_size = 4;
   if (version >= 5) {
     address_size = (unsigned)rd_fixed(&c, 1);
     rd_fixed(&c, 1); /* segment selector size */
   }
   uint64_t header_length = rd_fixed(&c, offset_size);
-  if (c.bad || header_length > (uint64_t)(c.end - c.p)) return fail(x, unit_off, "header past the unit");
+  if (c.bad || header_length > (uint64_t)(c.end - c.p)) return stop_unit(x, unit_off, "header past the unit");
   const uint8_t *program = c.p + header_length;
   unsigned min_inst = (unsigned)rd_fixed(&c, 1);
   if (version >= 4) rd_fixed(&c, 1); /* maximum_operations_per_instruction: 1 outside VLIW */
@@ -183,7 +186,7 @@ static bool decode_unit(ctx *x, cursor *all, uint32_t unit_off) {
   int line_base = (int8_t)rd_fixed(&c, 1);
   unsigned line_range = (unsigned)rd_fixed(&c, 1);
   unsigned opcode_base = (unsigned)rd_fixed(&c, 1);
-  if (c.bad || line_range == 0 || opcode_base == 0) return fail(x, unit_off, "bad header");
+  if (c.bad || line_range == 0 || opcode_base == 0) return stop_unit(x, unit_off, "bad header");
   uint8_t std_lengths[256] = {0};
   for (unsigned i = 1; i < opcode_base; i++) std_lengths[i] = (uint8_t)rd_fixed(&c, 1);
 
@@ -195,14 +198,14 @@ static bool decode_unit(ctx *x, cursor *all, uint32_t unit_off) {
   bool ok = false;
   if (version >= 5) {
     int64_t n = read_v5_entries(x, &c, offset_size, NULL, 0, dirs, NULL);
-    if (n < 0) return fail(x, unit_off, "bad directory table");
+    if (n < 0) return stop_unit(x, unit_off, "bad directory table");
     ndirs = (uint32_t)n;
     file_ids = wp_calloc(MAX_DIRS, sizeof *file_ids);
-    if (!file_ids) return fail(x, unit_off, "out of memory");
+    if (!file_ids) return stop_unit(x, unit_off, "out of memory");
     n = read_v5_entries(x, &c, offset_size, dirs, ndirs, NULL, file_ids);
     if (n < 0) {
       free(file_ids);
-      return fail(x, unit_off, "bad file table");
+      return stop_unit(x, unit_off, "bad file table");
     }
     nfiles = (uint32_t)n;
     file_base = 0; /* DWARF 5 numbers files from 0 */
@@ -211,7 +214,7 @@ static bool decode_unit(ctx *x, cursor *all, uint32_t unit_off) {
     for (;;) {
       const char *s = rd_cstr(&c);
       if (c.bad || !*s) break;
-      if (ndirs == MAX_DIRS) return fail(x, unit_off, "too many directories");
+      if (ndirs == MAX_DIRS) return stop_unit(x, unit_off, "too many directories");
       dirs[ndirs++] = s;
     }
     for (;;) {
@@ -223,7 +226,7 @@ static bool decode_unit(ctx *x, cursor *all, uint32_t unit_off) {
       int64_t id = add_file(d, dir < ndirs ? dirs[dir] : NULL, name);
       if (id < 0 || (nfiles == files_cap && !wp_grow((void **)&file_ids, &files_cap, nfiles + 1, sizeof *file_ids))) {
         free(file_ids);
-        return fail(x, unit_off, "out of memory");
+        return stop_unit(x, unit_off, "out of memory");
       }
       file_ids[nfiles++] = (uint32_t)id;
     }
@@ -231,11 +234,11 @@ static bool decode_unit(ctx *x, cursor *all, uint32_t unit_off) {
   }
   if (c.bad) {
     free(file_ids);
-    return fail(x, unit_off, "bad file table");
+    return stop_unit(x, unit_off, "bad file table");
   }
   if (d->nunits == d->units_cap && !wp_grow((void **)&d->units, &d->units_cap, d->nunits + 1, sizeof *d->units)) {
     free(file_ids);
-    return fail(x, unit_off, "out of memory");
+    return stop_unit(x, unit_off, "out of memory");
   }
   d->units[d->nunits++] = (dwarf_unit_files){unit_off, nfiles ? file_ids[0] : d->nfiles, nfiles, file_base};
 
@@ -317,11 +320,11 @@ static bool decode_unit(ctx *x, cursor *all, uint32_t unit_off) {
 bad:
   d->nrows = seq_first;
   free(file_ids);
-  return fail(x, unit_off, "malformed line program");
+  return stop_unit(x, unit_off, "malformed line program");
 oom:
   d->nrows = seq_first;
   free(file_ids);
-  return fail(x, unit_off, "out of memory");
+  return stop_unit(x, unit_off, "out of memory");
 }
 
 static int cmp_row(const void *a, const void *b) {

@@ -97,78 +97,78 @@ static int cmp_indirect(const void *a, const void *b) {
 /* read_count: a vector length that the remaining bytes can hold (each
  * element takes at least min_bytes), so a corrupt count cannot ask for a
  * huge allocation. */
-static bool read_count(wp_reader *r, uint32_t min_bytes, uint32_t *n, wp_error *err) {
+static int read_count(wp_reader *r, uint32_t min_bytes, uint32_t *n, wp_error *err) {
   uint32_t at = wp_reader_offset(r);
-  if (!wp_read_u32(r, n, err)) return false;
+  WP_TRY(wp_read_u32(r, n, err));
   if ((uint64_t)*n * min_bytes > (uint64_t)(r->end - r->pos))
-    return wp_error_set(err, WP_ERR_DECODE, at, "count %u larger than the subsection", (unsigned)*n), false;
-  return true;
+    return wp_error_set(err, WP_ERR_DECODE, at, "count %u larger than the subsection", (unsigned)*n);
+  return 0;
 }
 
-static bool read_name_map(wp_reader *r, name_map *out, wp_error *err) {
+static int read_name_map(wp_reader *r, name_map *out, wp_error *err) {
   uint32_t n;
-  if (!read_count(r, 2, &n, err)) return false;
+  WP_TRY(read_count(r, 2, &n, err));
   out->e = n ? wp_calloc(n, sizeof *out->e) : NULL;
-  if (n && !out->e) return wp_error_set(err, WP_ERR_NOMEM, WP_NO_OFFSET, "out of memory"), false;
+  if (n && !out->e) return wp_error_set(err, WP_ERR_NOMEM, WP_NO_OFFSET, "out of memory");
   out->n = n;
   bool sorted = true;
   for (uint32_t i = 0; i < n; i++) {
     name_entry *e = &out->e[i];
-    if (!wp_read_u32(r, &e->index, err) || !wp_read_name(r, &e->name, &e->len, err)) return false;
+    WP_TRY(wp_read_u32(r, &e->index, err));
+    WP_TRY(wp_read_name(r, &e->name, &e->len, err));
     if (i && e->index <= out->e[i - 1].index) sorted = false;
   }
   /* The format asks for increasing indices; tolerate producers that don't. */
   if (!sorted) qsort(out->e, n, sizeof *out->e, cmp_entry);
-  return true;
+  return 0;
 }
 
-static bool read_indirect_map(wp_reader *r, indirect_map *out, wp_error *err) {
+static int read_indirect_map(wp_reader *r, indirect_map *out, wp_error *err) {
   uint32_t n;
-  if (!read_count(r, 2, &n, err)) return false;
+  WP_TRY(read_count(r, 2, &n, err));
   out->e = n ? wp_calloc(n, sizeof *out->e) : NULL;
-  if (n && !out->e) return wp_error_set(err, WP_ERR_NOMEM, WP_NO_OFFSET, "out of memory"), false;
+  if (n && !out->e) return wp_error_set(err, WP_ERR_NOMEM, WP_NO_OFFSET, "out of memory");
   out->n = n;
   bool sorted = true;
   for (uint32_t i = 0; i < n; i++) {
     indirect_entry *e = &out->e[i];
-    if (!wp_read_u32(r, &e->index, err) || !read_name_map(r, &e->map, err)) return false;
+    WP_TRY(wp_read_u32(r, &e->index, err));
+    WP_TRY(read_name_map(r, &e->map, err));
     if (i && e->index <= out->e[i - 1].index) sorted = false;
   }
   if (!sorted) qsort(out->e, n, sizeof *out->e, cmp_indirect);
-  return true;
+  return 0;
 }
 
-static bool parse_subsections(struct wp_names *nm, wp_reader *r, wp_error *err) {
+static int parse_subsections(struct wp_names *nm, wp_reader *r, wp_error *err) {
   int last_id = -1;
   while (r->pos < r->end) {
     uint32_t at = wp_reader_offset(r);
     uint8_t id;
     uint32_t size;
-    if (!wp_read_u8(r, &id, err) || !wp_read_u32(r, &size, err)) return false;
+    WP_TRY(wp_read_u8(r, &id, err));
+    WP_TRY(wp_read_u32(r, &size, err));
     if (size > (size_t)(r->end - r->pos))
       return wp_error_set(err, WP_ERR_DECODE, at, "subsection %u: size %u past the section's end", id,
-                          (unsigned)size),
-             false;
+                          (unsigned)size);
     if ((int)id <= last_id)
-      return wp_error_set(err, WP_ERR_DECODE, at, "subsection %u out of order or repeated", id), false;
+      return wp_error_set(err, WP_ERR_DECODE, at, "subsection %u out of order or repeated", id);
     last_id = id;
     wp_reader s = {r->base, r->pos, r->pos + size};
     r->pos = s.end;
     if (id >= WP_NAME_SUBSECTIONS) continue; /* a newer proposal's subsection: skip */
-    bool ok;
     if (id == WP_NAME_MODULE) {
-      ok = wp_read_name(&s, &nm->module_name, &nm->module_name_len, err);
-      nm->has_module_name = ok;
+      WP_TRY(wp_read_name(&s, &nm->module_name, &nm->module_name_len, err));
+      nm->has_module_name = true;
     } else if (is_indirect(id)) {
-      ok = read_indirect_map(&s, &nm->indirect[id], err);
+      WP_TRY(read_indirect_map(&s, &nm->indirect[id], err));
     } else {
-      ok = read_name_map(&s, &nm->direct[id], err);
+      WP_TRY(read_name_map(&s, &nm->direct[id], err));
     }
-    if (!ok) return false;
     if (s.pos != s.end)
-      return wp_error_set(err, WP_ERR_DECODE, wp_reader_offset(&s), "subsection %u: size mismatch", id), false;
+      return wp_error_set(err, WP_ERR_DECODE, wp_reader_offset(&s), "subsection %u: size mismatch", id);
   }
-  return true;
+  return 0;
 }
 
 /* names_lock: guards building every module's tables and display names
@@ -198,7 +198,7 @@ static struct wp_names *names_parse(const wp_module *m) {
     wp_reader r = {m->bytes, m->bytes + c->data_start, m->bytes + c->data_start + c->data_len};
     wp_error err;
     wp_error_clear(&err);
-    if (!parse_subsections(nm, &r, &err)) {
+    if (parse_subsections(nm, &r, &err) < 0) {
       free_maps(nm);
       if (err.offset != WP_NO_OFFSET)
         snprintf(nm->warning, sizeof nm->warning, "name section ignored: %s at offset 0x%x", err.message,

@@ -81,7 +81,7 @@ void wp_eval_constexpr(const wp_instance *inst, wp_constexpr e, wp_slot out[2]) 
   for (;;) {
     wp_opcode op;
     wp_imm imm;
-    if (!wp_read_opcode(&r, &op, &err) || !wp_read_immediates(&r, op, &imm, &err)) return;
+    if (wp_read_opcode(&r, &op, &err) < 0 || wp_read_immediates(&r, op, &imm, &err) < 0) return;
     if (op == WP_OP_end) break;
     if (!const_step(inst, op, &imm, &s)) return;
   }
