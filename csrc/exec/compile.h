@@ -14,7 +14,7 @@ typedef struct wp_emitter {
   uint32_t *map_cell, *map_offset;
   uint32_t nmap, cap_map;
   bool oom;
-  /* Ticked translation (counted and profiled variants; code.h): */
+  /* Ticked translation (the ticked and stepping variants; code.h): */
   bool ticks;            /* insert tick_op blocks and keep records */
   uint16_t tick_op;      /* WP_XOP_tick, or WP_XOP_tick_blocks (code.h) */
   bool block_open;       /* a tick heads the instructions being emitted */
