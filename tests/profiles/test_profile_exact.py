@@ -156,6 +156,28 @@ def test_counted_variant_counts_like_the_profiler():
     assert counted == profile(EXAMPLES / "kernel.wasm", invoke="run", args=(300,)).total_ticks
 
 
+def test_counted_and_profiled_runs_keep_their_own_code():
+    """The ticked loop runs counted code (ticks only) without a profile and code that also counts
+    blocks under one (code.h: XOP_tick_blocks), translated separately: on one instance, a profile
+    after counted runs still has every instruction's count, and counted runs after it the same
+    ticks as before."""
+    from wasmprof import _core
+
+    def counted(inst: wasmprof.Instance) -> int:
+        before = _core._ticks()
+        inst.exports.run.call(300, max_ticks=10**12)
+        return _core._ticks() - before
+
+    inst = wasmprof.Instance(wasmprof.Module.from_file(str(EXAMPLES / "kernel.wasm")))
+    first = counted(inst)
+    with wasmprof.profiling() as session:
+        inst.exports.run(300)
+    fresh = profile(EXAMPLES / "kernel.wasm", invoke="run", args=(300,))
+    rows = [(o.func, o.offset, o.ticks, o.count) for o in session.profile.offsets()]
+    assert rows and rows == [(o.func, o.offset, o.ticks, o.count) for o in fresh.offsets()]
+    assert counted(inst) == first == session.profile.total_ticks
+
+
 def test_start_function_is_profiled(tmp_path):
     path = write_wasm(tmp_path, """
       (module (global $g (mut i32) (i32.const 0))
