@@ -1,6 +1,7 @@
 /* compile.c: the emitter behind validate_body.c, and lazy translation of a
  * function body into internal code (code.h) for one loop variant. */
 #include "compile.h"
+#include "semantics.h"
 
 static void emit_cell(wp_emitter *em, wp_cell cell) {
   if (!wp_grow((void **)&em->cells, &em->cap, em->ncells + 1, sizeof(wp_cell))) {
@@ -15,7 +16,7 @@ static void emit_cell(wp_emitter *em, wp_cell cell) {
 static const struct {
   uint16_t op, ll, lc, sl, sc;
 } fused_bin[] = {
-#define F(X, id, ct, g, p, e) {WP_OP_##id, WP_XOP_ll_##id, WP_XOP_lc_##id, WP_XOP_sl_##id, WP_XOP_sc_##id},
+#define F(X, id) {WP_OP_##id, WP_XOP_ll_##id, WP_XOP_lc_##id, WP_XOP_sl_##id, WP_XOP_sc_##id},
     WP_FUSED_BINOPS(F, _)
 #undef F
 };
@@ -27,7 +28,7 @@ static const struct {
   uint16_t op;
   uint16_t j[3][NFORMS]; /* [jump_if, jump_if_back, jump_unless][form] */
 } fused_cmp[] = {
-#define F(X, id, e)                                                                                  \
+#define F(X, id)                                                                                  \
   {WP_OP_##id,                                                                                       \
    {{WP_XOP_js_##id, WP_XOP_jll_##id, WP_XOP_jlc_##id, WP_XOP_jsl_##id, WP_XOP_jsc_##id},            \
     {WP_XOP_jbs_##id, WP_XOP_jbll_##id, WP_XOP_jblc_##id, WP_XOP_jbsl_##id, WP_XOP_jbsc_##id},       \
@@ -39,7 +40,7 @@ static const struct {
 static const struct {
   uint16_t op, fused;
 } fused_load[] = {
-#define F(X, id, ct, n, conv) {WP_OP_##id, WP_XOP_l_##id},
+#define F(X, id) {WP_OP_##id, WP_XOP_l_##id},
     WP_FUSED_LOADS(F, _)
 #undef F
 };
@@ -47,7 +48,7 @@ static const struct {
 static const struct {
   uint16_t op, sl, sc;
 } fused_store[] = {
-#define F(X, id, ct, n) {WP_OP_##id, WP_XOP_sl_##id, WP_XOP_sc_##id},
+#define F(X, id) {WP_OP_##id, WP_XOP_sl_##id, WP_XOP_sc_##id},
     WP_FUSED_STORES(F, _)
 #undef F
 };
@@ -58,12 +59,12 @@ static const struct {
 static const struct {
   uint16_t store, fused;
 } fused_store_bin[WP_IOP_COUNT] = {
-#define F(X, id, ct, g, p, e)                                                   \
-  [WP_OP_##id] = {WP_PUT_STORE_##p, WP_XOP_s_##id##_store},                     \
-  [WP_XOP_ll_##id] = {WP_PUT_STORE_##p, WP_XOP_ll_##id##_store},                \
-  [WP_XOP_lc_##id] = {WP_PUT_STORE_##p, WP_XOP_lc_##id##_store},                \
-  [WP_XOP_sl_##id] = {WP_PUT_STORE_##p, WP_XOP_sl_##id##_store},                \
-  [WP_XOP_sc_##id] = {WP_PUT_STORE_##p, WP_XOP_sc_##id##_store},
+#define F(X, id)                                                   \
+  [WP_OP_##id] = {WP_RESULT_STORE_##id, WP_XOP_s_##id##_store},                     \
+  [WP_XOP_ll_##id] = {WP_RESULT_STORE_##id, WP_XOP_ll_##id##_store},                \
+  [WP_XOP_lc_##id] = {WP_RESULT_STORE_##id, WP_XOP_lc_##id##_store},                \
+  [WP_XOP_sl_##id] = {WP_RESULT_STORE_##id, WP_XOP_sl_##id##_store},                \
+  [WP_XOP_sc_##id] = {WP_RESULT_STORE_##id, WP_XOP_sc_##id##_store},
     WP_FUSED_BINOPS(F, _)
 #undef F
 };
@@ -72,7 +73,7 @@ static const struct {
 static const struct {
   uint16_t op, at[5]; /* [FORM_S, FORM_LL, FORM_LC, FORM_SL, FORM_SC] */
 } fused_addr_load[] = {
-#define F(X, id, ct, n, conv) {WP_OP_##id, {WP_XOP_as_##id, WP_XOP_all_##id, WP_XOP_alc_##id, WP_XOP_asl_##id, WP_XOP_asc_##id}},
+#define F(X, id) {WP_OP_##id, {WP_XOP_as_##id, WP_XOP_all_##id, WP_XOP_alc_##id, WP_XOP_asl_##id, WP_XOP_asc_##id}},
     WP_FUSED_LOADS(F, _)
 #undef F
 };
@@ -81,7 +82,7 @@ static const struct {
 static const struct {
   uint16_t op, at[2][2];
 } fused_addr_store[] = {
-#define F(X, id, ct, n) {WP_OP_##id, {{WP_XOP_all_sl_##id, WP_XOP_all_sc_##id}, {WP_XOP_alc_sl_##id, WP_XOP_alc_sc_##id}}},
+#define F(X, id) {WP_OP_##id, {{WP_XOP_all_sl_##id, WP_XOP_all_sc_##id}, {WP_XOP_alc_sl_##id, WP_XOP_alc_sc_##id}}},
     WP_FUSED_STORES(F, _)
 #undef F
 };
@@ -89,7 +90,7 @@ static const struct {
 /* Per i32 compare (fused_cmp's order): loop steps, [sum ll or lc][jump_if
  * or jump_if_back][compared with a local or a constant]. */
 static const uint16_t fused_step[][2][2][2] = {
-#define F(X, id, e)                                                                   \
+#define F(X, id)                                                                   \
   {{{WP_XOP_sll_jsl_##id, WP_XOP_sll_jsc_##id}, {WP_XOP_sll_jbsl_##id, WP_XOP_sll_jbsc_##id}}, \
    {{WP_XOP_slc_jsl_##id, WP_XOP_slc_jsc_##id}, {WP_XOP_slc_jbsl_##id, WP_XOP_slc_jbsc_##id}}},
     WP_FUSED_CMPS(F, _)
@@ -99,7 +100,7 @@ static const uint16_t fused_step[][2][2][2] = {
 /* Producers whose result may go straight into a local (fused.h): the
  * instruction -> its [local.set, local.tee] form (0: none). */
 static const uint16_t fused_dest[WP_IOP_COUNT][2] = {
-#define F(X, id, ct, g, p, e)                                               \
+#define F(X, id)                                               \
   [WP_OP_##id] = {WP_XOP_s_##id##_set, WP_XOP_s_##id##_tee},                \
   [WP_XOP_ll_##id] = {WP_XOP_ll_##id##_set, WP_XOP_ll_##id##_tee},          \
   [WP_XOP_lc_##id] = {WP_XOP_lc_##id##_set, WP_XOP_lc_##id##_tee},          \
@@ -107,12 +108,12 @@ static const uint16_t fused_dest[WP_IOP_COUNT][2] = {
   [WP_XOP_sc_##id] = {WP_XOP_sc_##id##_set, WP_XOP_sc_##id##_tee},
     WP_FUSED_BINOPS(F, _)
 #undef F
-#define F(X, id, ct, n, conv)                                   \
+#define F(X, id)                                   \
   [WP_OP_##id] = {WP_XOP_##id##_set, WP_XOP_##id##_tee},        \
   [WP_XOP_l_##id] = {WP_XOP_l_##id##_set, WP_XOP_l_##id##_tee},
     WP_FUSED_LOADS(F, _)
 #undef F
-#define F(X, id, ct, n, conv)                                         \
+#define F(X, id)                                         \
   [WP_XOP_as_##id] = {WP_XOP_as_##id##_set, WP_XOP_as_##id##_tee},    \
   [WP_XOP_all_##id] = {WP_XOP_all_##id##_set, WP_XOP_all_##id##_tee}, \
   [WP_XOP_alc_##id] = {WP_XOP_alc_##id##_set, WP_XOP_alc_##id##_tee}, \
