@@ -27,30 +27,62 @@
 #ifndef WP_FUSED_H
 #define WP_FUSED_H
 
-/* Which operators take part: their semantics are opcodes.def's (semantics.h). */
-#define WP_FUSED_BINOPS(F, X) WP_FUSED_BINOPS_I32(F, X) WP_FUSED_BINOPS_OTHER(F, X)
-#define WP_FUSED_BINOPS_I32(F, X)                                                                   \
-  F(X, i32_add) F(X, i32_sub) F(X, i32_mul) F(X, i32_and) F(X, i32_or) F(X, i32_xor) F(X, i32_shl)  \
-  F(X, i32_shr_s) F(X, i32_shr_u) WP_FUSED_CMPS(F, X)
-#define WP_FUSED_BINOPS_OTHER(F, X)                                                                 \
-  F(X, i64_add) F(X, i64_sub) F(X, i64_mul) F(X, i64_and) F(X, i64_or) F(X, i64_xor) F(X, i64_shl)  \
-  F(X, i64_shr_s) F(X, i64_shr_u) F(X, i64_eq) F(X, i64_ne) F(X, i64_lt_s) F(X, i64_lt_u)           \
-  F(X, i64_gt_s) F(X, i64_gt_u) F(X, i64_le_s) F(X, i64_le_u) F(X, i64_ge_s) F(X, i64_ge_u)         \
-  F(X, f64_add) F(X, f64_sub) F(X, f64_mul) F(X, f64_div) F(X, f32_add) F(X, f32_sub)               \
-  F(X, f32_mul) F(X, f32_div)
-
-/* Loads whose address is a local: local.get A; LOAD off -> l_LOAD: c0, A, off.
- * The one that can trap: it maps to the load's offset, and on a trap pushes
- * the address first, so the stack seen there is the load's. */
-#define WP_FUSED_LOADS(F, X)                                                                \
-  F(X, i32_load) F(X, i64_load) F(X, f32_load) F(X, f64_load) F(X, i32_load8_s)             \
-  F(X, i32_load8_u) F(X, i32_load16_s) F(X, i32_load16_u) F(X, i64_load8_s) F(X, i64_load8_u) \
-  F(X, i64_load16_s) F(X, i64_load16_u) F(X, i64_load32_s) F(X, i64_load32_u)
-
-/* The i32 compares (they are binary operators too, above). */
-#define WP_FUSED_CMPS(F, X)                                                                    \
-  F(X, i32_eq) F(X, i32_ne) F(X, i32_lt_s) F(X, i32_lt_u) F(X, i32_gt_s) F(X, i32_gt_u)        \
-  F(X, i32_le_s) F(X, i32_le_u) F(X, i32_ge_s) F(X, i32_ge_u)
+/* Which operators each family of superinstructions (the forms below) takes:
+ * data, from `python bench/instruction_pairs.py --forms` (the operators of
+ * the sequences the bench programs execute; their semantics are
+ * opcodes.def's, semantics.h).  A family built on another's forms takes
+ * only operators the other takes: DEST_BIN, STORE_BIN and CMP_JUMP are
+ * built on BIN, STEP on CMP_JUMP, DEST_LOAD on LOAD; BIN and DEST_BIN_I32
+ * always take i32_add (accesses at a sum and loop steps are built on it). */
+#define WP_FUSED_BIN(F, X) \
+  F(X, i32_add) F(X, i32_sub) F(X, i32_mul) F(X, i32_and) F(X, i32_or) F(X, i32_xor) F(X, i32_shl) \
+  F(X, i32_shr_s) F(X, i32_shr_u) F(X, i32_eq) F(X, i32_ne) F(X, i32_lt_s) F(X, i32_lt_u) F(X, i32_gt_s) \
+  F(X, i32_gt_u) F(X, i32_le_s) F(X, i32_le_u) F(X, i32_ge_s) F(X, i32_ge_u) \
+  F(X, i64_add) F(X, i64_sub) F(X, i64_mul) F(X, i64_and) F(X, i64_or) F(X, i64_xor) F(X, i64_shl) \
+  F(X, i64_shr_s) F(X, i64_shr_u) F(X, i64_eq) F(X, i64_ne) F(X, i64_lt_s) F(X, i64_lt_u) F(X, i64_gt_s) \
+  F(X, i64_gt_u) F(X, i64_le_s) F(X, i64_le_u) F(X, i64_ge_s) F(X, i64_ge_u) F(X, f64_add) F(X, f64_sub) \
+  F(X, f64_mul) F(X, f64_div) F(X, f32_add) F(X, f32_sub) F(X, f32_mul) F(X, f32_div)
+#define WP_FUSED_DEST_BIN_I32(F, X) \
+  F(X, i32_add) F(X, i32_sub) F(X, i32_mul) F(X, i32_and) F(X, i32_or) F(X, i32_xor) F(X, i32_shl) \
+  F(X, i32_shr_s) F(X, i32_shr_u) F(X, i32_eq) F(X, i32_ne) F(X, i32_lt_s) F(X, i32_lt_u) F(X, i32_gt_s) \
+  F(X, i32_gt_u) F(X, i32_le_s) F(X, i32_le_u) F(X, i32_ge_s) F(X, i32_ge_u)
+#define WP_FUSED_DEST_BIN_OTHER(F, X) \
+  F(X, i64_add) F(X, i64_sub) F(X, i64_mul) F(X, i64_and) F(X, i64_or) F(X, i64_xor) F(X, i64_shl) \
+  F(X, i64_shr_s) F(X, i64_shr_u) F(X, i64_eq) F(X, i64_ne) F(X, i64_lt_s) F(X, i64_lt_u) F(X, i64_gt_s) \
+  F(X, i64_gt_u) F(X, i64_le_s) F(X, i64_le_u) F(X, i64_ge_s) F(X, i64_ge_u) F(X, f64_add) F(X, f64_sub) \
+  F(X, f64_mul) F(X, f64_div) F(X, f32_add) F(X, f32_sub) F(X, f32_mul) F(X, f32_div)
+#define WP_FUSED_STORE_BIN(F, X) \
+  F(X, i32_add) F(X, i32_sub) F(X, i32_mul) F(X, i32_and) F(X, i32_or) F(X, i32_xor) F(X, i32_shl) \
+  F(X, i32_shr_s) F(X, i32_shr_u) F(X, i32_eq) F(X, i32_ne) F(X, i32_lt_s) F(X, i32_lt_u) F(X, i32_gt_s) \
+  F(X, i32_gt_u) F(X, i32_le_s) F(X, i32_le_u) F(X, i32_ge_s) F(X, i32_ge_u) \
+  F(X, i64_add) F(X, i64_sub) F(X, i64_mul) F(X, i64_and) F(X, i64_or) F(X, i64_xor) F(X, i64_shl) \
+  F(X, i64_shr_s) F(X, i64_shr_u) F(X, i64_eq) F(X, i64_ne) F(X, i64_lt_s) F(X, i64_lt_u) F(X, i64_gt_s) \
+  F(X, i64_gt_u) F(X, i64_le_s) F(X, i64_le_u) F(X, i64_ge_s) F(X, i64_ge_u) F(X, f64_add) F(X, f64_sub) \
+  F(X, f64_mul) F(X, f64_div) F(X, f32_add) F(X, f32_sub) F(X, f32_mul) F(X, f32_div)
+#define WP_FUSED_CMP_JUMP(F, X) \
+  F(X, i32_eq) F(X, i32_ne) F(X, i32_lt_s) F(X, i32_lt_u) F(X, i32_gt_s) F(X, i32_gt_u) F(X, i32_le_s) \
+  F(X, i32_le_u) F(X, i32_ge_s) F(X, i32_ge_u)
+#define WP_FUSED_STEP(F, X) \
+  F(X, i32_eq) F(X, i32_ne) F(X, i32_lt_s) F(X, i32_lt_u) F(X, i32_gt_s) F(X, i32_gt_u) F(X, i32_le_s) \
+  F(X, i32_le_u) F(X, i32_ge_s) F(X, i32_ge_u)
+#define WP_FUSED_LOAD(F, X) \
+  F(X, i32_load) F(X, i64_load) F(X, f32_load) F(X, f64_load) F(X, i32_load8_s) F(X, i32_load8_u) \
+  F(X, i32_load16_s) F(X, i32_load16_u) F(X, i64_load8_s) F(X, i64_load8_u) F(X, i64_load16_s) \
+  F(X, i64_load16_u) F(X, i64_load32_s) F(X, i64_load32_u)
+#define WP_FUSED_DEST_LOAD(F, X) \
+  F(X, i32_load) F(X, i64_load) F(X, f32_load) F(X, f64_load) F(X, i32_load8_s) F(X, i32_load8_u) \
+  F(X, i32_load16_s) F(X, i32_load16_u) F(X, i64_load8_s) F(X, i64_load8_u) F(X, i64_load16_s) \
+  F(X, i64_load16_u) F(X, i64_load32_s) F(X, i64_load32_u)
+#define WP_FUSED_ADDR_LOAD(F, X) \
+  F(X, i32_load) F(X, i64_load) F(X, f32_load) F(X, f64_load) F(X, i32_load8_s) F(X, i32_load8_u) \
+  F(X, i32_load16_s) F(X, i32_load16_u) F(X, i64_load8_s) F(X, i64_load8_u) F(X, i64_load16_s) \
+  F(X, i64_load16_u) F(X, i64_load32_s) F(X, i64_load32_u)
+#define WP_FUSED_STORE(F, X) \
+  F(X, i32_store) F(X, i64_store) F(X, f32_store) F(X, f64_store) F(X, i32_store8) F(X, i32_store16) \
+  F(X, i64_store8) F(X, i64_store16) F(X, i64_store32)
+#define WP_FUSED_ADDR_STORE(F, X) \
+  F(X, i32_store) F(X, i64_store) F(X, f32_store) F(X, f64_store) F(X, i32_store8) F(X, i32_store16) \
+  F(X, i64_store8) F(X, i64_store16) F(X, i64_store32)
 
 #define WP_FUSED_BIN_NAMES_(X, id) X(ll_##id) X(lc_##id) X(sl_##id) X(sc_##id)
 #define WP_FUSED_CMP_NAMES_(X, id)                                  \
@@ -62,12 +94,12 @@
  *   sl_STORE  local.get V; STORE off   c0, V, off
  *   sc_STORE  CONST K; STORE off       c0, K, off
  * mapped to the store, pushing the value before a trap (as loads do). */
-#define WP_FUSED_STORES(F, X)                                                                     \
-  F(X, i32_store) F(X, i64_store) F(X, f32_store) F(X, f64_store) F(X, i32_store8) F(X, i32_store16) \
-  F(X, i64_store8) F(X, i64_store16) F(X, i64_store32)
-
-#define WP_FUSED_LOAD_NAMES_(X, id) X(l_##id)
 #define WP_FUSED_STORE_NAMES_(X, id) X(sl_##id) X(sc_##id)
+
+/* Loads whose address is a local: local.get A; LOAD off -> l_LOAD: c0, A, off.
+ * The one that can trap: it maps to the load's offset, and on a trap pushes
+ * the address first, so the stack seen there is the load's. */
+#define WP_FUSED_LOAD_NAMES_(X, id) X(l_##id)
 
 /* Results into a local: a binary operator (any of its forms above, or the
  * plain one, named s_OP here) or a load (plain or l_) followed by
@@ -130,13 +162,13 @@
  * watched write stops right after its instruction), first in the list. */
 #define WP_FUSED_XOPS_STEPPING(X) \
   X(copy_local) X(set_local_const) X(get2) \
-  WP_FUSED_BINOPS(WP_FUSED_BIN_NAMES_, X) WP_FUSED_CMPS(WP_FUSED_CMP_NAMES_, X) \
-  WP_FUSED_BINOPS_I32(WP_FUSED_DEST_BIN_NAMES_, X) WP_FUSED_CMPS(WP_FUSED_STEP_NAMES_, X)
+  WP_FUSED_BIN(WP_FUSED_BIN_NAMES_, X) WP_FUSED_CMP_JUMP(WP_FUSED_CMP_NAMES_, X) \
+  WP_FUSED_DEST_BIN_I32(WP_FUSED_DEST_BIN_NAMES_, X) WP_FUSED_STEP(WP_FUSED_STEP_NAMES_, X)
 #define WP_FUSED_XOPS(X) \
-  WP_FUSED_XOPS_STEPPING(X) WP_FUSED_LOADS(WP_FUSED_LOAD_NAMES_, X) \
-  WP_FUSED_STORES(WP_FUSED_STORE_NAMES_, X) \
-  WP_FUSED_BINOPS_OTHER(WP_FUSED_DEST_BIN_NAMES_, X) WP_FUSED_LOADS(WP_FUSED_DEST_LOAD_NAMES_, X) \
-  WP_FUSED_LOADS(WP_FUSED_ADDR_LOAD_NAMES_, X) WP_FUSED_STORES(WP_FUSED_ADDR_STORE_NAMES_, X) \
-  WP_FUSED_BINOPS(WP_FUSED_STORE_BIN_NAMES_, X)
+  WP_FUSED_XOPS_STEPPING(X) WP_FUSED_LOAD(WP_FUSED_LOAD_NAMES_, X) \
+  WP_FUSED_STORE(WP_FUSED_STORE_NAMES_, X) \
+  WP_FUSED_DEST_BIN_OTHER(WP_FUSED_DEST_BIN_NAMES_, X) WP_FUSED_DEST_LOAD(WP_FUSED_DEST_LOAD_NAMES_, X) \
+  WP_FUSED_ADDR_LOAD(WP_FUSED_ADDR_LOAD_NAMES_, X) WP_FUSED_ADDR_STORE(WP_FUSED_ADDR_STORE_NAMES_, X) \
+  WP_FUSED_STORE_BIN(WP_FUSED_STORE_BIN_NAMES_, X)
 
 #endif

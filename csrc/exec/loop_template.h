@@ -481,8 +481,8 @@ dispatch:
       fp[pc[2].u64] = pc[1].u64;
       NEXT(3);
     }
-    WP_FUSED_BINOPS(FUSED_BIN, _)
-    WP_FUSED_CMPS(FUSED_CJ, _)
+    WP_FUSED_BIN(FUSED_BIN, _)
+    WP_FUSED_CMP_JUMP(FUSED_CJ, _)
 #undef FUSED_BIN
 #undef FUSED_CJ1
 #undef CJ_IF
@@ -501,7 +501,7 @@ dispatch:
   FUSED_BIN1(sl_##id##_tee, 3, OPND_SL, 2, TO_TEE, 1, id)  \
   FUSED_BIN1(sc_##id##_set, 3, OPND_SC, 2, TO_SET, 1, id)  \
   FUSED_BIN1(sc_##id##_tee, 3, OPND_SC, 2, TO_TEE, 1, id)
-    WP_FUSED_BINOPS_I32(DEST_BIN, _)
+    WP_FUSED_DEST_BIN_I32(DEST_BIN, _)
 /* Loop steps (fused.h): x_ = the sum of OPND, stored to local X (cell XI),
  * compared with b. */
 #define STEP1(name, CHECK, OPND, XI, BGET, id)       \
@@ -524,7 +524,7 @@ dispatch:
   STEP1(slc_jsc_##id, (void)0, OPND_LC, 3, pc[4].u64, id)             \
   STEP1(slc_jbsl_##id, CHECKPOINT(), OPND_LC, 3, fp[pc[4].u64], id)   \
   STEP1(slc_jbsc_##id, CHECKPOINT(), OPND_LC, 3, pc[4].u64, id)
-    WP_FUSED_CMPS(STEP, _)
+    WP_FUSED_STEP(STEP, _)
 #endif /* LOOP_FUSED || LOOP_STEP */
 
     /* ---- the other superinstructions (only with LOOP_FUSED) ---- */
@@ -539,7 +539,7 @@ dispatch:
     *sp++ = wp_load_##id(mem_base + ea);                                     \
     NEXT(3);                                                                 \
   }
-    WP_FUSED_LOADS(FUSED_LOAD, _)
+    WP_FUSED_LOAD(FUSED_LOAD, _)
 #undef FUSED_LOAD
 #define FUSED_STORE1(name, id, VAL)                                          \
   XCASE(name) : {                                                            \
@@ -556,10 +556,10 @@ dispatch:
 #define FUSED_STORE(X, id)                   \
   FUSED_STORE1(sl_##id, id, fp[pc[1].u64])   \
   FUSED_STORE1(sc_##id, id, pc[1].u64)
-    WP_FUSED_STORES(FUSED_STORE, _)
+    WP_FUSED_STORE(FUSED_STORE, _)
 #undef FUSED_STORE
 #undef FUSED_STORE1
-    WP_FUSED_BINOPS_OTHER(DEST_BIN, _)
+    WP_FUSED_DEST_BIN_OTHER(DEST_BIN, _)
 /* Results into memory (fused.h): the address is below the operands; the
  * result is written by the store of its type. */
 #define STORE_BIN1(name, OPND, LEN, id)                                  \
@@ -582,7 +582,7 @@ dispatch:
   STORE_BIN1(lc_##id##_store, OPND_LC, 3, id)         \
   STORE_BIN1(sl_##id##_store, OPND_SL, 2, id)         \
   STORE_BIN1(sc_##id##_store, OPND_SC, 2, id)
-    WP_FUSED_BINOPS(STORE_BIN, _)
+    WP_FUSED_STORE_BIN(STORE_BIN, _)
 #undef STORE_BIN1
 #undef STORE_BIN
 /* A load into a local: the address from the stack (plain) or a local (l_);
@@ -604,7 +604,7 @@ dispatch:
   DEST_LOAD1(id##_tee, sp[-1], (void)0, sp--, 2, TO_TEE, id)                               \
   DEST_LOAD1(l_##id##_set, fp[pc[1].u64], *sp++ = fp[pc[1].u64], (void)0, 3, TO_SET, id)   \
   DEST_LOAD1(l_##id##_tee, fp[pc[1].u64], *sp++ = fp[pc[1].u64], (void)0, 3, TO_TEE, id)
-    WP_FUSED_LOADS(DEST_LOAD, _)
+    WP_FUSED_DEST_LOAD(DEST_LOAD, _)
 /* Accesses at a sum (fused.h): s_, the i32.add of OPND; OFF is the offset
  * cell; a trap pushes s_ back. */
 #define ADDR_LOAD1(name, OPND, OFF, TO, EXTRA, id)             \
@@ -630,7 +630,7 @@ dispatch:
   ADDR_LOAD_DESTS(alc_##id, OPND_LC, 3, id)       \
   ADDR_LOAD_DESTS(asl_##id, OPND_SL, 2, id)       \
   ADDR_LOAD_DESTS(asc_##id, OPND_SC, 2, id)
-    WP_FUSED_LOADS(ADDR_LOAD, _)
+    WP_FUSED_ADDR_LOAD(ADDR_LOAD, _)
 /* A store of a local or constant at a sum of locals/constant: VAL is the
  * value's cell index, the offset follows it. */
 #define ADDR_STORE1(name, OPND, VAL, VALUE, id)                        \
@@ -653,7 +653,7 @@ dispatch:
   ADDR_STORE1(all_sc_##id, OPND_LL, 2, pc[2].u64, id)         \
   ADDR_STORE1(alc_sl_##id, OPND_LC, 3, fp[pc[3].u64], id)     \
   ADDR_STORE1(alc_sc_##id, OPND_LC, 3, pc[3].u64, id)
-    WP_FUSED_STORES(ADDR_STORE, _)
+    WP_FUSED_ADDR_STORE(ADDR_STORE, _)
 #undef ADDR_LOAD1
 #undef ADDR_LOAD_DESTS
 #undef ADDR_LOAD
