@@ -36,53 +36,32 @@
  * always take i32_add (accesses at a sum and loop steps are built on it). */
 #define WP_FUSED_BIN(F, X) \
   F(X, i32_add) F(X, i32_sub) F(X, i32_mul) F(X, i32_and) F(X, i32_or) F(X, i32_xor) F(X, i32_shl) \
-  F(X, i32_shr_s) F(X, i32_shr_u) F(X, i32_eq) F(X, i32_ne) F(X, i32_lt_s) F(X, i32_lt_u) F(X, i32_gt_s) \
-  F(X, i32_gt_u) F(X, i32_le_s) F(X, i32_le_u) F(X, i32_ge_s) F(X, i32_ge_u) \
-  F(X, i64_add) F(X, i64_sub) F(X, i64_mul) F(X, i64_and) F(X, i64_or) F(X, i64_xor) F(X, i64_shl) \
-  F(X, i64_shr_s) F(X, i64_shr_u) F(X, i64_eq) F(X, i64_ne) F(X, i64_lt_s) F(X, i64_lt_u) F(X, i64_gt_s) \
-  F(X, i64_gt_u) F(X, i64_le_s) F(X, i64_le_u) F(X, i64_ge_s) F(X, i64_ge_u) F(X, f64_add) F(X, f64_sub) \
-  F(X, f64_mul) F(X, f64_div) F(X, f32_add) F(X, f32_sub) F(X, f32_mul) F(X, f32_div)
+  F(X, i32_shr_u) F(X, i32_eq) F(X, i32_ne) F(X, i32_lt_s) F(X, i32_lt_u) F(X, i32_gt_s) \
+  F(X, i32_gt_u) F(X, i32_le_s) F(X, i32_le_u) F(X, i32_ge_s) F(X, i32_ge_u) F(X, i64_mul) \
+  F(X, i64_shr_u) F(X, f64_add) F(X, f64_sub) F(X, f64_mul) F(X, f64_div)
 #define WP_FUSED_DEST_BIN_I32(F, X) \
   F(X, i32_add) F(X, i32_sub) F(X, i32_mul) F(X, i32_and) F(X, i32_or) F(X, i32_xor) F(X, i32_shl) \
-  F(X, i32_shr_s) F(X, i32_shr_u) F(X, i32_eq) F(X, i32_ne) F(X, i32_lt_s) F(X, i32_lt_u) F(X, i32_gt_s) \
-  F(X, i32_gt_u) F(X, i32_le_s) F(X, i32_le_u) F(X, i32_ge_s) F(X, i32_ge_u)
+  F(X, i32_shr_u) F(X, i32_gt_s) F(X, i32_gt_u)
 #define WP_FUSED_DEST_BIN_OTHER(F, X) \
-  F(X, i64_add) F(X, i64_sub) F(X, i64_mul) F(X, i64_and) F(X, i64_or) F(X, i64_xor) F(X, i64_shl) \
-  F(X, i64_shr_s) F(X, i64_shr_u) F(X, i64_eq) F(X, i64_ne) F(X, i64_lt_s) F(X, i64_lt_u) F(X, i64_gt_s) \
-  F(X, i64_gt_u) F(X, i64_le_s) F(X, i64_le_u) F(X, i64_ge_s) F(X, i64_ge_u) F(X, f64_add) F(X, f64_sub) \
-  F(X, f64_mul) F(X, f64_div) F(X, f32_add) F(X, f32_sub) F(X, f32_mul) F(X, f32_div)
+  F(X, i64_mul) F(X, f64_add) F(X, f64_sub) F(X, f64_div)
 #define WP_FUSED_STORE_BIN(F, X) \
-  F(X, i32_add) F(X, i32_sub) F(X, i32_mul) F(X, i32_and) F(X, i32_or) F(X, i32_xor) F(X, i32_shl) \
-  F(X, i32_shr_s) F(X, i32_shr_u) F(X, i32_eq) F(X, i32_ne) F(X, i32_lt_s) F(X, i32_lt_u) F(X, i32_gt_s) \
-  F(X, i32_gt_u) F(X, i32_le_s) F(X, i32_le_u) F(X, i32_ge_s) F(X, i32_ge_u) \
-  F(X, i64_add) F(X, i64_sub) F(X, i64_mul) F(X, i64_and) F(X, i64_or) F(X, i64_xor) F(X, i64_shl) \
-  F(X, i64_shr_s) F(X, i64_shr_u) F(X, i64_eq) F(X, i64_ne) F(X, i64_lt_s) F(X, i64_lt_u) F(X, i64_gt_s) \
-  F(X, i64_gt_u) F(X, i64_le_s) F(X, i64_le_u) F(X, i64_ge_s) F(X, i64_ge_u) F(X, f64_add) F(X, f64_sub) \
-  F(X, f64_mul) F(X, f64_div) F(X, f32_add) F(X, f32_sub) F(X, f32_mul) F(X, f32_div)
+  F(X, i32_add) F(X, i32_mul) F(X, i32_and) F(X, i32_or) F(X, i32_xor) F(X, i32_shr_u) \
+  F(X, i32_lt_u) F(X, f64_add) F(X, f64_sub)
 #define WP_FUSED_CMP_JUMP(F, X) \
-  F(X, i32_eq) F(X, i32_ne) F(X, i32_lt_s) F(X, i32_lt_u) F(X, i32_gt_s) F(X, i32_gt_u) F(X, i32_le_s) \
-  F(X, i32_le_u) F(X, i32_ge_s) F(X, i32_ge_u)
+  F(X, i32_eq) F(X, i32_ne) F(X, i32_lt_s) F(X, i32_lt_u) F(X, i32_gt_s) F(X, i32_gt_u) \
+  F(X, i32_le_s) F(X, i32_le_u) F(X, i32_ge_s) F(X, i32_ge_u)
 #define WP_FUSED_STEP(F, X) \
-  F(X, i32_eq) F(X, i32_ne) F(X, i32_lt_s) F(X, i32_lt_u) F(X, i32_gt_s) F(X, i32_gt_u) F(X, i32_le_s) \
-  F(X, i32_le_u) F(X, i32_ge_s) F(X, i32_ge_u)
+  F(X, i32_ne) F(X, i32_lt_u) F(X, i32_gt_u)
 #define WP_FUSED_LOAD(F, X) \
-  F(X, i32_load) F(X, i64_load) F(X, f32_load) F(X, f64_load) F(X, i32_load8_s) F(X, i32_load8_u) \
-  F(X, i32_load16_s) F(X, i32_load16_u) F(X, i64_load8_s) F(X, i64_load8_u) F(X, i64_load16_s) \
-  F(X, i64_load16_u) F(X, i64_load32_s) F(X, i64_load32_u)
+  F(X, i32_load) F(X, i64_load) F(X, f64_load) F(X, i32_load8_u) F(X, i32_load16_u)
 #define WP_FUSED_DEST_LOAD(F, X) \
-  F(X, i32_load) F(X, i64_load) F(X, f32_load) F(X, f64_load) F(X, i32_load8_s) F(X, i32_load8_u) \
-  F(X, i32_load16_s) F(X, i32_load16_u) F(X, i64_load8_s) F(X, i64_load8_u) F(X, i64_load16_s) \
-  F(X, i64_load16_u) F(X, i64_load32_s) F(X, i64_load32_u)
+  F(X, i32_load) F(X, f64_load) F(X, i32_load8_u)
 #define WP_FUSED_ADDR_LOAD(F, X) \
-  F(X, i32_load) F(X, i64_load) F(X, f32_load) F(X, f64_load) F(X, i32_load8_s) F(X, i32_load8_u) \
-  F(X, i32_load16_s) F(X, i32_load16_u) F(X, i64_load8_s) F(X, i64_load8_u) F(X, i64_load16_s) \
-  F(X, i64_load16_u) F(X, i64_load32_s) F(X, i64_load32_u)
+  F(X, i32_load) F(X, i64_load) F(X, f64_load) F(X, i32_load8_u)
 #define WP_FUSED_STORE(F, X) \
-  F(X, i32_store) F(X, i64_store) F(X, f32_store) F(X, f64_store) F(X, i32_store8) F(X, i32_store16) \
-  F(X, i64_store8) F(X, i64_store16) F(X, i64_store32)
+  F(X, i32_store) F(X, i64_store) F(X, i32_store8)
 #define WP_FUSED_ADDR_STORE(F, X) \
-  F(X, i32_store) F(X, i64_store) F(X, f32_store) F(X, f64_store) F(X, i32_store8) F(X, i32_store16) \
-  F(X, i64_store8) F(X, i64_store16) F(X, i64_store32)
+  F(X, i32_store) F(X, i64_store) F(X, i32_store8)
 
 #define WP_FUSED_BIN_NAMES_(X, id) X(ll_##id) X(lc_##id) X(sl_##id) X(sc_##id)
 #define WP_FUSED_CMP_NAMES_(X, id)                                  \
