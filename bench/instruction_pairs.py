@@ -14,7 +14,8 @@ the same), with the share in each program.  A measurement, never a test.
 
 With --forms: which operators each superinstruction family of
 csrc/exec/fused.h gets, printed as fused.h's lists: an operator takes part
-in a family when some bench program executes a sequence that every form of
+in a family when some bench program (or one of bench/zero_cost.py's
+kernels, examples/fib.wasm and kernel.wasm) executes a sequence that every form of
 the family contains (e.g. OP; local.set for the results into a local), so
 no form the programs execute is left out.  An `if` may end a sequence here
 (a compare fuses with the `if` that follows it).
@@ -112,12 +113,19 @@ BUILT_ON = {"WP_FUSED_DEST_BIN_I32": "WP_FUSED_BIN", "WP_FUSED_DEST_BIN_OTHER": 
 ALWAYS = {"WP_FUSED_BIN": {"i32.add"}, "WP_FUSED_DEST_BIN_I32": {"i32.add"}}
 
 
+#: bench/zero_cost.py's kernels (examples/): measured too, so that its comparisons keep their forms.
+KERNELS = [("fib.wasm", "fib", (15,)), ("fib.wasm", "fib_iter", (30,)), ("fib.wasm", "loop_sum", (1000,)),
+           ("kernel.wasm", "run", (300,))]
+
+
 def forms(scale: int) -> Dict[str, List[str]]:
-    """Each family's operators that the bench programs need (fused.h's order)."""
+    """Each family's operators that the bench programs and zero_cost.py's kernels need (fused.h's order)."""
     seqs: Counter = Counter()
-    for prog in discover():
-        module = wasmprof.Module(patch_size(prog.nowasi_wasm.read_bytes(), QUICK_SIZES[prog.name] * scale))
-        seqs.update(sequences(module, "run", lengths=(2, 3, 7), last=frozenset({"if"})))
+    runs = [(wasmprof.Module(patch_size(prog.nowasi_wasm.read_bytes(), QUICK_SIZES[prog.name] * scale)), "run", ())
+            for prog in discover()]
+    runs += [(wasmprof.Module.from_file(str(ROOT / "examples" / name)), export, args) for name, export, args in KERNELS]
+    for module, export, args in runs:
+        seqs.update(sequences(module, export, args, lengths=(2, 3, 7), last=frozenset({"if"})))
     chosen = {name: {op for op in cands if test(seqs, op)} | ALWAYS.get(name, set()) for name, cands, test in FAMILIES}
     for name in reversed([n for n, _c, _t in FAMILIES]):  # a family comes after the one it is built on
         if name in BUILT_ON:

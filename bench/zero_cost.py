@@ -158,7 +158,11 @@ def main() -> int:
             what = "this checkout with -DWP_NO_OBSERVATION" if ns.without_observation else str(ns.compare)
             print(f"building {what} ...", flush=True)
             site = build_tree(ns.compare or ROOT, Path(tmp), "-DWP_NO_OBSERVATION" if ns.without_observation else "")
-            return compare(runs, site)
+            mine = None
+            if ns.base:
+                print(f"building {ns.base} ...", flush=True)
+                mine = build_tree(ns.base, Path(tmp) / "base")
+            return compare(runs, site, mine=mine)
     return compare(runs, None)
 
 

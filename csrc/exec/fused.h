@@ -29,21 +29,22 @@
 
 /* Which operators each family of superinstructions (the forms below) takes:
  * data, from `python bench/instruction_pairs.py --forms` (the operators of
- * the sequences the bench programs execute; their semantics are
- * opcodes.def's, semantics.h).  A family built on another's forms takes
+ * the sequences the bench programs and bench/zero_cost.py's kernels
+ * execute; their semantics are opcodes.def's, semantics.h).  A family built on another's forms takes
  * only operators the other takes: DEST_BIN, STORE_BIN and CMP_JUMP are
  * built on BIN, STEP on CMP_JUMP, DEST_LOAD on LOAD; BIN and DEST_BIN_I32
  * always take i32_add (accesses at a sum and loop steps are built on it). */
 #define WP_FUSED_BIN(F, X) \
   F(X, i32_add) F(X, i32_sub) F(X, i32_mul) F(X, i32_and) F(X, i32_or) F(X, i32_xor) F(X, i32_shl) \
   F(X, i32_shr_u) F(X, i32_eq) F(X, i32_ne) F(X, i32_lt_s) F(X, i32_lt_u) F(X, i32_gt_s) \
-  F(X, i32_gt_u) F(X, i32_le_s) F(X, i32_le_u) F(X, i32_ge_s) F(X, i32_ge_u) F(X, i64_mul) \
-  F(X, i64_shr_u) F(X, f64_add) F(X, f64_sub) F(X, f64_mul) F(X, f64_div)
+  F(X, i32_gt_u) F(X, i32_le_s) F(X, i32_le_u) F(X, i32_ge_s) F(X, i32_ge_u) F(X, i64_add) \
+  F(X, i64_mul) F(X, i64_shr_u) F(X, i64_ge_s) F(X, f64_add) F(X, f64_sub) F(X, f64_mul) \
+  F(X, f64_div)
 #define WP_FUSED_DEST_BIN_I32(F, X) \
   F(X, i32_add) F(X, i32_sub) F(X, i32_mul) F(X, i32_and) F(X, i32_or) F(X, i32_xor) F(X, i32_shl) \
   F(X, i32_shr_u) F(X, i32_gt_s) F(X, i32_gt_u)
 #define WP_FUSED_DEST_BIN_OTHER(F, X) \
-  F(X, i64_mul) F(X, f64_add) F(X, f64_sub) F(X, f64_div)
+  F(X, i64_add) F(X, i64_mul) F(X, f64_add) F(X, f64_sub) F(X, f64_div)
 #define WP_FUSED_STORE_BIN(F, X) \
   F(X, i32_add) F(X, i32_mul) F(X, i32_and) F(X, i32_or) F(X, i32_xor) F(X, i32_shr_u) \
   F(X, i32_lt_u) F(X, f64_add) F(X, f64_sub)
