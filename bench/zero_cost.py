@@ -46,22 +46,22 @@ m = wasmprof.Module.from_file({path!r})
 i = wasmprof.Instance(m)
 mode = {mode!r}
 if mode == "plain":
-    i.exports[{export!r}]({arg})
+    i.exports[{export!r}](*{argv!r})
 elif mode == "counted":
-    i.exports[{export!r}].call({arg}, max_ticks=1 << 62)
+    i.exports[{export!r}].call(*{argv!r}, max_ticks=1 << 62)
 else:
     from wasmprof import _core
     _core._profile_start(None, time=mode == "profiled+time")
-    i.exports[{export!r}]({arg})
+    i.exports[{export!r}](*{argv!r})
     _core._profile_stop(None)
 """
 MODES = ("plain", "counted", "profiled", "profiled+time")
 
 
-def instructions(path: Path, export: str, arg: int, site: Optional[Path], mode: str = "plain") -> int:
+def instructions(path: Path, export: str, arg, site: Optional[Path], mode: str = "plain") -> int:
     """Ir inside wp_call of one run, with the installed wasmprof (site None)
     or the one installed under `site` (a site-packages directory)."""
-    code = DRIVER.format(path=str(path), export=export, arg=arg, mode=mode)
+    code = DRIVER.format(path=str(path), export=export, argv=() if arg == "" else (arg,), mode=mode)
     env = dict(os.environ, PYTHONHASHSEED="0")
     python = [sys.executable]
     if site is not None:
