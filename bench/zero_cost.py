@@ -1,7 +1,7 @@
 """zero_cost.py: instruction counts of PLAIN (unprofiled) runs under callgrind.
 
     python bench/zero_cost.py [--fib N] [--loop N] [--kernel N]
-                              [--without-observation | --compare DIR [--base BASE]] [--variants]
+                              [--without-observation | --compare DIR [--base BASE]] [--variants] [--programs]
 
 Runs each kernel once in a fresh interpreter under
 `valgrind --tool=callgrind --toggle-collect=wp_call` and prints the
@@ -22,11 +22,14 @@ same run of DIR (a change to one loop must leave the others alone: the
 stepping loop's issue asks for the plain, counted and profiled loops
 unchanged); --base BASE builds and measures checkout BASE in place of this
 one (two earlier commits compared).  Instruction counts are deterministic,
-unlike timings.
+unlike timings.  With --programs, the runs are run() of each bench program
+(bench/programs, at its quick size) instead of the three kernels.
 """
 from __future__ import annotations
 
 import argparse
+import atexit
+import shutil
 import os
 import re
 import subprocess
@@ -43,22 +46,22 @@ m = wasmprof.Module.from_file({path!r})
 i = wasmprof.Instance(m)
 mode = {mode!r}
 if mode == "plain":
-    i.exports[{export!r}]({arg})
+    i.exports[{export!r}](*{argv!r})
 elif mode == "counted":
-    i.exports[{export!r}].call({arg}, max_ticks=1 << 62)
+    i.exports[{export!r}].call(*{argv!r}, max_ticks=1 << 62)
 else:
     from wasmprof import _core
     _core._profile_start(None, time=mode == "profiled+time")
-    i.exports[{export!r}]({arg})
+    i.exports[{export!r}](*{argv!r})
     _core._profile_stop(None)
 """
 MODES = ("plain", "counted", "profiled", "profiled+time")
 
 
-def instructions(path: Path, export: str, arg: int, site: Optional[Path], mode: str = "plain") -> int:
+def instructions(path: Path, export: str, arg, site: Optional[Path], mode: str = "plain") -> int:
     """Ir inside wp_call of one run, with the installed wasmprof (site None)
     or the one installed under `site` (a site-packages directory)."""
-    code = DRIVER.format(path=str(path), export=export, arg=arg, mode=mode)
+    code = DRIVER.format(path=str(path), export=export, argv=() if arg == "" else (arg,), mode=mode)
     env = dict(os.environ, PYTHONHASHSEED="0")
     python = [sys.executable]
     if site is not None:
@@ -95,6 +98,22 @@ def build_tree(src: Path, dest: Path, c_args: str = "") -> Path:
     return next((dest / "stage").rglob("wasmprof/__init__.py")).parent.parent
 
 
+def program_runs() -> list:
+    """(name, module, export, argument) of run() of each bench program, its size patched to the quick one."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    from engines import patch_size
+    from programs import QUICK_SIZES, discover
+
+    tmp = Path(tempfile.mkdtemp())
+    atexit.register(shutil.rmtree, tmp, True)
+    runs = []
+    for prog in discover():
+        module = tmp / prog.nowasi_wasm.name
+        module.write_bytes(patch_size(prog.nowasi_wasm.read_bytes(), QUICK_SIZES[prog.name]))
+        runs.append((prog.name, module, "run", ""))
+    return runs
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--fib", type=int, default=20)
@@ -107,11 +126,15 @@ def main() -> int:
                     help="with --compare DIR: measure BASE (built too) instead of this checkout, against DIR")
     ap.add_argument("--variants", action="store_true",
                     help="instead: instruction ratios of the counted and profiled loops to the plain one")
+    ap.add_argument("--programs", action="store_true",
+                    help="run() of each bench program (its quick size) instead of the kernels")
     ns = ap.parse_args()
     fib = ROOT / "examples" / "fib.wasm"
     kernel = ROOT / "examples" / "kernel.wasm"
     runs = [(f"fib({ns.fib})", fib, "fib", ns.fib), (f"loop_sum({ns.loop})", fib, "loop_sum", ns.loop),
             (f"kernel run({ns.kernel})", kernel, "run", ns.kernel)]
+    if ns.programs:
+        runs = program_runs()
     if ns.base and not ns.compare:
         ap.error("--base needs --compare")
     if ns.variants and (ns.compare or ns.without_observation):
@@ -135,7 +158,11 @@ def main() -> int:
             what = "this checkout with -DWP_NO_OBSERVATION" if ns.without_observation else str(ns.compare)
             print(f"building {what} ...", flush=True)
             site = build_tree(ns.compare or ROOT, Path(tmp), "-DWP_NO_OBSERVATION" if ns.without_observation else "")
-            return compare(runs, site)
+            mine = None
+            if ns.base:
+                print(f"building {ns.base} ...", flush=True)
+                mine = build_tree(ns.base, Path(tmp) / "base")
+            return compare(runs, site, mine=mine)
     return compare(runs, None)
 
 

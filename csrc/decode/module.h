@@ -44,13 +44,29 @@ static inline const uint8_t *wp_functype_results(const wp_functype *t) { return 
 /* Opcode numbering: one enum over every row of opcodes.def; prefixed
  * (0xFC) instructions follow the single-byte ones. */
 typedef enum wp_opcode {
-#define OP(byte, name, ident, imm, sig) WP_OP_##ident,
-#define OPFC(sub, name, ident, imm, sig) WP_OP_##ident,
+#define OP(byte, name, ident, imm, sig, sem) WP_OP_##ident,
+#define OPFC(sub, name, ident, imm, sig, sem) WP_OP_##ident,
 #include "opcodes.def"
 #undef OP
 #undef OPFC
   WP_OP_COUNT
 } wp_opcode;
+
+/* WP_SEM(P, ident, WP_SEM_##sem) expands the semantics column `KIND(args)`
+ * of an opcodes.def row as P##KIND(ident, args); OWN, CONST and SAME give
+ * one argument, 0.  Paste WP_SEM_ to the column in OP's own definition, so
+ * that the column is never expanded before (its KIND may name a macro). */
+#define WP_SEM(P, ident, ...) WP_SEM_CALL_(P, ident, __VA_ARGS__)
+#define WP_SEM_CALL_(P, ident, kind, ...) P##kind(ident, __VA_ARGS__)
+#define WP_SEM_OWN() OWN, 0
+#define WP_SEM_CONST() CONST, 0
+#define WP_SEM_SAME() SAME, 0
+#define WP_SEM_UN(...) UN, __VA_ARGS__
+#define WP_SEM_BIN(...) BIN, __VA_ARGS__
+#define WP_SEM_UN_TRAPS(...) UN_TRAPS, __VA_ARGS__
+#define WP_SEM_BIN_TRAPS(...) BIN_TRAPS, __VA_ARGS__
+#define WP_SEM_LOAD(...) LOAD, __VA_ARGS__
+#define WP_SEM_STORE(...) STORE, __VA_ARGS__
 
 typedef enum wp_imm_kind {
   IMM_NONE, IMM_BLOCKTYPE, IMM_LABEL, IMM_BR_TABLE, IMM_FUNC, IMM_CALL_INDIRECT,
@@ -66,6 +82,7 @@ typedef struct wp_opinfo {
   uint32_t code;  /* byte, or sub-opcode after the prefix */
   wp_imm_kind imm;
   const char *sig;
+  uint8_t width; /* bytes a load or store accesses (its natural alignment), else 0 */
 } wp_opinfo;
 
 extern const wp_opinfo wp_opinfo_table[WP_OP_COUNT];

@@ -3,9 +3,21 @@
  * compile.c.  Everything here is generated from opcodes.def. */
 #include "module.h"
 
+/* The access width of a load or store is its C type's size. */
+#define WIDTH_LOAD(ident, ct, tr) sizeof(ct)
+#define WIDTH_STORE(ident, ct) sizeof(ct)
+#define WIDTH_OWN(ident, ...) 0
+#define WIDTH_CONST(ident, ...) 0
+#define WIDTH_SAME(ident, ...) 0
+#define WIDTH_UN(ident, ...) 0
+#define WIDTH_BIN(ident, ...) 0
+#define WIDTH_UN_TRAPS(ident, ...) 0
+#define WIDTH_BIN_TRAPS(ident, ...) 0
 const wp_opinfo wp_opinfo_table[WP_OP_COUNT] = {
-#define OP(byte, name, ident, imm, sig) [WP_OP_##ident] = {name, 0x00, byte, imm, sig},
-#define OPFC(sub, name, ident, imm, sig) [WP_OP_##ident] = {name, 0xFC, sub, imm, sig},
+#define OP(byte, name, ident, imm, sig, sem) \
+  [WP_OP_##ident] = {name, 0x00, byte, imm, sig, WP_SEM(WIDTH_, ident, WP_SEM_##sem)},
+#define OPFC(sub, name, ident, imm, sig, sem) \
+  [WP_OP_##ident] = {name, 0xFC, sub, imm, sig, WP_SEM(WIDTH_, ident, WP_SEM_##sem)},
 #include "opcodes.def"
 #undef OP
 #undef OPFC
@@ -15,16 +27,16 @@ const wp_opinfo wp_opinfo_table[WP_OP_COUNT] = {
  * the sub-opcodes after the 0xFC prefix.  Built at compile time; a
  * duplicated byte in opcodes.def is a -Woverride-init warning. */
 const uint16_t wp_op_by_byte[256] = {
-#define OP(byte, name, ident, imm, sig) [byte] = WP_OP_##ident + 1,
-#define OPFC(sub, name, ident, imm, sig)
+#define OP(byte, name, ident, imm, sig, sem) [byte] = WP_OP_##ident + 1,
+#define OPFC(sub, name, ident, imm, sig, sem)
 #include "opcodes.def"
 #undef OP
 #undef OPFC
 };
 
 static const uint16_t op_by_fc[] = {
-#define OP(byte, name, ident, imm, sig)
-#define OPFC(sub, name, ident, imm, sig) [sub] = WP_OP_##ident + 1,
+#define OP(byte, name, ident, imm, sig, sem)
+#define OPFC(sub, name, ident, imm, sig, sem) [sub] = WP_OP_##ident + 1,
 #include "opcodes.def"
 #undef OP
 #undef OPFC

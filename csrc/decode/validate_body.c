@@ -672,20 +672,7 @@ static int op_ref(body_ctx *c, wp_opcode op, const wp_imm *imm) {
 }
 
 /* The alignment exponent a memory instruction's access width allows. */
-static uint32_t natural_alignment(wp_opcode op) {
-  switch (op) {
-  case WP_OP_i32_load8_s: case WP_OP_i32_load8_u: case WP_OP_i64_load8_s: case WP_OP_i64_load8_u:
-  case WP_OP_i32_store8: case WP_OP_i64_store8:
-    return 0;
-  case WP_OP_i32_load16_s: case WP_OP_i32_load16_u: case WP_OP_i64_load16_s: case WP_OP_i64_load16_u:
-  case WP_OP_i32_store16: case WP_OP_i64_store16:
-    return 1;
-  case WP_OP_i64_load: case WP_OP_f64_load: case WP_OP_i64_store: case WP_OP_f64_store:
-    return 3;
-  default:
-    return 2;
-  }
-}
+static uint32_t natural_alignment(wp_opcode op) { return (uint32_t)__builtin_ctz(wp_opinfo_table[op].width); }
 
 /* op_sig: the stack effect of an instruction with a fixed signature (the
  * "pops:pushes" strings of opcodes.def), decoded once into value types so

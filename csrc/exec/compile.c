@@ -1,6 +1,7 @@
 /* compile.c: the emitter behind validate_body.c, and lazy translation of a
  * function body into internal code (code.h) for one loop variant. */
 #include "compile.h"
+#include "semantics.h"
 
 static void emit_cell(wp_emitter *em, wp_cell cell) {
   if (!wp_grow((void **)&em->cells, &em->cap, em->ncells + 1, sizeof(wp_cell))) {
@@ -12,43 +13,69 @@ static void emit_cell(wp_emitter *em, wp_cell cell) {
 
 /* ---- superinstructions (fused.h) ---- */
 
-static const struct {
-  uint16_t op, ll, lc, sl, sc;
-} fused_bin[] = {
-#define F(X, id, ct, g, p, e) {WP_OP_##id, WP_XOP_ll_##id, WP_XOP_lc_##id, WP_XOP_sl_##id, WP_XOP_sc_##id},
-    WP_FUSED_BINOPS(F, _)
-#undef F
-};
-
-/* Per i32 compare: its s/ll/lc/sl/sc forms (binary operator or fused
- * operand form) and the matching jump forms for each jump kind. */
+/* The tables below are indexed by wasm opcode (or internal opcode: a
+ * form of an operator); 0 marks a form the operator does not have (fused.h
+ * lists which operators each family takes). */
 enum { FORM_S, FORM_LL, FORM_LC, FORM_SL, FORM_SC, NFORMS };
-static const struct {
-  uint16_t op;
-  uint16_t j[3][NFORMS]; /* [jump_if, jump_if_back, jump_unless][form] */
-} fused_cmp[] = {
-#define F(X, id, e)                                                                                  \
-  {WP_OP_##id,                                                                                       \
-   {{WP_XOP_js_##id, WP_XOP_jll_##id, WP_XOP_jlc_##id, WP_XOP_jsl_##id, WP_XOP_jsc_##id},            \
-    {WP_XOP_jbs_##id, WP_XOP_jbll_##id, WP_XOP_jblc_##id, WP_XOP_jbsl_##id, WP_XOP_jbsc_##id},       \
-    {WP_XOP_jus_##id, WP_XOP_jull_##id, WP_XOP_julc_##id, WP_XOP_jusl_##id, WP_XOP_jusc_##id}}},
-    WP_FUSED_CMPS(F, _)
+static const uint8_t form_cells[NFORMS] = {1, 2, 3, 2, 2};
+
+/* A binary operator's forms by their operands (fused.h), [FORM_LL..FORM_SC]. */
+static const uint16_t fused_bin[WP_OP_COUNT][NFORMS] = {
+#define F(X, id) [WP_OP_##id] = {0, WP_XOP_ll_##id, WP_XOP_lc_##id, WP_XOP_sl_##id, WP_XOP_sc_##id},
+    WP_FUSED_BIN(F, _)
 #undef F
 };
 
+/* What a binary operator in some operand form is: its opcode + 1 (0: none) and the form. */
 static const struct {
-  uint16_t op, fused;
-} fused_load[] = {
-#define F(X, id, ct, n, conv) {WP_OP_##id, WP_XOP_l_##id},
-    WP_FUSED_LOADS(F, _)
+  uint16_t op1;
+  uint8_t form;
+} bin_form[WP_IOP_COUNT] = {
+#define F(X, id)                                                                                              \
+  [WP_OP_##id] = {WP_OP_##id + 1, FORM_S}, [WP_XOP_ll_##id] = {WP_OP_##id + 1, FORM_LL},                      \
+  [WP_XOP_lc_##id] = {WP_OP_##id + 1, FORM_LC}, [WP_XOP_sl_##id] = {WP_OP_##id + 1, FORM_SL},                 \
+  [WP_XOP_sc_##id] = {WP_OP_##id + 1, FORM_SC},
+    WP_FUSED_BIN(F, _)
 #undef F
 };
 
-static const struct {
-  uint16_t op, sl, sc;
-} fused_store[] = {
-#define F(X, id, ct, n) {WP_OP_##id, WP_XOP_sl_##id, WP_XOP_sc_##id},
-    WP_FUSED_STORES(F, _)
+/* Per i32 compare: the jump forms for each jump kind and operand form. */
+static const uint16_t fused_cmp[WP_OP_COUNT][3][NFORMS] = { /* [jump_if, jump_if_back, jump_unless][form] */
+#define F(X, id)                                                                                  \
+  [WP_OP_##id] = {{WP_XOP_js_##id, WP_XOP_jll_##id, WP_XOP_jlc_##id, WP_XOP_jsl_##id, WP_XOP_jsc_##id},        \
+                  {WP_XOP_jbs_##id, WP_XOP_jbll_##id, WP_XOP_jblc_##id, WP_XOP_jbsl_##id, WP_XOP_jbsc_##id},   \
+                  {WP_XOP_jus_##id, WP_XOP_jull_##id, WP_XOP_julc_##id, WP_XOP_jusl_##id, WP_XOP_jusc_##id}},
+    WP_FUSED_CMP_JUMP(F, _)
+#undef F
+};
+
+/* Loads and stores: the table's kinds (opcodes.def). */
+#define KIND_LOAD(ident, ...) [WP_OP_##ident] = 1,
+#define KIND_STORE(ident, ...) [WP_OP_##ident] = 2,
+#define KIND_OWN(ident, ...)
+#define KIND_CONST(ident, ...)
+#define KIND_SAME(ident, ...)
+#define KIND_UN(ident, ...)
+#define KIND_BIN(ident, ...)
+#define KIND_UN_TRAPS(ident, ...)
+#define KIND_BIN_TRAPS(ident, ...)
+static const uint8_t access_kind[WP_OP_COUNT] = { /* 1 load, 2 store */
+#define OP(byte, name, ident, imm, sig, sem) WP_SEM(KIND_, ident, WP_SEM_##sem)
+#define OPFC(sub, name, ident, imm, sig, sem) WP_SEM(KIND_, ident, WP_SEM_##sem)
+#include "opcodes.def"
+#undef OP
+#undef OPFC
+};
+
+static const uint16_t fused_load[WP_OP_COUNT] = {
+#define F(X, id) [WP_OP_##id] = WP_XOP_l_##id,
+    WP_FUSED_LOAD(F, _)
+#undef F
+};
+
+static const uint16_t fused_store[WP_OP_COUNT][2] = { /* [local, constant] */
+#define F(X, id) [WP_OP_##id] = {WP_XOP_sl_##id, WP_XOP_sc_##id},
+    WP_FUSED_STORE(F, _)
 #undef F
 };
 
@@ -58,83 +85,80 @@ static const struct {
 static const struct {
   uint16_t store, fused;
 } fused_store_bin[WP_IOP_COUNT] = {
-#define F(X, id, ct, g, p, e)                                                   \
-  [WP_OP_##id] = {WP_PUT_STORE_##p, WP_XOP_s_##id##_store},                     \
-  [WP_XOP_ll_##id] = {WP_PUT_STORE_##p, WP_XOP_ll_##id##_store},                \
-  [WP_XOP_lc_##id] = {WP_PUT_STORE_##p, WP_XOP_lc_##id##_store},                \
-  [WP_XOP_sl_##id] = {WP_PUT_STORE_##p, WP_XOP_sl_##id##_store},                \
-  [WP_XOP_sc_##id] = {WP_PUT_STORE_##p, WP_XOP_sc_##id##_store},
-    WP_FUSED_BINOPS(F, _)
+#define F(X, id)                                                   \
+  [WP_OP_##id] = {WP_RESULT_STORE_##id, WP_XOP_s_##id##_store},                     \
+  [WP_XOP_ll_##id] = {WP_RESULT_STORE_##id, WP_XOP_ll_##id##_store},                \
+  [WP_XOP_lc_##id] = {WP_RESULT_STORE_##id, WP_XOP_lc_##id##_store},                \
+  [WP_XOP_sl_##id] = {WP_RESULT_STORE_##id, WP_XOP_sl_##id##_store},                \
+  [WP_XOP_sc_##id] = {WP_RESULT_STORE_##id, WP_XOP_sc_##id##_store},
+    WP_FUSED_STORE_BIN(F, _)
 #undef F
 };
 
 /* Per load: its forms at a sum (fused.h), by the i32.add's operand form. */
-static const struct {
-  uint16_t op, at[5]; /* [FORM_S, FORM_LL, FORM_LC, FORM_SL, FORM_SC] */
-} fused_addr_load[] = {
-#define F(X, id, ct, n, conv) {WP_OP_##id, {WP_XOP_as_##id, WP_XOP_all_##id, WP_XOP_alc_##id, WP_XOP_asl_##id, WP_XOP_asc_##id}},
-    WP_FUSED_LOADS(F, _)
+static const uint16_t fused_addr_load[WP_OP_COUNT][NFORMS] = {
+#define F(X, id) [WP_OP_##id] = {WP_XOP_as_##id, WP_XOP_all_##id, WP_XOP_alc_##id, WP_XOP_asl_##id, WP_XOP_asc_##id},
+    WP_FUSED_ADDR_LOAD(F, _)
 #undef F
 };
 
 /* Per store: [address ll or lc][value local or constant]. */
-static const struct {
-  uint16_t op, at[2][2];
-} fused_addr_store[] = {
-#define F(X, id, ct, n) {WP_OP_##id, {{WP_XOP_all_sl_##id, WP_XOP_all_sc_##id}, {WP_XOP_alc_sl_##id, WP_XOP_alc_sc_##id}}},
-    WP_FUSED_STORES(F, _)
+static const uint16_t fused_addr_store[WP_OP_COUNT][2][2] = {
+#define F(X, id) [WP_OP_##id] = {{WP_XOP_all_sl_##id, WP_XOP_all_sc_##id}, {WP_XOP_alc_sl_##id, WP_XOP_alc_sc_##id}},
+    WP_FUSED_ADDR_STORE(F, _)
 #undef F
 };
 
-/* Per i32 compare (fused_cmp's order): loop steps, [sum ll or lc][jump_if
- * or jump_if_back][compared with a local or a constant]. */
-static const uint16_t fused_step[][2][2][2] = {
-#define F(X, id, e)                                                                   \
-  {{{WP_XOP_sll_jsl_##id, WP_XOP_sll_jsc_##id}, {WP_XOP_sll_jbsl_##id, WP_XOP_sll_jbsc_##id}}, \
+/* Per i32 compare: loop steps, [sum ll or lc][jump_if or jump_if_back][compared
+ * with a local or a constant]. */
+static const uint16_t fused_step[WP_OP_COUNT][2][2][2] = {
+#define F(X, id)                                                                   \
+  [WP_OP_##id] = {{{WP_XOP_sll_jsl_##id, WP_XOP_sll_jsc_##id}, {WP_XOP_sll_jbsl_##id, WP_XOP_sll_jbsc_##id}}, \
    {{WP_XOP_slc_jsl_##id, WP_XOP_slc_jsc_##id}, {WP_XOP_slc_jbsl_##id, WP_XOP_slc_jbsc_##id}}},
-    WP_FUSED_CMPS(F, _)
+    WP_FUSED_STEP(F, _)
 #undef F
 };
 
 /* Producers whose result may go straight into a local (fused.h): the
  * instruction -> its [local.set, local.tee] form (0: none). */
 static const uint16_t fused_dest[WP_IOP_COUNT][2] = {
-#define F(X, id, ct, g, p, e)                                               \
+#define F(X, id)                                               \
   [WP_OP_##id] = {WP_XOP_s_##id##_set, WP_XOP_s_##id##_tee},                \
   [WP_XOP_ll_##id] = {WP_XOP_ll_##id##_set, WP_XOP_ll_##id##_tee},          \
   [WP_XOP_lc_##id] = {WP_XOP_lc_##id##_set, WP_XOP_lc_##id##_tee},          \
   [WP_XOP_sl_##id] = {WP_XOP_sl_##id##_set, WP_XOP_sl_##id##_tee},          \
   [WP_XOP_sc_##id] = {WP_XOP_sc_##id##_set, WP_XOP_sc_##id##_tee},
-    WP_FUSED_BINOPS(F, _)
+    WP_FUSED_DEST_BIN_I32(F, _) WP_FUSED_DEST_BIN_OTHER(F, _)
 #undef F
-#define F(X, id, ct, n, conv)                                   \
+#define F(X, id)                                   \
   [WP_OP_##id] = {WP_XOP_##id##_set, WP_XOP_##id##_tee},        \
   [WP_XOP_l_##id] = {WP_XOP_l_##id##_set, WP_XOP_l_##id##_tee},
-    WP_FUSED_LOADS(F, _)
+    WP_FUSED_DEST_LOAD(F, _)
 #undef F
-#define F(X, id, ct, n, conv)                                         \
+#define F(X, id)                                         \
   [WP_XOP_as_##id] = {WP_XOP_as_##id##_set, WP_XOP_as_##id##_tee},    \
   [WP_XOP_all_##id] = {WP_XOP_all_##id##_set, WP_XOP_all_##id##_tee}, \
   [WP_XOP_alc_##id] = {WP_XOP_alc_##id##_set, WP_XOP_alc_##id##_tee}, \
   [WP_XOP_asl_##id] = {WP_XOP_asl_##id##_set, WP_XOP_asl_##id##_tee}, \
   [WP_XOP_asc_##id] = {WP_XOP_asc_##id##_set, WP_XOP_asc_##id##_tee},
-    WP_FUSED_LOADS(F, _)
+    WP_FUSED_ADDR_LOAD(F, _)
 #undef F
 };
 
-/* The operand form of a (possibly fused) i32.add and its length in cells;
- * -1 when iop is none. */
+/* The operand form of a (possibly fused) binary operator `iop` and its
+ * length in cells, with the operator in *op; -1 when iop is none. */
+static int bin_operands(unsigned iop, unsigned *op, uint32_t *len) {
+  if (!bin_form[iop].op1) return -1;
+  *op = bin_form[iop].op1 - 1u;
+  *len = form_cells[bin_form[iop].form];
+  return bin_form[iop].form;
+}
+
+/* The operand form of a (possibly fused) i32.add; -1 when iop is none. */
 static int add_form(unsigned iop, uint32_t *len) {
-  static const uint16_t forms[NFORMS] = {WP_OP_i32_add, WP_XOP_ll_i32_add, WP_XOP_lc_i32_add, WP_XOP_sl_i32_add,
-                                         WP_XOP_sc_i32_add};
-  static const uint8_t lens[NFORMS] = {1, 2, 3, 2, 2};
-  for (int f = 0; f < NFORMS; f++) {
-    if (forms[f] == iop) {
-      *len = lens[f];
-      return f;
-    }
-  }
-  return -1;
+  unsigned op;
+  int form = bin_operands(iop, &op, len);
+  return op == WP_OP_i32_add ? form : -1;
 }
 
 /* Validation has checked the types, so any constant is the operator's type. */
@@ -142,31 +166,11 @@ static bool is_const(unsigned iop) {
   return iop == WP_OP_i32_const || iop == WP_OP_i64_const || iop == WP_OP_f32_const || iop == WP_OP_f64_const;
 }
 
-/* The operand form of a (possibly fused) i32 compare `iop` and the number
- * of cells it takes; -1 when iop is no i32 compare. */
-static int cmp_form(unsigned iop, int *which, uint32_t *len) {
-  static const uint8_t lens[NFORMS] = {1, 2, 3, 2, 2};
-  for (int i = 0; i < (int)(sizeof fused_cmp / sizeof *fused_cmp); i++) {
-    for (unsigned k = 0; k < sizeof fused_bin / sizeof *fused_bin; k++) {
-      if (fused_bin[k].op != fused_cmp[i].op) continue;
-      const uint16_t forms[NFORMS] = {fused_bin[k].op, fused_bin[k].ll, fused_bin[k].lc, fused_bin[k].sl,
-                                      fused_bin[k].sc};
-      for (int f = 0; f < NFORMS; f++) {
-        if (forms[f] == iop) {
-          *which = i;
-          *len = lens[f];
-          return f;
-        }
-      }
-    }
-  }
-  return -1;
-}
-
 /* fuse: if `iop`, about to be emitted at em->ncells, ends a fusable
  * sequence, drop the sequence's earlier instructions from the code and
  * return the fused opcode, with the operand cells it needs in imm[] and the
- * first instruction's offset/map position in *first; else return iop. */
+ * first instruction's offset/map position in *first; else return iop
+ * (and leave the code as it is). */
 static unsigned fuse(wp_emitter *em, unsigned iop, wp_cell imm[4], uint32_t *nimm, struct wp_emitted *first,
                      bool *at_last) {
   *nimm = 0;
@@ -178,27 +182,26 @@ static unsigned fuse(wp_emitter *em, unsigned iop, wp_cell imm[4], uint32_t *nim
   const wp_cell *cells = em->cells;
   struct wp_emitted *a = n >= 2 && em->last[n - 2].cell >= em->barrier ? &em->last[n - 2] : NULL;
   uint32_t len;
-  for (unsigned k = 0; k < sizeof fused_load / sizeof *fused_load; k++) {
-    if (fused_load[k].op != iop) continue;
+  bool wasm = iop < WP_OP_COUNT; /* the tables by wasm opcode */
+  if (wasm && access_kind[iop] == 1) { /* a load */
     int form = add_form(b->iop, &len);
-    if (form >= 0 && b->cell + len == em->ncells) {
+    if (form >= 0 && b->cell + len == em->ncells && fused_addr_load[iop][form]) {
       /* at a sum: the add's operand cells, then the offset */
       *first = *b;
       em->nlast -= 1;
       for (uint32_t i = 1; i < len; i++) imm[(*nimm)++] = cells[b->cell + i];
       *at_last = true;
-      return fused_addr_load[k].at[form];
+      return fused_addr_load[iop][form];
     }
-    if (b->iop != WP_OP_local_get || b->cell + 2 != em->ncells) return iop;
+    if (!fused_load[iop] || b->iop != WP_OP_local_get || b->cell + 2 != em->ncells) return iop;
     *first = *b;
     em->nlast -= 1;
     imm[0] = cells[b->cell + 1];
     *nimm = 1;
     *at_last = true; /* it traps as the load: map it there */
-    return fused_load[k].fused;
+    return fused_load[iop];
   }
-  for (unsigned k = 0; k < sizeof fused_store / sizeof *fused_store; k++) {
-    if (fused_store[k].op != iop) continue;
+  if (wasm && access_kind[iop] == 2) { /* a store */
     if (fused_store_bin[b->iop].store == iop) {
       /* an operator's result stored: its operand cells, then the offset */
       uint32_t blen = em->ncells - b->cell;
@@ -210,24 +213,25 @@ static unsigned fuse(wp_emitter *em, unsigned iop, wp_cell imm[4], uint32_t *nim
     }
     if ((b->iop != WP_OP_local_get && !is_const(b->iop)) || b->cell + 2 != em->ncells) return iop;
     int form = a ? add_form(a->iop, &len) : -1;
-    if ((form == FORM_LL || form == FORM_LC) && a->cell + len == b->cell) {
+    if ((form == FORM_LL || form == FORM_LC) && a->cell + len == b->cell &&
+        fused_addr_store[iop][form == FORM_LC][is_const(b->iop)]) {
       /* a local or constant stored at a sum of locals/constant */
       *first = *a;
       em->nlast -= 2;
       for (uint32_t i = 1; i < len; i++) imm[(*nimm)++] = cells[a->cell + i];
       imm[(*nimm)++] = cells[b->cell + 1];
       *at_last = true;
-      return fused_addr_store[k].at[form == FORM_LC][is_const(b->iop)];
+      return fused_addr_store[iop][form == FORM_LC][is_const(b->iop)];
     }
+    if (!fused_store[iop][is_const(b->iop)]) return iop;
     *first = *b;
     em->nlast -= 1;
     imm[0] = cells[b->cell + 1];
     *nimm = 1;
     *at_last = true; /* it traps as the store: map it there */
-    return b->iop == WP_OP_local_get ? fused_store[k].sl : fused_store[k].sc;
+    return fused_store[iop][is_const(b->iop)];
   }
-  for (unsigned k = 0; k < sizeof fused_bin / sizeof *fused_bin; k++) {
-    if (fused_bin[k].op != iop) continue;
+  if (wasm && fused_bin[iop][FORM_SL]) { /* a binary operator with fused forms */
     if (b->cell + 2 != em->ncells) return iop;
     if (b->iop != WP_OP_local_get && !is_const(b->iop)) return iop;
     if (a && a->iop == WP_OP_local_get && a->cell + 2 == b->cell) {
@@ -238,18 +242,18 @@ static unsigned fuse(wp_emitter *em, unsigned iop, wp_cell imm[4], uint32_t *nim
         imm[0].pair.a = (uint32_t)cells[a->cell + 1].u64;
         imm[0].pair.b = (uint32_t)cells[b->cell + 1].u64;
         *nimm = 1;
-        return fused_bin[k].ll;
+        return fused_bin[iop][FORM_LL];
       }
       imm[0] = cells[a->cell + 1];
       imm[1] = cells[b->cell + 1];
       *nimm = 2;
-      return fused_bin[k].lc;
+      return fused_bin[iop][FORM_LC];
     }
     *first = *b;
     em->nlast -= 1;
     imm[0] = cells[b->cell + 1];
     *nimm = 1;
-    return b->iop == WP_OP_local_get ? fused_bin[k].sl : fused_bin[k].sc;
+    return fused_bin[iop][b->iop == WP_OP_local_get ? FORM_SL : FORM_SC];
   }
   int kind = iop == WP_XOP_jump_if ? 0 : iop == WP_XOP_jump_if_back ? 1 : iop == WP_XOP_jump_unless ? 2 : -1;
   if (kind < 0) return iop;
@@ -259,25 +263,26 @@ static unsigned fuse(wp_emitter *em, unsigned iop, wp_cell imm[4], uint32_t *nim
     em->nlast -= 1;
     return kind == 0 ? WP_XOP_jump_unless : WP_XOP_jump_if;
   }
-  int which;
-  int form = cmp_form(b->iop, &which, &len);
-  if (form < 0 || b->cell + len != em->ncells) return iop;
+  unsigned op;
+  int form = bin_operands(b->iop, &op, &len);
+  if (form < 0 || !fused_cmp[op][kind][form] || b->cell + len != em->ncells) return iop;
   bool step = a && (a->iop == WP_XOP_ll_i32_add_tee || a->iop == WP_XOP_lc_i32_add_tee);
   if (step && kind != 2 && (form == FORM_SL || form == FORM_SC)) {
     /* a loop step: the tee'd sum is the compare's first operand */
     uint32_t alen = a->iop == WP_XOP_ll_i32_add_tee ? 3 : 4; /* with the local's index */
-    if (a->cell + alen == b->cell) {
+    uint16_t fused = fused_step[op][a->iop == WP_XOP_lc_i32_add_tee][kind][form == FORM_SC];
+    if (a->cell + alen == b->cell && fused) {
       *first = *a;
       em->nlast -= 2;
       for (uint32_t i = 1; i < alen; i++) imm[(*nimm)++] = cells[a->cell + i];
       imm[(*nimm)++] = cells[b->cell + 1];
-      return fused_step[which][a->iop == WP_XOP_lc_i32_add_tee][kind][form == FORM_SC];
+      return fused;
     }
   }
   *first = *b;
   em->nlast -= 1;
   for (uint32_t i = 1; i < len; i++) imm[(*nimm)++] = cells[b->cell + i];
-  return fused_cmp[which].j[kind][form];
+  return fused_cmp[op][kind][form];
 }
 
 static void remember(wp_emitter *em, unsigned iop, uint32_t cell, uint32_t map, uint32_t offset) {

@@ -36,6 +36,8 @@
  * memory's base and size.  pc and sp are written back to the frame at
  * calls, host calls and traps (the only times anyone else looks). */
 
+#include "semantics.h" /* the instructions' semantics, opcodes.def's */
+
 #ifndef HOOK_ENTER
 #define HOOK_ENTER(f) ((void)0)
 #endif
@@ -88,8 +90,8 @@
 int LOOP_FN(wp_exec *ex, uint32_t base, wp_error *err, wp_handler_table *labels) {
 #if WP_COMPUTED_GOTO
   static const void *const handlers[WP_IOP_COUNT] = {
-#define OP(byte, name, ident, imm, sig) [WP_OP_##ident] = &&L_##ident,
-#define OPFC(sub, name, ident, imm, sig) [WP_OP_##ident] = &&L_##ident,
+#define OP(byte, name, ident, imm, sig, sem) [WP_OP_##ident] = &&L_##ident,
+#define OPFC(sub, name, ident, imm, sig, sem) [WP_OP_##ident] = &&L_##ident,
 #include "opcodes.def"
 #undef OP
 #undef OPFC
@@ -123,8 +125,8 @@ int LOOP_FN(wp_exec *ex, uint32_t base, wp_error *err, wp_handler_table *labels)
 #endif
   /* The portable build's "handlers" are the internal opcode numbers. */
   static const void *const handlers[WP_IOP_COUNT] = {
-#define OP(byte, name, ident, imm, sig) [WP_OP_##ident] = (const void *)(uintptr_t)WP_OP_##ident,
-#define OPFC(sub, name, ident, imm, sig) [WP_OP_##ident] = (const void *)(uintptr_t)WP_OP_##ident,
+#define OP(byte, name, ident, imm, sig, sem) [WP_OP_##ident] = (const void *)(uintptr_t)WP_OP_##ident,
+#define OPFC(sub, name, ident, imm, sig, sem) [WP_OP_##ident] = (const void *)(uintptr_t)WP_OP_##ident,
 #include "opcodes.def"
 #undef OP
 #undef OPFC
@@ -225,8 +227,6 @@ int LOOP_FN(wp_exec *ex, uint32_t base, wp_error *err, wp_handler_table *labels)
 #define IMM(i) (pc[i].u64)
 #define TOP sp[-1]
 #define I32 (uint32_t)
-#define S32 (int32_t)
-#define S64 (int64_t)
 
   LOAD_MEMORY();
 #if LOOP_STEP
@@ -261,92 +261,11 @@ dispatch:
 #endif
 #endif
   {
-/* Binary operators: a = second from top, b = top. */
-#define BIN(ident, ta, tr, expr)        \
-  CASE(ident) : {                       \
-    ta b = (ta)sp[-1], a = (ta)sp[-2];  \
-    sp[-2] = (tr)(expr);                \
-    sp--;                               \
-    NEXT(1);                            \
-  }
-#define UN(ident, ta, tr, expr) \
-  CASE(ident) : {               \
-    ta a = (ta)sp[-1];          \
-    sp[-1] = (tr)(expr);        \
-    NEXT(1);                    \
-  }
-#define BINF32(ident, expr)                          \
-  CASE(ident) : {                                    \
-    float b = wp_f32(sp[-1]), a = wp_f32(sp[-2]);    \
-    sp[-2] = wp_from_f32(expr);                      \
-    sp--;                                            \
-    NEXT(1);                                         \
-  }
-#define BINF64(ident, expr)                          \
-  CASE(ident) : {                                    \
-    double b = wp_f64(sp[-1]), a = wp_f64(sp[-2]);   \
-    sp[-2] = wp_from_f64(expr);                      \
-    sp--;                                            \
-    NEXT(1);                                         \
-  }
-#define CMPF32(ident, op)                            \
-  CASE(ident) : {                                    \
-    float b = wp_f32(sp[-1]), a = wp_f32(sp[-2]);    \
-    sp[-2] = (uint32_t)(a op b);                     \
-    sp--;                                            \
-    NEXT(1);                                         \
-  }
-#define CMPF64(ident, op)                            \
-  CASE(ident) : {                                    \
-    double b = wp_f64(sp[-1]), a = wp_f64(sp[-2]);   \
-    sp[-2] = (uint32_t)(a op b);                     \
-    sp--;                                            \
-    NEXT(1);                                         \
-  }
-#define UNF32(ident, expr)       \
-  CASE(ident) : {                \
-    float a = wp_f32(sp[-1]);    \
-    sp[-1] = wp_from_f32(expr);  \
-    NEXT(1);                     \
-  }
-#define UNF64(ident, expr)       \
-  CASE(ident) : {                \
-    double a = wp_f64(sp[-1]);   \
-    sp[-1] = wp_from_f64(expr);  \
-    NEXT(1);                     \
-  }
-
 /* Memory access: effective address = i32 operand + static offset; one
  * compare against the current size (offset < 2^32, so no overflow). */
 #define EA(n, addr_slot)                                  \
   uint64_t ea = (uint64_t)(uint32_t)(addr_slot) + IMM(1); \
   if (WP_UNLIKELY(ea + (n) > mem_size)) TRAP(WP_TRAP_MEMORY_OOB);
-#define LOAD(ident, ctype, n, conv)  \
-  CASE(ident) : {                    \
-    EA(n, sp[-1]);                   \
-    ctype v;                         \
-    memcpy(&v, mem_base + ea, n);    \
-    sp[-1] = conv;                   \
-    NEXT(2);                         \
-  }
-#define STORE(ident, ctype, n)       \
-  CASE(ident) : {                    \
-    EA(n, sp[-2]);                   \
-    ctype v = (ctype)sp[-1];         \
-    memcpy(mem_base + ea, &v, n);    \
-    sp -= 2;                         \
-    HOOK_STORED(ea, n);              \
-    NEXT(2);                         \
-  }
-/* Trapping float-to-int truncation. */
-#define TRUNC(ident, getf, fits, ctype, rtype)                    \
-  CASE(ident) : {                                                 \
-    double x = (double)getf(sp[-1]);                              \
-    if (isnan(x)) TRAP(WP_TRAP_INVALID_CONVERSION);               \
-    if (!fits(x)) TRAP(WP_TRAP_INT_OVERFLOW);                     \
-    sp[-1] = (rtype)(ctype)x;                                     \
-    NEXT(1);                                                      \
-  }
 
     /* ---- control ---- */
     CASE(unreachable) : TRAP(WP_TRAP_UNREACHABLE);
@@ -514,60 +433,60 @@ dispatch:
 
     /* ---- superinstructions (fused.h): those the stepping loop has too ---- */
 #if LOOP_FUSED || LOOP_STEP
-#define FUSED_BIN(X, id, ct, g, p, e)                               \
-  XCASE(ll_##id) : {                                                \
-    FUSED_GUARD(3);                                                 \
-    ct a = g(fp[pc[1].pair.a]), b = g(fp[pc[1].pair.b]);            \
-    *sp++ = p(e);                                                   \
-    NEXT(2);                                                        \
-  }                                                                 \
-  XCASE(lc_##id) : {                                                \
-    FUSED_GUARD(3);                                                 \
-    ct a = g(fp[pc[1].u64]), b = g(pc[2].u64);                      \
-    *sp++ = p(e);                                                   \
-    NEXT(3);                                                        \
-  }                                                                 \
-  XCASE(sl_##id) : {                                                \
-    FUSED_GUARD(2);                                                 \
-    ct a = g(sp[-1]), b = g(fp[pc[1].u64]);                         \
-    sp[-1] = p(e);                                                  \
-    NEXT(2);                                                        \
-  }                                                                 \
-  XCASE(sc_##id) : {                                                \
-    FUSED_GUARD(2);                                                 \
-    ct a = g(sp[-1]), b = g(pc[1].u64);                             \
-    sp[-1] = p(e);                                                  \
-    NEXT(2);                                                        \
+/* Operand forms (fused.h): a and b, the operator's operand slots; the stack
+ * operands among them are popped. */
+#define OPND_S a = sp[-2]; b = sp[-1]; sp -= 2
+#define OPND_LL a = fp[pc[1].pair.a]; b = fp[pc[1].pair.b]
+#define OPND_LC a = fp[pc[1].u64]; b = pc[2].u64
+#define OPND_SL a = sp[-1]; b = fp[pc[1].u64]; sp -= 1
+#define OPND_SC a = sp[-1]; b = pc[1].u64; sp -= 1
+/* Where a result goes (fused.h): TO(r, at) with the local's index at cell at. */
+#define TO_PUSH(r, at) (*sp++ = (r))
+#define TO_SET(r, at) fp[pc[at].u64] = (r)
+#define TO_TEE(r, at)            \
+  do {                           \
+    uint64_t r_ = (r);           \
+    fp[pc[at].u64] = r_;         \
+    *sp++ = r_;                  \
+  } while (0)
+/* A binary operator `id` of K wasm instructions: operands in form OPND,
+ * LEN cells up to its destination's, EXTRA cells (the local's index) after. */
+#define FUSED_BIN1(name, K, OPND, LEN, TO, EXTRA, id) \
+  XCASE(name) : {                                     \
+    FUSED_GUARD(K);                                   \
+    uint64_t a, b;                                    \
+    OPND;                                             \
+    TO(wp_sem_##id(a, b), LEN);                       \
+    NEXT(LEN + EXTRA);                                \
   }
-/* One compare-and-jump form of K wasm instructions: GETAB loads a and b
- * and pops what they used, REL is the index of the rel cell, CHECK is
- * CHECKPOINT() at back-edges. */
-#define FUSED_CJ1(name, K, CHECK, GETAB, REL, WHEN, e) \
+#define FUSED_BIN(X, id)                             \
+  FUSED_BIN1(ll_##id, 3, OPND_LL, 2, TO_PUSH, 0, id) \
+  FUSED_BIN1(lc_##id, 3, OPND_LC, 3, TO_PUSH, 0, id) \
+  FUSED_BIN1(sl_##id, 2, OPND_SL, 2, TO_PUSH, 0, id) \
+  FUSED_BIN1(sc_##id, 2, OPND_SC, 2, TO_PUSH, 0, id)
+/* One compare-and-jump form of K wasm instructions: REL is the index of
+ * the rel cell, CHECK is CHECKPOINT() at back-edges. */
+#define FUSED_CJ1(name, K, CHECK, OPND, REL, WHEN, id) \
   XCASE(name) : {                                      \
     FUSED_GUARD(K);                                    \
     CHECK;                                             \
-    uint32_t a, b;                                     \
-    GETAB;                                             \
-    if (WHEN(e)) NEXT(pc[REL].i64);                    \
+    uint64_t a, b;                                     \
+    OPND;                                              \
+    if (WHEN(wp_sem_##id(a, b))) NEXT(pc[REL].i64);    \
     NEXT(REL + 1);                                     \
   }
-#define CJ_S a = I32 sp[-2], b = I32 sp[-1], sp -= 2
-#define CJ_LL a = I32 fp[pc[1].pair.a], b = I32 fp[pc[1].pair.b]
-#define CJ_LC a = I32 fp[pc[1].u64], b = I32 pc[2].u64
-#define CJ_SL a = I32 sp[-1], b = I32 fp[pc[1].u64], sp -= 1
-#define CJ_SC a = I32 sp[-1], b = I32 pc[1].u64, sp -= 1
 #define CJ_IF(x) (x)
 #define CJ_UNLESS(x) (!(x))
-#define CJ_FORMS(pre, CHECK, WHEN, id, e)                    \
-  FUSED_CJ1(pre##s_##id, 2, CHECK, CJ_S, 1, WHEN, e)         \
-  FUSED_CJ1(pre##ll_##id, 4, CHECK, CJ_LL, 2, WHEN, e)       \
-  FUSED_CJ1(pre##lc_##id, 4, CHECK, CJ_LC, 3, WHEN, e)       \
-  FUSED_CJ1(pre##sl_##id, 3, CHECK, CJ_SL, 2, WHEN, e)       \
-  FUSED_CJ1(pre##sc_##id, 3, CHECK, CJ_SC, 2, WHEN, e)
-#define FUSED_CJ(X, id, e)                        \
-  CJ_FORMS(j, (void)0, CJ_IF, id, e)              \
-  CJ_FORMS(jb, CHECKPOINT(), CJ_IF, id, e)        \
-  CJ_FORMS(ju, (void)0, CJ_UNLESS, id, e)
+#define CJ_FORMS(pre, CHECK, WHEN, id)                    \
+  FUSED_CJ1(pre##s_##id, 2, CHECK, OPND_S, 1, WHEN, id)   \
+  FUSED_CJ1(pre##ll_##id, 4, CHECK, OPND_LL, 2, WHEN, id) \
+  FUSED_CJ1(pre##lc_##id, 4, CHECK, OPND_LC, 3, WHEN, id) \
+  FUSED_CJ1(pre##sl_##id, 3, CHECK, OPND_SL, 2, WHEN, id) \
+  FUSED_CJ1(pre##sc_##id, 3, CHECK, OPND_SC, 2, WHEN, id)
+#define FUSED_CJ(X, id)                      \
+  CJ_FORMS(j, (void)0, CJ_IF, id)            \
+  CJ_FORMS(jb, CHECKPOINT(), CJ_IF, id)      \
+  CJ_FORMS(ju, (void)0, CJ_UNLESS, id)
     XCASE(copy_local) : {
       FUSED_GUARD(2);
       fp[pc[2].u64] = fp[pc[1].u64];
@@ -585,231 +504,180 @@ dispatch:
       fp[pc[2].u64] = pc[1].u64;
       NEXT(3);
     }
-    WP_FUSED_BINOPS(FUSED_BIN, _)
-    WP_FUSED_CMPS(FUSED_CJ, _)
+    WP_FUSED_BIN(FUSED_BIN, _)
+    WP_FUSED_CMP_JUMP(FUSED_CJ, _)
 #undef FUSED_BIN
 #undef FUSED_CJ1
-#undef CJ_S
-#undef CJ_LL
-#undef CJ_LC
-#undef CJ_SL
-#undef CJ_SC
 #undef CJ_IF
 #undef CJ_UNLESS
 #undef CJ_FORMS
 #undef FUSED_CJ
-/* Results into a local (fused.h): GET pops the stack operands into a and b,
- * LEN is the producer's length in cells, the local's index comes after. */
-#define TO_SET(r, at) fp[pc[at].u64] = (r)
-#define TO_TEE(r, at)            \
-  do {                           \
-    uint64_t r_ = (r);           \
-    fp[pc[at].u64] = r_;         \
-    *sp++ = r_;                  \
-  } while (0)
-#define DEST_BIN1(name, K, GET, LEN, TO, ct, g, p, e) \
-  XCASE(name) : {                                     \
-    FUSED_GUARD(K);                                   \
-    ct a, b;                                          \
-    GET;                                           \
-    TO(p(e), LEN);                                 \
-    NEXT(LEN + 1);                                 \
+/* Results into a local (fused.h). */
+#define DEST_BIN(X, id)                                    \
+  FUSED_BIN1(s_##id##_set, 2, OPND_S, 1, TO_SET, 1, id)    \
+  FUSED_BIN1(s_##id##_tee, 2, OPND_S, 1, TO_TEE, 1, id)    \
+  FUSED_BIN1(ll_##id##_set, 4, OPND_LL, 2, TO_SET, 1, id)  \
+  FUSED_BIN1(ll_##id##_tee, 4, OPND_LL, 2, TO_TEE, 1, id)  \
+  FUSED_BIN1(lc_##id##_set, 4, OPND_LC, 3, TO_SET, 1, id)  \
+  FUSED_BIN1(lc_##id##_tee, 4, OPND_LC, 3, TO_TEE, 1, id)  \
+  FUSED_BIN1(sl_##id##_set, 3, OPND_SL, 2, TO_SET, 1, id)  \
+  FUSED_BIN1(sl_##id##_tee, 3, OPND_SL, 2, TO_TEE, 1, id)  \
+  FUSED_BIN1(sc_##id##_set, 3, OPND_SC, 2, TO_SET, 1, id)  \
+  FUSED_BIN1(sc_##id##_tee, 3, OPND_SC, 2, TO_TEE, 1, id)
+    WP_FUSED_DEST_BIN_I32(DEST_BIN, _)
+/* Loop steps (fused.h): x_ = the sum of OPND, stored to local X (cell XI),
+ * compared with b. */
+#define STEP1(name, CHECK, OPND, XI, BGET, id)       \
+  XCASE(name) : {                                    \
+    FUSED_GUARD(7);                                  \
+    CHECK;                                           \
+    uint64_t a, b;                                   \
+    OPND;                                            \
+    uint64_t x_ = wp_sem_i32_add(a, b);              \
+    fp[pc[XI].u64] = x_;                             \
+    if (wp_sem_##id(x_, BGET)) NEXT(pc[XI + 2].i64); \
+    NEXT(XI + 3);                                    \
   }
-#define DB_S(g) b = g(sp[-1]), a = g(sp[-2]), sp -= 2
-#define DB_LL(g) a = g(fp[pc[1].pair.a]), b = g(fp[pc[1].pair.b])
-#define DB_LC(g) a = g(fp[pc[1].u64]), b = g(pc[2].u64)
-#define DB_SL(g) a = g(sp[-1]), b = g(fp[pc[1].u64]), sp -= 1
-#define DB_SC(g) a = g(sp[-1]), b = g(pc[1].u64), sp -= 1
-#define DEST_BIN(X, id, ct, g, p, e)                               \
-  DEST_BIN1(s_##id##_set, 2, DB_S(g), 1, TO_SET, ct, g, p, e)         \
-  DEST_BIN1(s_##id##_tee, 2, DB_S(g), 1, TO_TEE, ct, g, p, e)         \
-  DEST_BIN1(ll_##id##_set, 4, DB_LL(g), 2, TO_SET, ct, g, p, e)       \
-  DEST_BIN1(ll_##id##_tee, 4, DB_LL(g), 2, TO_TEE, ct, g, p, e)       \
-  DEST_BIN1(lc_##id##_set, 4, DB_LC(g), 3, TO_SET, ct, g, p, e)       \
-  DEST_BIN1(lc_##id##_tee, 4, DB_LC(g), 3, TO_TEE, ct, g, p, e)       \
-  DEST_BIN1(sl_##id##_set, 3, DB_SL(g), 2, TO_SET, ct, g, p, e)       \
-  DEST_BIN1(sl_##id##_tee, 3, DB_SL(g), 2, TO_TEE, ct, g, p, e)       \
-  DEST_BIN1(sc_##id##_set, 3, DB_SC(g), 2, TO_SET, ct, g, p, e)       \
-  DEST_BIN1(sc_##id##_tee, 3, DB_SC(g), 2, TO_TEE, ct, g, p, e)
-    WP_FUSED_BINOPS_I32(DEST_BIN, _)
-/* Loop steps (fused.h): x = the sum, stored to local X, compared with b. */
-#define STEP1(name, CHECK, XGET, XI, BGET, e) \
-  XCASE(name) : {                             \
-    FUSED_GUARD(7);                           \
-    CHECK;                                    \
-    uint32_t x_ = XGET;                       \
-    fp[pc[XI].u64] = x_;                      \
-    uint32_t a = x_, b = BGET;                \
-    if (e) NEXT(pc[XI + 2].i64);              \
-    NEXT(XI + 3);                             \
-  }
-#define S_LL I32 fp[pc[1].pair.a] + I32 fp[pc[1].pair.b]
-#define S_LC I32 fp[pc[1].u64] + I32 pc[2].u64
-#define STEP(X, id, e)                                                    \
-  STEP1(sll_jsl_##id, (void)0, S_LL, 2, I32 fp[pc[3].u64], e)            \
-  STEP1(sll_jsc_##id, (void)0, S_LL, 2, I32 pc[3].u64, e)                \
-  STEP1(sll_jbsl_##id, CHECKPOINT(), S_LL, 2, I32 fp[pc[3].u64], e)      \
-  STEP1(sll_jbsc_##id, CHECKPOINT(), S_LL, 2, I32 pc[3].u64, e)          \
-  STEP1(slc_jsl_##id, (void)0, S_LC, 3, I32 fp[pc[4].u64], e)            \
-  STEP1(slc_jsc_##id, (void)0, S_LC, 3, I32 pc[4].u64, e)                \
-  STEP1(slc_jbsl_##id, CHECKPOINT(), S_LC, 3, I32 fp[pc[4].u64], e)      \
-  STEP1(slc_jbsc_##id, CHECKPOINT(), S_LC, 3, I32 pc[4].u64, e)
-    WP_FUSED_CMPS(STEP, _)
+#define STEP(X, id)                                                    \
+  STEP1(sll_jsl_##id, (void)0, OPND_LL, 2, fp[pc[3].u64], id)         \
+  STEP1(sll_jsc_##id, (void)0, OPND_LL, 2, pc[3].u64, id)             \
+  STEP1(sll_jbsl_##id, CHECKPOINT(), OPND_LL, 2, fp[pc[3].u64], id)   \
+  STEP1(sll_jbsc_##id, CHECKPOINT(), OPND_LL, 2, pc[3].u64, id)       \
+  STEP1(slc_jsl_##id, (void)0, OPND_LC, 3, fp[pc[4].u64], id)         \
+  STEP1(slc_jsc_##id, (void)0, OPND_LC, 3, pc[4].u64, id)             \
+  STEP1(slc_jbsl_##id, CHECKPOINT(), OPND_LC, 3, fp[pc[4].u64], id)   \
+  STEP1(slc_jbsc_##id, CHECKPOINT(), OPND_LC, 3, pc[4].u64, id)
+    WP_FUSED_STEP(STEP, _)
 #endif /* LOOP_FUSED || LOOP_STEP */
 
     /* ---- the other superinstructions (only with LOOP_FUSED) ---- */
 #if LOOP_FUSED
-#define FUSED_LOAD(X, id, ctype, n, conv)                                    \
+#define FUSED_LOAD(X, id)                                                    \
   XCASE(l_##id) : {                                                          \
     uint64_t ea = (uint64_t)(uint32_t)fp[pc[1].u64] + pc[2].u64;             \
-    if (WP_UNLIKELY(ea + (n) > mem_size)) {                                  \
+    if (WP_UNLIKELY(ea + WP_WIDTH_##id > mem_size)) {                        \
       *sp++ = fp[pc[1].u64]; /* the stack as the load saw it (fused.h) */    \
       TRAP(WP_TRAP_MEMORY_OOB);                                              \
     }                                                                        \
-    ctype v;                                                                 \
-    memcpy(&v, mem_base + ea, n);                                            \
-    *sp++ = conv;                                                            \
+    *sp++ = wp_load_##id(mem_base + ea);                                     \
     NEXT(3);                                                                 \
   }
-    WP_FUSED_LOADS(FUSED_LOAD, _)
+    WP_FUSED_LOAD(FUSED_LOAD, _)
 #undef FUSED_LOAD
-#define FUSED_STORE1(name, ctype, n, VAL)                                    \
+#define FUSED_STORE1(name, id, VAL)                                          \
   XCASE(name) : {                                                            \
     uint64_t val = VAL;                                                      \
     uint64_t ea = (uint64_t)(uint32_t)sp[-1] + pc[2].u64;                    \
-    if (WP_UNLIKELY(ea + (n) > mem_size)) {                                  \
+    if (WP_UNLIKELY(ea + WP_WIDTH_##id > mem_size)) {                        \
       *sp++ = val; /* the stack as the store saw it (fused.h) */             \
       TRAP(WP_TRAP_MEMORY_OOB);                                              \
     }                                                                        \
-    ctype v = (ctype)val;                                                    \
-    memcpy(mem_base + ea, &v, n);                                            \
+    wp_store_##id(mem_base + ea, val);                                       \
     sp--;                                                                    \
     NEXT(3);                                                                 \
   }
-#define FUSED_STORE(X, id, ctype, n)                     \
-  FUSED_STORE1(sl_##id, ctype, n, fp[pc[1].u64])         \
-  FUSED_STORE1(sc_##id, ctype, n, pc[1].u64)
-    WP_FUSED_STORES(FUSED_STORE, _)
+#define FUSED_STORE(X, id)                   \
+  FUSED_STORE1(sl_##id, id, fp[pc[1].u64])   \
+  FUSED_STORE1(sc_##id, id, pc[1].u64)
+    WP_FUSED_STORE(FUSED_STORE, _)
 #undef FUSED_STORE
 #undef FUSED_STORE1
-    WP_FUSED_BINOPS_OTHER(DEST_BIN, _)
-/* Results into memory (fused.h): the address is below the operands. */
-#define STORE_BIN1(name, GET, LEN, W, ct, g, p, e)              \
-  XCASE(name) : {                                               \
-    ct a, b;                                                    \
-    GET;                                                        \
-    uint64_t r_ = p(e);                                         \
-    uint64_t ea = (uint64_t)(uint32_t)sp[-1] + pc[LEN].u64;     \
-    if (WP_UNLIKELY(ea + (W) > mem_size)) {                     \
-      *sp++ = r_; /* the stack as the store saw it */           \
-      TRAP(WP_TRAP_MEMORY_OOB);                                 \
-    }                                                           \
-    if ((W) == 4) {                                             \
-      uint32_t v_ = (uint32_t)r_;                               \
-      memcpy(mem_base + ea, &v_, 4);                            \
-    } else {                                                    \
-      memcpy(mem_base + ea, &r_, 8);                            \
-    }                                                           \
-    sp--;                                                       \
-    NEXT(LEN + 1);                                              \
+    WP_FUSED_DEST_BIN_OTHER(DEST_BIN, _)
+/* Results into memory (fused.h): the address is below the operands; the
+ * result is written by the store of its type. */
+#define STORE_BIN1(name, OPND, LEN, id)                                  \
+  XCASE(name) : {                                                        \
+    uint64_t a, b;                                                       \
+    OPND;                                                                \
+    uint64_t r_ = wp_sem_##id(a, b);                                     \
+    uint64_t ea = (uint64_t)(uint32_t)sp[-1] + pc[LEN].u64;              \
+    if (WP_UNLIKELY(ea + WP_RESULT_WIDTH_##id > mem_size)) {             \
+      *sp++ = r_; /* the stack as the store saw it */                    \
+      TRAP(WP_TRAP_MEMORY_OOB);                                          \
+    }                                                                    \
+    wp_result_store_##id(mem_base + ea, r_);                             \
+    sp--;                                                                \
+    NEXT(LEN + 1);                                                       \
   }
-#define STORE_BIN_W(X, id, W, ct, g, p, e)                     \
-  STORE_BIN1(s_##id##_store, DB_S(g), 1, W, ct, g, p, e)       \
-  STORE_BIN1(ll_##id##_store, DB_LL(g), 2, W, ct, g, p, e)     \
-  STORE_BIN1(lc_##id##_store, DB_LC(g), 3, W, ct, g, p, e)     \
-  STORE_BIN1(sl_##id##_store, DB_SL(g), 2, W, ct, g, p, e)     \
-  STORE_BIN1(sc_##id##_store, DB_SC(g), 2, W, ct, g, p, e)
-#define STORE_BIN_W_(X, id, W, ct, g, p, e) STORE_BIN_W(X, id, W, ct, g, p, e)
-#define STORE_BIN(X, id, ct, g, p, e) STORE_BIN_W_(X, id, WP_PUT_WIDTH_##p, ct, g, p, e)
-    WP_FUSED_BINOPS(STORE_BIN, _)
+#define STORE_BIN(X, id)                              \
+  STORE_BIN1(s_##id##_store, OPND_S, 1, id)           \
+  STORE_BIN1(ll_##id##_store, OPND_LL, 2, id)         \
+  STORE_BIN1(lc_##id##_store, OPND_LC, 3, id)         \
+  STORE_BIN1(sl_##id##_store, OPND_SL, 2, id)         \
+  STORE_BIN1(sc_##id##_store, OPND_SC, 2, id)
+    WP_FUSED_STORE_BIN(STORE_BIN, _)
 #undef STORE_BIN1
-#undef STORE_BIN_W
-#undef STORE_BIN_W_
 #undef STORE_BIN
 /* A load into a local: the address from the stack (plain) or a local (l_);
  * a trap leaves the stack as the load saw it, as FUSED_LOAD does. */
-#define DEST_LOAD1(name, ADDR, PUSH_ON_TRAP, POP, LEN, TO, ctype, n, conv) \
-  XCASE(name) : {                                                           \
-    uint64_t ea = (uint64_t)(uint32_t)(ADDR) + pc[LEN - 1].u64;             \
-    if (WP_UNLIKELY(ea + (n) > mem_size)) {                                 \
-      PUSH_ON_TRAP;                                                         \
-      TRAP(WP_TRAP_MEMORY_OOB);                                             \
-    }                                                                       \
-    ctype v;                                                                \
-    memcpy(&v, mem_base + ea, n);                                           \
-    POP;                                                                    \
-    TO(conv, LEN);                                                          \
-    NEXT(LEN + 1);                                                          \
+#define DEST_LOAD1(name, ADDR, PUSH_ON_TRAP, POP, LEN, TO, id)   \
+  XCASE(name) : {                                                 \
+    uint64_t ea = (uint64_t)(uint32_t)(ADDR) + pc[LEN - 1].u64;   \
+    if (WP_UNLIKELY(ea + WP_WIDTH_##id > mem_size)) {             \
+      PUSH_ON_TRAP;                                               \
+      TRAP(WP_TRAP_MEMORY_OOB);                                   \
+    }                                                             \
+    uint64_t v_ = wp_load_##id(mem_base + ea);                    \
+    POP;                                                          \
+    TO(v_, LEN);                                                  \
+    NEXT(LEN + 1);                                                \
   }
-#define DEST_LOAD(X, id, ctype, n, conv)                                                        \
-  DEST_LOAD1(id##_set, sp[-1], (void)0, sp--, 2, TO_SET, ctype, n, conv)                        \
-  DEST_LOAD1(id##_tee, sp[-1], (void)0, sp--, 2, TO_TEE, ctype, n, conv)                        \
-  DEST_LOAD1(l_##id##_set, fp[pc[1].u64], *sp++ = fp[pc[1].u64], (void)0, 3, TO_SET, ctype, n, conv) \
-  DEST_LOAD1(l_##id##_tee, fp[pc[1].u64], *sp++ = fp[pc[1].u64], (void)0, 3, TO_TEE, ctype, n, conv)
-    WP_FUSED_LOADS(DEST_LOAD, _)
-/* Accesses at a sum (fused.h): AGET sets s_, the 32-bit sum, popping the
- * stack operands it used; OFF is the offset cell; a trap pushes s_ back. */
-#define TO_PUSH(r, at) (*sp++ = (r))
-#define ADDR_LOAD1(name, AGET, OFF, TO, EXTRA, ctype, n, conv) \
+#define DEST_LOAD(X, id)                                                                   \
+  DEST_LOAD1(id##_set, sp[-1], (void)0, sp--, 2, TO_SET, id)                               \
+  DEST_LOAD1(id##_tee, sp[-1], (void)0, sp--, 2, TO_TEE, id)                               \
+  DEST_LOAD1(l_##id##_set, fp[pc[1].u64], *sp++ = fp[pc[1].u64], (void)0, 3, TO_SET, id)   \
+  DEST_LOAD1(l_##id##_tee, fp[pc[1].u64], *sp++ = fp[pc[1].u64], (void)0, 3, TO_TEE, id)
+    WP_FUSED_DEST_LOAD(DEST_LOAD, _)
+/* Accesses at a sum (fused.h): s_, the i32.add of OPND; OFF is the offset
+ * cell; a trap pushes s_ back. */
+#define ADDR_LOAD1(name, OPND, OFF, TO, EXTRA, id)             \
   XCASE(name) : {                                              \
-    uint32_t s_;                                               \
-    AGET;                                                      \
-    uint64_t ea = (uint64_t)s_ + pc[OFF].u64;                  \
-    if (WP_UNLIKELY(ea + (n) > mem_size)) {                    \
+    uint64_t a, b;                                             \
+    OPND;                                                      \
+    uint64_t s_ = wp_sem_i32_add(a, b);                        \
+    uint64_t ea = s_ + pc[OFF].u64;                            \
+    if (WP_UNLIKELY(ea + WP_WIDTH_##id > mem_size)) {          \
       *sp++ = s_;                                              \
       TRAP(WP_TRAP_MEMORY_OOB);                                \
     }                                                          \
-    ctype v;                                                   \
-    memcpy(&v, mem_base + ea, n);                              \
-    TO(conv, OFF + 1);                                         \
+    TO(wp_load_##id(mem_base + ea), OFF + 1);                  \
     NEXT(OFF + 1 + EXTRA);                                     \
   }
-#define A_S s_ = I32 sp[-2] + I32 sp[-1]; sp -= 2
-#define A_LL s_ = I32 fp[pc[1].pair.a] + I32 fp[pc[1].pair.b]
-#define A_LC s_ = I32 fp[pc[1].u64] + I32 pc[2].u64
-#define A_SL s_ = I32 sp[-1] + I32 fp[pc[1].u64]; sp -= 1
-#define A_SC s_ = I32 sp[-1] + I32 pc[1].u64; sp -= 1
-#define ADDR_LOAD_DESTS(pre, AGET, OFF, ctype, n, conv)                    \
-  ADDR_LOAD1(pre, AGET, OFF, TO_PUSH, 0, ctype, n, conv)                   \
-  ADDR_LOAD1(pre##_set, AGET, OFF, TO_SET, 1, ctype, n, conv)              \
-  ADDR_LOAD1(pre##_tee, AGET, OFF, TO_TEE, 1, ctype, n, conv)
-#define ADDR_LOAD(X, id, ctype, n, conv)                  \
-  ADDR_LOAD_DESTS(as_##id, A_S, 1, ctype, n, conv)        \
-  ADDR_LOAD_DESTS(all_##id, A_LL, 2, ctype, n, conv)      \
-  ADDR_LOAD_DESTS(alc_##id, A_LC, 3, ctype, n, conv)      \
-  ADDR_LOAD_DESTS(asl_##id, A_SL, 2, ctype, n, conv)      \
-  ADDR_LOAD_DESTS(asc_##id, A_SC, 2, ctype, n, conv)
-    WP_FUSED_LOADS(ADDR_LOAD, _)
+#define ADDR_LOAD_DESTS(pre, OPND, OFF, id)                \
+  ADDR_LOAD1(pre, OPND, OFF, TO_PUSH, 0, id)               \
+  ADDR_LOAD1(pre##_set, OPND, OFF, TO_SET, 1, id)          \
+  ADDR_LOAD1(pre##_tee, OPND, OFF, TO_TEE, 1, id)
+#define ADDR_LOAD(X, id)                          \
+  ADDR_LOAD_DESTS(as_##id, OPND_S, 1, id)         \
+  ADDR_LOAD_DESTS(all_##id, OPND_LL, 2, id)       \
+  ADDR_LOAD_DESTS(alc_##id, OPND_LC, 3, id)       \
+  ADDR_LOAD_DESTS(asl_##id, OPND_SL, 2, id)       \
+  ADDR_LOAD_DESTS(asc_##id, OPND_SC, 2, id)
+    WP_FUSED_ADDR_LOAD(ADDR_LOAD, _)
 /* A store of a local or constant at a sum of locals/constant: VAL is the
  * value's cell index, the offset follows it. */
-#define ADDR_STORE1(name, AGET, VAL, VALUE, ctype, n)                  \
+#define ADDR_STORE1(name, OPND, VAL, VALUE, id)                        \
   XCASE(name) : {                                                      \
-    uint32_t s_;                                                       \
-    AGET;                                                              \
+    uint64_t a, b;                                                     \
+    OPND;                                                              \
+    uint64_t s_ = wp_sem_i32_add(a, b);                                \
     uint64_t val = VALUE;                                              \
-    uint64_t ea = (uint64_t)s_ + pc[VAL + 1].u64;                      \
-    if (WP_UNLIKELY(ea + (n) > mem_size)) {                            \
+    uint64_t ea = s_ + pc[VAL + 1].u64;                                \
+    if (WP_UNLIKELY(ea + WP_WIDTH_##id > mem_size)) {                  \
       *sp++ = s_;                                                      \
       *sp++ = val; /* the stack as the store saw it */                 \
       TRAP(WP_TRAP_MEMORY_OOB);                                        \
     }                                                                  \
-    ctype v = (ctype)val;                                              \
-    memcpy(mem_base + ea, &v, n);                                      \
+    wp_store_##id(mem_base + ea, val);                                 \
     NEXT(VAL + 2);                                                     \
   }
-#define ADDR_STORE(X, id, ctype, n)                                 \
-  ADDR_STORE1(all_sl_##id, A_LL, 2, fp[pc[2].u64], ctype, n)        \
-  ADDR_STORE1(all_sc_##id, A_LL, 2, pc[2].u64, ctype, n)            \
-  ADDR_STORE1(alc_sl_##id, A_LC, 3, fp[pc[3].u64], ctype, n)        \
-  ADDR_STORE1(alc_sc_##id, A_LC, 3, pc[3].u64, ctype, n)
-    WP_FUSED_STORES(ADDR_STORE, _)
-#undef TO_PUSH
+#define ADDR_STORE(X, id)                                     \
+  ADDR_STORE1(all_sl_##id, OPND_LL, 2, fp[pc[2].u64], id)     \
+  ADDR_STORE1(all_sc_##id, OPND_LL, 2, pc[2].u64, id)         \
+  ADDR_STORE1(alc_sl_##id, OPND_LC, 3, fp[pc[3].u64], id)     \
+  ADDR_STORE1(alc_sc_##id, OPND_LC, 3, pc[3].u64, id)
+    WP_FUSED_ADDR_STORE(ADDR_STORE, _)
 #undef ADDR_LOAD1
-#undef A_S
-#undef A_LL
-#undef A_LC
-#undef A_SL
-#undef A_SC
 #undef ADDR_LOAD_DESTS
 #undef ADDR_LOAD
 #undef ADDR_STORE1
@@ -818,17 +686,16 @@ dispatch:
 #undef DEST_LOAD
 #endif /* LOOP_FUSED */
 #undef STEP1
-#undef S_LL
-#undef S_LC
 #undef STEP
+#undef TO_PUSH
 #undef TO_SET
 #undef TO_TEE
-#undef DEST_BIN1
-#undef DB_S
-#undef DB_LL
-#undef DB_LC
-#undef DB_SL
-#undef DB_SC
+#undef FUSED_BIN1
+#undef OPND_S
+#undef OPND_LL
+#undef OPND_LC
+#undef OPND_SL
+#undef OPND_SC
 #undef DEST_BIN
 
     /* ---- tables ---- */
@@ -904,30 +771,6 @@ dispatch:
     }
 
     /* ---- memory ---- */
-    LOAD(i32_load, uint32_t, 4, v)
-    LOAD(i64_load, uint64_t, 8, v)
-    LOAD(f32_load, uint32_t, 4, v)
-    LOAD(f64_load, uint64_t, 8, v)
-    LOAD(i32_load8_s, int8_t, 1, (uint32_t)(int32_t)v)
-    LOAD(i32_load8_u, uint8_t, 1, (uint32_t)v)
-    LOAD(i32_load16_s, int16_t, 2, (uint32_t)(int32_t)v)
-    LOAD(i32_load16_u, uint16_t, 2, (uint32_t)v)
-    LOAD(i64_load8_s, int8_t, 1, (uint64_t)(int64_t)v)
-    LOAD(i64_load8_u, uint8_t, 1, (uint64_t)v)
-    LOAD(i64_load16_s, int16_t, 2, (uint64_t)(int64_t)v)
-    LOAD(i64_load16_u, uint16_t, 2, (uint64_t)v)
-    LOAD(i64_load32_s, int32_t, 4, (uint64_t)(int64_t)v)
-    LOAD(i64_load32_u, uint32_t, 4, (uint64_t)v)
-    STORE(i32_store, uint32_t, 4)
-    STORE(i64_store, uint64_t, 8)
-    STORE(f32_store, uint32_t, 4)
-    STORE(f64_store, uint64_t, 8)
-    STORE(i32_store8, uint8_t, 1)
-    STORE(i32_store16, uint16_t, 2)
-    STORE(i64_store8, uint8_t, 1)
-    STORE(i64_store16, uint16_t, 2)
-    STORE(i64_store32, uint32_t, 4)
-
     CASE(memory_size) : {
       *sp++ = (uint32_t)(mem_size / WP_PAGE_SIZE);
       NEXT(1);
@@ -969,210 +812,70 @@ dispatch:
       NEXT(2);
     }
 
-    /* ---- constants ---- */
-    CASE(i32_const) :
-    CASE(i64_const) :
-    CASE(f32_const) :
-    CASE(f64_const) : {
-      *sp++ = IMM(1);
-      NEXT(2);
-    }
-
-    /* ---- i32 ---- */
-    UN(i32_eqz, uint32_t, uint32_t, a == 0)
-    BIN(i32_eq, uint32_t, uint32_t, a == b)
-    BIN(i32_ne, uint32_t, uint32_t, a != b)
-    BIN(i32_lt_s, uint32_t, uint32_t, S32 a < S32 b)
-    BIN(i32_lt_u, uint32_t, uint32_t, a < b)
-    BIN(i32_gt_s, uint32_t, uint32_t, S32 a > S32 b)
-    BIN(i32_gt_u, uint32_t, uint32_t, a > b)
-    BIN(i32_le_s, uint32_t, uint32_t, S32 a <= S32 b)
-    BIN(i32_le_u, uint32_t, uint32_t, a <= b)
-    BIN(i32_ge_s, uint32_t, uint32_t, S32 a >= S32 b)
-    BIN(i32_ge_u, uint32_t, uint32_t, a >= b)
-    UN(i32_clz, uint32_t, uint32_t, a ? __builtin_clz(a) : 32)
-    UN(i32_ctz, uint32_t, uint32_t, a ? __builtin_ctz(a) : 32)
-    UN(i32_popcnt, uint32_t, uint32_t, __builtin_popcount(a))
-    BIN(i32_add, uint32_t, uint32_t, a + b)
-    BIN(i32_sub, uint32_t, uint32_t, a - b)
-    BIN(i32_mul, uint32_t, uint32_t, a * b)
-    CASE(i32_div_s) : {
-      int32_t b = S32 sp[-1], a = S32 sp[-2];
-      if (b == 0) TRAP(WP_TRAP_DIV_ZERO);
-      if (a == INT32_MIN && b == -1) TRAP(WP_TRAP_INT_OVERFLOW);
-      sp[-2] = (uint32_t)(a / b);
-      sp--;
-      NEXT(1);
-    }
-    CASE(i32_div_u) : {
-      uint32_t b = I32 sp[-1], a = I32 sp[-2];
-      if (b == 0) TRAP(WP_TRAP_DIV_ZERO);
-      sp[-2] = a / b;
-      sp--;
-      NEXT(1);
-    }
-    CASE(i32_rem_s) : {
-      int32_t b = S32 sp[-1], a = S32 sp[-2];
-      if (b == 0) TRAP(WP_TRAP_DIV_ZERO);
-      sp[-2] = b == -1 ? 0 : (uint32_t)(a % b);
-      sp--;
-      NEXT(1);
-    }
-    CASE(i32_rem_u) : {
-      uint32_t b = I32 sp[-1], a = I32 sp[-2];
-      if (b == 0) TRAP(WP_TRAP_DIV_ZERO);
-      sp[-2] = a % b;
-      sp--;
-      NEXT(1);
-    }
-    BIN(i32_and, uint32_t, uint32_t, a & b)
-    BIN(i32_or, uint32_t, uint32_t, a | b)
-    BIN(i32_xor, uint32_t, uint32_t, a ^ b)
-    BIN(i32_shl, uint32_t, uint32_t, a << (b & 31))
-    BIN(i32_shr_s, uint32_t, uint32_t, S32 a >> (b & 31))
-    BIN(i32_shr_u, uint32_t, uint32_t, a >> (b & 31))
-    BIN(i32_rotl, uint32_t, uint32_t, wp_rotl32(a, b))
-    BIN(i32_rotr, uint32_t, uint32_t, wp_rotr32(a, b))
-
-    /* ---- i64 ---- */
-    UN(i64_eqz, uint64_t, uint32_t, a == 0)
-    BIN(i64_eq, uint64_t, uint32_t, a == b)
-    BIN(i64_ne, uint64_t, uint32_t, a != b)
-    BIN(i64_lt_s, uint64_t, uint32_t, S64 a < S64 b)
-    BIN(i64_lt_u, uint64_t, uint32_t, a < b)
-    BIN(i64_gt_s, uint64_t, uint32_t, S64 a > S64 b)
-    BIN(i64_gt_u, uint64_t, uint32_t, a > b)
-    BIN(i64_le_s, uint64_t, uint32_t, S64 a <= S64 b)
-    BIN(i64_le_u, uint64_t, uint32_t, a <= b)
-    BIN(i64_ge_s, uint64_t, uint32_t, S64 a >= S64 b)
-    BIN(i64_ge_u, uint64_t, uint32_t, a >= b)
-    UN(i64_clz, uint64_t, uint64_t, a ? __builtin_clzll(a) : 64)
-    UN(i64_ctz, uint64_t, uint64_t, a ? __builtin_ctzll(a) : 64)
-    UN(i64_popcnt, uint64_t, uint64_t, __builtin_popcountll(a))
-    BIN(i64_add, uint64_t, uint64_t, a + b)
-    BIN(i64_sub, uint64_t, uint64_t, a - b)
-    BIN(i64_mul, uint64_t, uint64_t, a * b)
-    CASE(i64_div_s) : {
-      int64_t b = S64 sp[-1], a = S64 sp[-2];
-      if (b == 0) TRAP(WP_TRAP_DIV_ZERO);
-      if (a == INT64_MIN && b == -1) TRAP(WP_TRAP_INT_OVERFLOW);
-      sp[-2] = (uint64_t)(a / b);
-      sp--;
-      NEXT(1);
-    }
-    CASE(i64_div_u) : {
-      uint64_t b = sp[-1], a = sp[-2];
-      if (b == 0) TRAP(WP_TRAP_DIV_ZERO);
-      sp[-2] = a / b;
-      sp--;
-      NEXT(1);
-    }
-    CASE(i64_rem_s) : {
-      int64_t b = S64 sp[-1], a = S64 sp[-2];
-      if (b == 0) TRAP(WP_TRAP_DIV_ZERO);
-      sp[-2] = b == -1 ? 0 : (uint64_t)(a % b);
-      sp--;
-      NEXT(1);
-    }
-    CASE(i64_rem_u) : {
-      uint64_t b = sp[-1], a = sp[-2];
-      if (b == 0) TRAP(WP_TRAP_DIV_ZERO);
-      sp[-2] = a % b;
-      sp--;
-      NEXT(1);
-    }
-    BIN(i64_and, uint64_t, uint64_t, a & b)
-    BIN(i64_or, uint64_t, uint64_t, a | b)
-    BIN(i64_xor, uint64_t, uint64_t, a ^ b)
-    BIN(i64_shl, uint64_t, uint64_t, a << (b & 63))
-    BIN(i64_shr_s, uint64_t, uint64_t, S64 a >> (b & 63))
-    BIN(i64_shr_u, uint64_t, uint64_t, a >> (b & 63))
-    BIN(i64_rotl, uint64_t, uint64_t, wp_rotl64(a, b))
-    BIN(i64_rotr, uint64_t, uint64_t, wp_rotr64(a, b))
-
-    /* ---- floats ---- */
-    CMPF32(f32_eq, ==)
-    CMPF32(f32_ne, !=)
-    CMPF32(f32_lt, <)
-    CMPF32(f32_gt, >)
-    CMPF32(f32_le, <=)
-    CMPF32(f32_ge, >=)
-    CMPF64(f64_eq, ==)
-    CMPF64(f64_ne, !=)
-    CMPF64(f64_lt, <)
-    CMPF64(f64_gt, >)
-    CMPF64(f64_le, <=)
-    CMPF64(f64_ge, >=)
-    UN(f32_abs, uint64_t, uint64_t, wp_f32_abs(a))
-    UN(f32_neg, uint64_t, uint64_t, wp_f32_neg(a))
-    UNF32(f32_ceil, wp_ceilf(a))
-    UNF32(f32_floor, wp_floorf(a))
-    UNF32(f32_trunc, wp_truncf(a))
-    UNF32(f32_nearest, wp_nearestf(a))
-    UNF32(f32_sqrt, sqrtf(a))
-    BINF32(f32_add, a + b)
-    BINF32(f32_sub, a - b)
-    BINF32(f32_mul, a * b)
-    BINF32(f32_div, a / b)
-    BINF32(f32_min, wp_fminf(a, b))
-    BINF32(f32_max, wp_fmaxf(a, b))
-    BIN(f32_copysign, uint64_t, uint64_t, wp_f32_copysign(a, b))
-    UN(f64_abs, uint64_t, uint64_t, wp_f64_abs(a))
-    UN(f64_neg, uint64_t, uint64_t, wp_f64_neg(a))
-    UNF64(f64_ceil, wp_ceil(a))
-    UNF64(f64_floor, wp_floor(a))
-    UNF64(f64_trunc, wp_trunc(a))
-    UNF64(f64_nearest, wp_nearest(a))
-    UNF64(f64_sqrt, sqrt(a))
-    BINF64(f64_add, a + b)
-    BINF64(f64_sub, a - b)
-    BINF64(f64_mul, a * b)
-    BINF64(f64_div, a / b)
-    BINF64(f64_min, wp_fmin(a, b))
-    BINF64(f64_max, wp_fmax(a, b))
-    BIN(f64_copysign, uint64_t, uint64_t, wp_f64_copysign(a, b))
-
-    /* ---- conversions ---- */
-    UN(i32_wrap_i64, uint64_t, uint32_t, a)
-    TRUNC(i32_trunc_f32_s, wp_f32, wp_fits_i32, int32_t, uint32_t)
-    TRUNC(i32_trunc_f32_u, wp_f32, wp_fits_u32, uint32_t, uint32_t)
-    TRUNC(i32_trunc_f64_s, wp_f64, wp_fits_i32, int32_t, uint32_t)
-    TRUNC(i32_trunc_f64_u, wp_f64, wp_fits_u32, uint32_t, uint32_t)
-    UN(i64_extend_i32_s, uint64_t, uint64_t, (int64_t)(int32_t)(uint32_t)a)
-    UN(i64_extend_i32_u, uint64_t, uint64_t, (uint32_t)a)
-    TRUNC(i64_trunc_f32_s, wp_f32, wp_fits_i64, int64_t, uint64_t)
-    TRUNC(i64_trunc_f32_u, wp_f32, wp_fits_u64, uint64_t, uint64_t)
-    TRUNC(i64_trunc_f64_s, wp_f64, wp_fits_i64, int64_t, uint64_t)
-    TRUNC(i64_trunc_f64_u, wp_f64, wp_fits_u64, uint64_t, uint64_t)
-    UN(f32_convert_i32_s, uint64_t, uint64_t, wp_from_f32((float)(int32_t)(uint32_t)a))
-    UN(f32_convert_i32_u, uint64_t, uint64_t, wp_from_f32((float)(uint32_t)a))
-    UN(f32_convert_i64_s, uint64_t, uint64_t, wp_from_f32((float)(int64_t)a))
-    UN(f32_convert_i64_u, uint64_t, uint64_t, wp_from_f32((float)a))
-    UN(f32_demote_f64, uint64_t, uint64_t, wp_from_f32((float)wp_f64(a)))
-    UN(f64_convert_i32_s, uint64_t, uint64_t, wp_from_f64((double)(int32_t)(uint32_t)a))
-    UN(f64_convert_i32_u, uint64_t, uint64_t, wp_from_f64((double)(uint32_t)a))
-    UN(f64_convert_i64_s, uint64_t, uint64_t, wp_from_f64((double)(int64_t)a))
-    UN(f64_convert_i64_u, uint64_t, uint64_t, wp_from_f64((double)a))
-    UN(f64_promote_f32, uint64_t, uint64_t, wp_from_f64((double)wp_f32(a)))
-    CASE(i32_reinterpret_f32) :
-    CASE(i64_reinterpret_f64) :
-    CASE(f32_reinterpret_i32) :
-    CASE(f64_reinterpret_i64) : NEXT(1);
-
-    UN(i32_extend8_s, uint64_t, uint32_t, (int32_t)(int8_t)a)
-    UN(i32_extend16_s, uint64_t, uint32_t, (int32_t)(int16_t)a)
-    UN(i64_extend8_s, uint64_t, uint64_t, (int64_t)(int8_t)a)
-    UN(i64_extend16_s, uint64_t, uint64_t, (int64_t)(int16_t)a)
-    UN(i64_extend32_s, uint64_t, uint64_t, (int64_t)(int32_t)a)
-
-    UN(i32_trunc_sat_f32_s, uint64_t, uint32_t, wp_sat_i32(wp_f32(a)))
-    UN(i32_trunc_sat_f32_u, uint64_t, uint32_t, wp_sat_u32(wp_f32(a)))
-    UN(i32_trunc_sat_f64_s, uint64_t, uint32_t, wp_sat_i32(wp_f64(a)))
-    UN(i32_trunc_sat_f64_u, uint64_t, uint32_t, wp_sat_u32(wp_f64(a)))
-    UN(i64_trunc_sat_f32_s, uint64_t, uint64_t, wp_sat_i64(wp_f32(a)))
-    UN(i64_trunc_sat_f32_u, uint64_t, uint64_t, wp_sat_u64(wp_f32(a)))
-    UN(i64_trunc_sat_f64_s, uint64_t, uint64_t, wp_sat_i64(wp_f64(a)))
-    UN(i64_trunc_sat_f64_u, uint64_t, uint64_t, wp_sat_u64(wp_f64(a)))
+    /* ---- instructions with semantics in opcodes.def (semantics.h): one
+     * handler per row, by kind; OWN ones are the others here ---- */
+#define H_OWN(ident, ...)
+#define H_CONST(ident, ...) \
+  CASE(ident) : {           \
+    *sp++ = IMM(1);         \
+    NEXT(2);                \
+  }
+#define H_SAME(ident, ...) \
+  CASE(ident) : NEXT(1);
+#define H_UN(ident, ...)                  \
+  CASE(ident) : {                         \
+    sp[-1] = wp_sem_##ident(sp[-1]);      \
+    NEXT(1);                              \
+  }
+#define H_BIN(ident, ...)                         \
+  CASE(ident) : {                                 \
+    sp[-2] = wp_sem_##ident(sp[-2], sp[-1]);      \
+    sp--;                                         \
+    NEXT(1);                                      \
+  }
+#define H_UN_TRAPS(ident, ...)                                \
+  CASE(ident) : {                                             \
+    wp_trap_kind t_ = wp_sem_trap_##ident(sp[-1]);            \
+    if (t_) TRAP(t_);                                         \
+    sp[-1] = wp_sem_##ident(sp[-1]);                          \
+    NEXT(1);                                                  \
+  }
+#define H_BIN_TRAPS(ident, ...)                               \
+  CASE(ident) : {                                             \
+    wp_trap_kind t_ = wp_sem_trap_##ident(sp[-2], sp[-1]);    \
+    if (t_) TRAP(t_);                                         \
+    sp[-2] = wp_sem_##ident(sp[-2], sp[-1]);                  \
+    sp--;                                                     \
+    NEXT(1);                                                  \
+  }
+#define H_LOAD(ident, ...)                          \
+  CASE(ident) : {                                   \
+    EA(WP_WIDTH_##ident, sp[-1]);                   \
+    sp[-1] = wp_load_##ident(mem_base + ea);        \
+    NEXT(2);                                        \
+  }
+#define H_STORE(ident, ...)                         \
+  CASE(ident) : {                                   \
+    EA(WP_WIDTH_##ident, sp[-2]);                   \
+    wp_store_##ident(mem_base + ea, sp[-1]);        \
+    sp -= 2;                                        \
+    HOOK_STORED(ea, WP_WIDTH_##ident);              \
+    NEXT(2);                                        \
+  }
+#define OP(byte, name, ident, imm, sig, sem) WP_SEM(H_, ident, WP_SEM_##sem)
+#define OPFC(sub, name, ident, imm, sig, sem) WP_SEM(H_, ident, WP_SEM_##sem)
+#include "opcodes.def"
+#undef OP
+#undef OPFC
+#undef H_OWN
+#undef H_CONST
+#undef H_SAME
+#undef H_UN
+#undef H_BIN
+#undef H_UN_TRAPS
+#undef H_BIN_TRAPS
+#undef H_LOAD
+#undef H_STORE
 
     /* Structured control is resolved by the translator and never emitted. */
     CASE(nop) :
@@ -1312,20 +1015,7 @@ do_trap:
 #undef INTERRUPT_PENDING
 #undef TOP
 #undef I32
-#undef S32
-#undef S64
-#undef BIN
-#undef UN
-#undef BINF32
-#undef BINF64
-#undef CMPF32
-#undef CMPF64
-#undef UNF32
-#undef UNF64
 #undef EA
-#undef LOAD
-#undef STORE
-#undef TRUNC
 }
 
 #undef HOOK_ENTER

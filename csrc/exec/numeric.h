@@ -75,18 +75,6 @@ WP_ROUNDING(wp_trunc, double, trunc)
 WP_ROUNDING(wp_nearest, double, nearbyint)
 #undef WP_ROUNDING
 
-/* Bit-level sign operations preserve NaN payloads exactly. */
-static inline uint64_t wp_f32_abs(uint64_t s) { return (uint32_t)s & 0x7fffffffu; }
-static inline uint64_t wp_f32_neg(uint64_t s) { return (uint32_t)s ^ 0x80000000u; }
-static inline uint64_t wp_f32_copysign(uint64_t a, uint64_t b) {
-  return ((uint32_t)a & 0x7fffffffu) | ((uint32_t)b & 0x80000000u);
-}
-static inline uint64_t wp_f64_abs(uint64_t s) { return s & 0x7fffffffffffffffull; }
-static inline uint64_t wp_f64_neg(uint64_t s) { return s ^ 0x8000000000000000ull; }
-static inline uint64_t wp_f64_copysign(uint64_t a, uint64_t b) {
-  return (a & 0x7fffffffffffffffull) | (b & 0x8000000000000000ull);
-}
-
 /* Conversion range checks: true when trunc(x) fits the target type.  The
  * bounds are exact powers of two, so comparing before truncation is exact. */
 static inline bool wp_fits_i32(double x) { return x > -2147483649.0 && x < 2147483648.0; }

@@ -12,6 +12,7 @@
  * segments wrote into imported tables and memories stays written, as the
  * spec requires, simply because those objects are shared. */
 #include "runtime.h"
+#include "semantics.h" /* the extended-const arithmetic */
 
 #include <stdio.h>
 
@@ -34,17 +35,16 @@ static bool const_push(const_stack *s, wp_slot lo, wp_slot hi) {
   return true;
 }
 
-/* Integer add/sub/mul (extended-const): pop two, push one. */
+/* Integer add/sub/mul (extended-const): pop two, push one (the
+ * instructions' semantics, semantics.h). */
 static bool const_arith(const_stack *s, wp_opcode op) {
   if (s->n < 2) return false;
   uint64_t b = s->v[s->n - 1][0], a = s->v[s->n - 2][0], r;
   switch (op) {
-    case WP_OP_i32_add: r = (uint32_t)(a + b); break;
-    case WP_OP_i32_sub: r = (uint32_t)(a - b); break;
-    case WP_OP_i32_mul: r = (uint32_t)((uint32_t)a * (uint32_t)b); break;
-    case WP_OP_i64_add: r = a + b; break;
-    case WP_OP_i64_sub: r = a - b; break;
-    case WP_OP_i64_mul: r = a * b; break;
+#define ARITH(id) \
+  case WP_OP_##id: r = wp_sem_##id(a, b); break;
+    ARITH(i32_add) ARITH(i32_sub) ARITH(i32_mul) ARITH(i64_add) ARITH(i64_sub) ARITH(i64_mul)
+#undef ARITH
     default: return false;
   }
   s->n--;
