@@ -2,9 +2,9 @@
  * profile.  Every block adds its cost to ex->ticks; under a profile, the
  * code (translated for it: XOP_tick_blocks, code.h) also counts the
  * block's runs, and the call tree moves at calls and returns, behind the
- * one check whether a profile runs (ex->prof, marked unlikely so that the
- * profile's code stays off a counted run's path).  Left out of a
- * -DWP_NO_OBSERVATION build (exec.c). */
+ * one check whether a profile runs (ex->prof), in functions kept out of
+ * the loop's way so that a run without a profile pays only that check.  Left out
+ * of a -DWP_NO_OBSERVATION build (exec.c). */
 #include "loop_prelude.h"
 
 #ifndef WP_NO_OBSERVATION
@@ -18,10 +18,14 @@ static inline void prof_enter(wp_exec *ex, wp_func *f, const wp_code *code) {
   wp_prof_enter(ex, f);
   wp_prof_run(ex, f, code, true);
 }
+static inline void prof_leave(wp_exec *ex) { wp_prof_leave(ex); }
 static inline void prof_returned(wp_exec *ex, wp_func *f) { wp_prof_run(ex, f, WP_FUNC_CODE(f), false); }
 static inline void prof_host_leave(wp_exec *ex, wp_func *caller) {
   wp_prof_leave(ex);
   wp_prof_run(ex, caller, WP_FUNC_CODE(caller), false);
+}
+static WP_NOINLINE int prof_code(wp_exec *ex, const wp_code *code, wp_error *err) {
+  return wp_prof_sink_grow(ex->prof, code->nblocks, ex, err);
 }
 
 #define HOOK_TICK(n) TICKED_TICK(n)
@@ -29,11 +33,9 @@ static inline void prof_host_leave(wp_exec *ex, wp_func *caller) {
 #define HOOK_BLOCK_RUN() (ex->prof_blocks[pc[2].pair.b]++)
 #define HOOK_CODE_STALE(code) TICKED_CODE_STALE(code)
 /* The sink (profile.h) must hold any code's blocks before it runs. */
-#define HOOK_CODE(code)                                                          \
-  do {                                                                           \
-    if (WP_UNLIKELY(ex->prof && (code)->nblocks > ex->prof->sink_blocks) &&     \
-        wp_prof_sink_grow(ex->prof, (code)->nblocks, ex, err))                   \
-      return -1;                                                                 \
+#define HOOK_CODE(code)                                          \
+  do {                                                           \
+    if (WP_UNLIKELY(ex->prof && (code)->nblocks > ex->prof->sink_blocks) && prof_code(ex, (code), err)) return -1; \
   } while (0)
 #define HOOK_TRAP()                                                              \
   do {                                                                           \
@@ -42,13 +44,13 @@ static inline void prof_host_leave(wp_exec *ex, wp_func *caller) {
   } while (0)
 /* wp_prof_enter adds the per-call price itself. */
 #define HOOK_ENTER(f)                                            \
-  do {                                                                           \
+  do {                                                           \
     if (WP_UNLIKELY(ex->prof)) prof_enter(ex, (f), WP_FUNC_CODE(f)); \
     else ex->ticks += ex->cost.per_call;                         \
   } while (0)
 #define HOOK_LEAVE()                                 \
   do {                                               \
-    if (WP_UNLIKELY(ex->prof)) wp_prof_leave(ex);       \
+    if (WP_UNLIKELY(ex->prof)) prof_leave(ex);       \
   } while (0)
 #define HOOK_RETURNED()                                    \
   do {                                                     \
