@@ -15,22 +15,25 @@ the same), with the share in each program.  A measurement, never a test.
 With --forms: which operators each superinstruction family of
 csrc/exec/fused.h gets, printed as fused.h's lists: an operator takes part
 in a family when some bench program (or one of bench/zero_cost.py's
-kernels, examples/fib.wasm and kernel.wasm) executes a sequence that every form of
+kernels, examples/fib.wasm and kernel.wasm, or CoreMark) executes a sequence that every form of
 the family contains (e.g. OP; local.set for the results into a local), so
-no form the programs execute is left out.  An `if` may end a sequence here
+no form the programs execute is left out.  CoreMark (bench/coremark.py, at
+its quick iteration count) is measured too.  An `if` may end a sequence here
 (a compare fuses with the `if` that follows it).
 """
 from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from collections import Counter
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
+import coremark  # noqa: E402
 import wasmprof  # noqa: E402
 from engines import patch_size  # noqa: E402
 from programs import QUICK_SIZES, discover  # noqa: E402
@@ -41,16 +44,20 @@ STRUCTURE = {"block", "loop", "if", "else", "end", "try", "delegate"}
 UNCONDITIONAL = {"br", "br_table", "return", "unreachable", "return_call", "return_call_indirect"}
 
 
-def sequences(module: wasmprof.Module, export: str, args: Tuple = (), lengths: Tuple[int, ...] = (2, 3),
-              last: frozenset = frozenset()) -> Counter:
-    """Executions of each opcode sequence (a tuple of names) of the given lengths in one run of export;
-    names in `last` may end a sequence although they are structure."""
-    prof = wasmprof.profile(module, invoke=export, args=list(args))
+def sequences(module: wasmprof.Module, export: Optional[str], args: Tuple = (), lengths: Tuple[int, ...] = (2, 3),
+              last: frozenset = frozenset(), wasi: Optional[wasmprof.Wasi] = None) -> Counter:
+    """Executions of each opcode sequence (a tuple of names) of the given lengths in one run of export
+    (a WASI program's _start when None, with `wasi`); names in `last` may end a sequence although they
+    are structure."""
+    if wasi is not None:
+        prof = wasmprof.profile(module, wasi=wasi)
+    else:
+        prof = wasmprof.profile(module, invoke=export, args=list(args))
     executions: Dict[int, int] = Counter()
     for node in prof.nodes:
         for offset, (_ticks, count, _calls) in (node.offsets or {}).items():
             executions[offset] += count
-    dbg = wasmprof.Instance(module).debug()
+    dbg = (wasmprof.Instance(module, wasi=wasmprof.Wasi()) if wasi is not None else wasmprof.Instance(module)).debug()
     out: Counter = Counter()
     for func, _start in dbg._function_bodies():  # every function the module defines
         code = [(ins.offset, ins.text.split()[0]) for ins in dbg.disassemble(function=func)]
@@ -126,6 +133,11 @@ def forms(scale: int) -> Dict[str, List[str]]:
     runs += [(wasmprof.Module.from_file(str(ROOT / "examples" / name)), export, args) for name, export, args in KERNELS]
     for module, export, args in runs:
         seqs.update(sequences(module, export, args, lengths=(2, 3, 7), last=frozenset({"if"})))
+    with tempfile.TemporaryDirectory() as tmp:  # CoreMark, a WASI program, at its quick iteration count
+        cm = coremark.build(Path(tmp))
+        wasi = wasmprof.Wasi(args=["coremark", *cm.args(cm.quick_size())], stdout=bytearray())
+        seqs.update(sequences(wasmprof.Module.from_file(str(cm.wasm)), None, lengths=(2, 3, 7),
+                              last=frozenset({"if"}), wasi=wasi))
     chosen = {name: {op for op in cands if test(seqs, op)} | ALWAYS.get(name, set()) for name, cands, test in FAMILIES}
     for name in reversed([n for n, _c, _t in FAMILIES]):  # a family comes after the one it is built on
         if name in BUILT_ON:

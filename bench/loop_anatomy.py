@@ -16,8 +16,8 @@ sizes, it counts, deterministically:
     says the option moves wasm3 by at most 3%), for the whole process (its
     start-up is small at these sizes); its dispatches are the indirect
     jumps of its operations, each ending in a jump to the next.
-It prints per wasm instruction: Ir, dispatches, and Ir per dispatch, for
-both engines.  Fewer dispatches per wasm instruction is what
+It prints wasmprof's loop Ir, then per wasm instruction: Ir, dispatches,
+and Ir per dispatch, for both engines.  Fewer dispatches per wasm instruction is what
 superinstructions buy; Ir per dispatch is the work and the stack traffic
 each one does.  A measurement, never a test; valgrind makes it slow
 (a few minutes).
@@ -185,12 +185,12 @@ def main() -> int:
                 cases.insert(0, (cm, cm.args(ns.coremark)))
             except coremark.CoremarkUnavailable as e:
                 print(f"CoreMark: {e}; left out", file=sys.stderr)
-        print(f"{'program':14} {'wasm instrs':>13}   {'wasmprof: Ir':>12} {'disp':>6} {'Ir/disp':>8}"
+        print(f"{'program':14} {'wasm instrs':>13} {'loop Ir':>14}   {'wasmprof: Ir':>12} {'disp':>6} {'Ir/disp':>8}"
               f"   {'wasm3: Ir':>10} {'disp':>6} {'Ir/disp':>8}   (per wasm instruction)")
         for program, args in cases:
             n = wasm_instructions(program, args)
             ir, disp = wasmprof_anatomy(program, args)
-            line = f"{program.name:14} {n:>13,}   {ir / n:>12.2f} {disp / n:>6.2f} {ir / max(disp, 1):>8.2f}"
+            line = f"{program.name:14} {n:>13,} {ir:>14,}   {ir / n:>12.2f} {disp / n:>6.2f} {ir / max(disp, 1):>8.2f}"
             if wasm3:
                 ir3, disp3 = wasm3_anatomy(wasm3, program, args)
                 line += f"   {ir3 / n:>10.2f} {disp3 / n:>6.2f} {ir3 / max(disp3, 1):>8.2f}"

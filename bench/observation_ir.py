@@ -1,6 +1,7 @@
 """observation_ir.py: what observing a run costs, in instructions (callgrind Ir).
 
     python bench/observation_ir.py [--scale N] [--modes counted,profiled,debugger]
+                                   [--only fib,sieve] [--keep DIR]
 
 Runs run() of each bench program (bench/programs/*.nowasi.wasm, its size
 patched to QUICK_SIZES * N) once per mode in a fresh interpreter under
@@ -53,12 +54,12 @@ else:
 MODES = ("counted", "profiled", "debugger")
 
 
-def instructions(path: Path, size: int, mode: str) -> int:
+def instructions(path: Path, size: int, mode: str, keep: Path | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         module = Path(tmp) / path.name
         module.write_bytes(patch_size(path.read_bytes(), size))
         code = DRIVER.format(path=str(module), mode=mode)
-        out = os.path.join(tmp, "callgrind.out")
+        out = str(keep / f"callgrind.{path.name.split('.')[0]}.{mode}") if keep else os.path.join(tmp, "callgrind.out")
         proc = subprocess.run(
             ["valgrind", "--tool=callgrind", "--toggle-collect=wp_exec_invoke", "--toggle-collect=wp_debug_resume",
              f"--callgrind-out-file={out}", sys.executable, "-c", code],
@@ -73,17 +74,23 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scale", type=int, default=1, help="multiply the quick sizes")
     ap.add_argument("--modes", default=",".join(MODES), help="comma-separated, of " + ", ".join(MODES))
+    ap.add_argument("--keep", type=Path, help="keep the callgrind outputs in this directory (for callgrind_annotate)")
+    ap.add_argument("--only", help="comma-separated program names")
     ns = ap.parse_args()
+    if ns.keep:
+        ns.keep.mkdir(parents=True, exist_ok=True)
     modes = ns.modes.split(",")
     if not modes or any(m not in MODES for m in modes):
         ap.error(f"--modes: choose from {', '.join(MODES)}")
     print(f"{'program':14} {'plain Ir':>14} " + " ".join(f"{m:>9}" for m in modes) + "   (ratios to plain)")
     ratios: dict = {m: [] for m in modes}
     for prog in discover():
+        if ns.only and prog.name not in ns.only.split(","):
+            continue
         size = QUICK_SIZES[prog.name] * ns.scale
-        plain = instructions(prog.nowasi_wasm, size, "plain")
+        plain = instructions(prog.nowasi_wasm, size, "plain", ns.keep)
         for mode in modes:
-            ratios[mode].append(instructions(prog.nowasi_wasm, size, mode) / plain)
+            ratios[mode].append(instructions(prog.nowasi_wasm, size, mode, ns.keep) / plain)
         print(f"{prog.name:14} {plain:>14,} " + " ".join(f"{ratios[m][-1]:>8.2f}x" for m in modes))
     geo = {m: math.exp(sum(math.log(r) for r in rs) / len(rs)) for m, rs in ratios.items()}
     print("geometric means: " + ", ".join(f"{m} {g:.2f}x" for m, g in geo.items()))
