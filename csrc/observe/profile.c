@@ -91,7 +91,7 @@ static uint32_t new_node(wp_profile *p, uint32_t parent, wp_func *f) {
   p->nodes[id] = (wp_prof_node){
       .pub = {.parent = parent, .func = f, .first_child = WP_PROF_NONE, .next_sibling = WP_PROF_NONE,
               .depth = parent == WP_PROF_NONE ? 0 : p->nodes[parent].pub.depth + 1},
-      .child_func = NULL, .child = WP_PROF_NONE, .last_child = WP_PROF_NONE,
+      .child_func = {NULL, NULL}, .child = {WP_PROF_NONE, WP_PROF_NONE}, .last_child = WP_PROF_NONE,
       .run_key = NULL, .run_blocks = NULL, .run_counts = WP_PROF_NONE};
   if (parent != WP_PROF_NONE) {
     wp_prof_node *pn = &p->nodes[parent];
@@ -102,7 +102,21 @@ static uint32_t new_node(wp_profile *p, uint32_t parent, wp_func *f) {
   return id;
 }
 
-uint32_t wp_prof_child_slow(wp_profile *p, uint32_t parent, wp_func *f) {
+/* cache_child: f's node id becomes n's latest cached child. */
+static void cache_child(wp_prof_node *n, wp_func *f, uint32_t id) {
+  if (n->child_func[0] == f) return;
+  n->child_func[1] = n->child_func[0];
+  n->child[1] = n->child[0];
+  n->child_func[0] = f;
+  n->child[0] = id;
+}
+
+/* child_find: the child of parent for f, created if new (and cached);
+ * WP_PROF_NONE on OOM. */
+static uint32_t child_find(wp_profile *p, uint32_t parent, wp_func *f) {
+  wp_prof_node *n = &p->nodes[parent];
+  if (n->child_func[0] == f) return n->child[0];
+  if (n->child_func[1] == f) return n->child[1];
   uint32_t mask = p->nslots - 1;
   uint32_t s = slot_of(parent, f, mask);
   for (; p->slots[s] != WP_PROF_NONE; s = (s + 1) & mask) {
@@ -119,14 +133,12 @@ uint32_t wp_prof_child_slow(wp_profile *p, uint32_t parent, wp_func *f) {
     if (p->nnodes * 2 > p->nslots && !rehash(p, p->nslots * 2)) {
       /* the table is still valid, only fuller: keep going */
     }
-    p->nodes[parent].child_func = f;
-    p->nodes[parent].child = id;
+    cache_child(&p->nodes[parent], f, id);
     return id;
   }
 found:;
   uint32_t id = p->slots[s];
-  p->nodes[parent].child_func = f;
-  p->nodes[parent].child = id;
+  cache_child(&p->nodes[parent], f, id);
   return id;
 }
 
@@ -422,7 +434,7 @@ bool wp_prof_descend(wp_exec *ex, wp_func *f) {
   wp_prof_node *n = &p->nodes[p->cur];
   uint32_t child = WP_PROF_NONE;
   if (!p->folded && !(p->max_depth && n->pub.depth >= p->max_depth))
-    child = n->child_func == f ? n->child : wp_prof_child_slow(p, p->cur, f);
+    child = child_find(p, p->cur, f);
   if (child == WP_PROF_NONE) { /* beyond max_depth, or out of memory */
     p->folded++;
     wp_prof_update_slow(p);

@@ -8,8 +8,8 @@
  * addition.  Wall-clock time is credited the same way when asked for.
  *
  * A node's children are found through one hash table keyed by (parent,
- * function), with a one-entry cache per node for the common case of a
- * loop calling the same function again.
+ * function), with a two-entry cache per node for the common cases of a
+ * loop calling the same function again, or two functions in turn.
  *
  * Per-instruction counts (for source lines) cost one more increment per
  * block: each (node, translated code) pair that runs gets an array of
@@ -43,8 +43,8 @@
  * hooks' caches (wp_profile_node_at hands out the first). */
 typedef struct wp_prof_node {
   wp_profile_node pub;
-  wp_func *child_func;   /* the child last entered from this node ... */
-  uint32_t child;        /* ... and its id */
+  wp_func *child_func[2]; /* the last two children entered from this node, latest first ... */
+  uint32_t child[2];     /* ... and their ids */
   uint32_t last_child;   /* to append siblings in order of first call */
   const void *run_key;   /* the code (or host function) that ran at this node last ... */
   uint64_t *run_blocks;  /* ... its block counters (NULL for a host function) ... */
@@ -137,8 +137,6 @@ bool wp_prof_descend(wp_exec *ex, wp_func *f);
 void wp_prof_switch(wp_exec *ex, wp_func *f, const wp_code *code, bool entered);
 void wp_prof_call_slow(wp_exec *ex, wp_func *f, const wp_code *code);
 void wp_prof_leave_slow(wp_exec *ex);
-/* profile.c: the child of parent for f, created if new; WP_PROF_NONE on OOM. */
-uint32_t wp_prof_child_slow(wp_profile *p, uint32_t parent, wp_func *f);
 void wp_prof_event(wp_exec *ex, wp_profile *p, wp_profile_event_kind kind, uint32_t node);
 /* wp_prof_sample: a sampled flamechart's check, before cur changes. */
 void wp_prof_sample(wp_exec *ex, wp_profile *p);
@@ -148,21 +146,17 @@ int wp_prof_sink_grow(wp_profile *p, uint32_t n, wp_exec *ex, wp_error *err);
 void wp_prof_trap(wp_exec *ex, const wp_code *code, const void *pc);
 
 /* wp_prof_call: f's frame (guest, running code; or host, code NULL) was
- * just pushed.  The fast path: the current node's last child is f's node,
- * and that node ran code last time. */
-static inline void wp_prof_call(wp_exec *ex, wp_func *f, const wp_code *code) {
+ * just pushed.  The fast path: f's node is one of the two cached at the
+ * current node, and it ran code last time. */
+static WP_ALWAYS_INLINE void wp_prof_call(wp_exec *ex, wp_func *f, const wp_code *code) {
   wp_profile *p = ex->prof;
   wp_prof_node *n = &p->nodes[p->cur];
-  if (WP_UNLIKELY(p->slow || n->child_func != f)) {
-    wp_prof_call_slow(ex, f, code);
-    return;
-  }
-  uint32_t id = n->child;
+  uint32_t id;
+  if (WP_LIKELY(n->child_func[0] == f)) id = n->child[0];
+  else if (n->child_func[1] == f) id = n->child[1];
+  else goto slow;
   wp_prof_node *c = &p->nodes[id];
-  if (code && WP_UNLIKELY(c->run_key != code)) {
-    wp_prof_call_slow(ex, f, code);
-    return;
-  }
+  if (WP_UNLIKELY(p->slow) || (code && WP_UNLIKELY(c->run_key != code))) goto slow;
   uint64_t t = ex->ticks;
   n->pub.self_ticks += t - p->last_ticks;
   p->last_ticks = t;
@@ -170,6 +164,9 @@ static inline void wp_prof_call(wp_exec *ex, wp_func *f, const wp_code *code) {
   p->cur = id;
   c->pub.calls++;
   if (code) ex->prof_blocks = c->run_blocks;
+  return;
+slow:
+  wp_prof_call_slow(ex, f, code);
 }
 
 /* wp_prof_enter: f's frame was pushed, in a loop that counts no blocks (the
