@@ -111,12 +111,15 @@ static void cache_child(wp_prof_node *n, wp_func *f, uint32_t id) {
   n->child[0] = id;
 }
 
+/* cached_child: n's child for f if cached, else WP_PROF_NONE. */
+static inline uint32_t cached_child(const wp_prof_node *n, const wp_func *f) {
+  if (n->child_func[0] == f) return n->child[0];
+  return n->child_func[1] == f ? n->child[1] : WP_PROF_NONE;
+}
+
 /* child_find: the child of parent for f, created if new (and cached);
  * WP_PROF_NONE on OOM. */
 static uint32_t child_find(wp_profile *p, uint32_t parent, wp_func *f) {
-  wp_prof_node *n = &p->nodes[parent];
-  if (n->child_func[0] == f) return n->child[0];
-  if (n->child_func[1] == f) return n->child[1];
   uint32_t mask = p->nslots - 1;
   uint32_t s = slot_of(parent, f, mask);
   for (; p->slots[s] != WP_PROF_NONE; s = (s + 1) & mask) {
@@ -426,7 +429,8 @@ void wp_prof_return_to(wp_exec *ex, wp_prof_mark m, bool failed) {
 
 /* ---- the hooks' general path (profile.h) ---- */
 
-bool wp_prof_descend(wp_exec *ex, wp_func *f) {
+/* descend: wp_prof_descend, inlined in wp_prof_call_slow. */
+static WP_ALWAYS_INLINE bool descend(wp_exec *ex, wp_func *f) {
   wp_profile *p = ex->prof;
   wp_prof_credit(ex, p);
   if (WP_UNLIKELY(p->sample_every)) wp_prof_sample(ex, p);
@@ -434,7 +438,7 @@ bool wp_prof_descend(wp_exec *ex, wp_func *f) {
   wp_prof_node *n = &p->nodes[p->cur];
   uint32_t child = WP_PROF_NONE;
   if (!p->folded && !(p->max_depth && n->pub.depth >= p->max_depth))
-    child = child_find(p, p->cur, f);
+    if ((child = cached_child(n, f)) == WP_PROF_NONE) child = child_find(p, p->cur, f);
   if (child == WP_PROF_NONE) { /* beyond max_depth, or out of memory */
     p->folded++;
     wp_prof_update_slow(p);
@@ -446,8 +450,10 @@ bool wp_prof_descend(wp_exec *ex, wp_func *f) {
   return false;
 }
 
+bool wp_prof_descend(wp_exec *ex, wp_func *f) { return descend(ex, f); }
+
 void wp_prof_call_slow(wp_exec *ex, wp_func *f, const wp_code *code) {
-  bool folded = wp_prof_descend(ex, f);
+  bool folded = descend(ex, f);
   /* A host function's own entries are its node's calls: its counters only count folded entries. */
   if (folded || code) {
     wp_profile *p = ex->prof;

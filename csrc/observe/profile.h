@@ -150,13 +150,14 @@ void wp_prof_trap(wp_exec *ex, const wp_code *code, const void *pc);
  * current node, and it ran code last time. */
 static WP_ALWAYS_INLINE void wp_prof_call(wp_exec *ex, wp_func *f, const wp_code *code) {
   wp_profile *p = ex->prof;
+  if (WP_UNLIKELY(p->slow)) goto slow;
   wp_prof_node *n = &p->nodes[p->cur];
   uint32_t id;
   if (WP_LIKELY(n->child_func[0] == f)) id = n->child[0];
   else if (n->child_func[1] == f) id = n->child[1];
   else goto slow;
   wp_prof_node *c = &p->nodes[id];
-  if (WP_UNLIKELY(p->slow) || (code && WP_UNLIKELY(c->run_key != code))) goto slow;
+  if (code && WP_UNLIKELY(c->run_key != code)) goto slow;
   uint64_t t = ex->ticks;
   n->pub.self_ticks += t - p->last_ticks;
   p->last_ticks = t;
