@@ -1,7 +1,7 @@
 """observation_ir.py: what observing a run costs, in instructions (callgrind Ir).
 
     python bench/observation_ir.py [--scale N] [--modes counted,profiled,debugger]
-                                   [--only fib,sieve] [--keep DIR]
+                                   [--only fib,sort_strings] [--keep DIR]
 
 Runs run() of each bench program (bench/programs/*.nowasi.wasm, its size
 patched to QUICK_SIZES * N) once per mode in a fresh interpreter under
@@ -13,7 +13,8 @@ without a profile), profiled (the ticked loop with a profile: the call
 tree and block counts), debugger (cont() to the end, a breakpoint set
 where the run never goes).  Deterministic, unlike the timings of
 bench/profile_overhead.py and bench/debug_overhead.py; a measurement,
-never a test.
+never a test.  --keep DIR keeps each run's callgrind file as
+DIR/callgrind.<program>.<mode>, for callgrind_annotate.
 """
 from __future__ import annotations
 
@@ -59,7 +60,7 @@ def instructions(path: Path, size: int, mode: str, keep: Path | None = None) -> 
         module = Path(tmp) / path.name
         module.write_bytes(patch_size(path.read_bytes(), size))
         code = DRIVER.format(path=str(module), mode=mode)
-        out = str(keep / f"callgrind.{path.name.split('.')[0]}.{mode}") if keep else os.path.join(tmp, "callgrind.out")
+        out = os.path.join(tmp, "callgrind.out")
         proc = subprocess.run(
             ["valgrind", "--tool=callgrind", "--toggle-collect=wp_exec_invoke", "--toggle-collect=wp_debug_resume",
              f"--callgrind-out-file={out}", sys.executable, "-c", code],
@@ -67,6 +68,9 @@ def instructions(path: Path, size: int, mode: str, keep: Path | None = None) -> 
         m = re.search(r"Collected : (\d+)", proc.stderr)
         if proc.returncode != 0 or not m:
             raise SystemExit(proc.stderr)
+        if keep:
+            keep.mkdir(parents=True, exist_ok=True)
+            (keep / f"callgrind.{path.name.split('.')[0]}.{mode}").write_bytes(Path(out).read_bytes())
         return int(m.group(1))
 
 
@@ -74,19 +78,21 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scale", type=int, default=1, help="multiply the quick sizes")
     ap.add_argument("--modes", default=",".join(MODES), help="comma-separated, of " + ", ".join(MODES))
-    ap.add_argument("--keep", type=Path, help="keep the callgrind outputs in this directory (for callgrind_annotate)")
-    ap.add_argument("--only", help="comma-separated program names")
+    ap.add_argument("--only", help="comma-separated program names (default: all)")
+    ap.add_argument("--keep", type=Path, help="keep the callgrind files in this directory")
     ns = ap.parse_args()
-    if ns.keep:
-        ns.keep.mkdir(parents=True, exist_ok=True)
     modes = ns.modes.split(",")
     if not modes or any(m not in MODES for m in modes):
         ap.error(f"--modes: choose from {', '.join(MODES)}")
+    progs = discover()
+    if ns.only:
+        names = ns.only.split(",")
+        if unknown := set(names) - {p.name for p in progs}:
+            ap.error(f"--only: no program {', '.join(sorted(unknown))}")
+        progs = [p for p in progs if p.name in names]
     print(f"{'program':14} {'plain Ir':>14} " + " ".join(f"{m:>9}" for m in modes) + "   (ratios to plain)")
     ratios: dict = {m: [] for m in modes}
-    for prog in discover():
-        if ns.only and prog.name not in ns.only.split(","):
-            continue
+    for prog in progs:
         size = QUICK_SIZES[prog.name] * ns.scale
         plain = instructions(prog.nowasi_wasm, size, "plain", ns.keep)
         for mode in modes:

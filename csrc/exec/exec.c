@@ -167,16 +167,13 @@ int wp_exec_invoke(wp_exec *ex, wp_func *f, wp_error *err) {
     return wp_error_set(err, WP_ERR_ARG, WP_NO_OFFSET, "this build has no ticks or profiles (WP_NO_OBSERVATION)");
   }
 #endif
-  /* A profile returns to the node this entry started from, even after a trap. */
-  uint32_t prof_node = ex->prof ? ex->prof->cur : 0, prof_folded = ex->prof ? ex->prof->folded : 0;
-  /* ... and to the block counters of the code it was entered from (a host function's caller). */
-  uint32_t prof_counts = ex->prof ? ex->prof->cur_counts : WP_PROF_NONE;
+  /* A profile returns to where this entry started, even after a trap. */
+  wp_prof_mark prof_mark = ex->prof ? wp_prof_mark_get(ex->prof) : (wp_prof_mark){.counts = WP_PROF_NONE};
   int rc;
   if (f->host) {
     ex->sp = args + room;
     if (v == WP_VARIANT_TICKED && ex->prof) {
-      wp_prof_enter(ex, f);
-      wp_prof_run(ex, f, NULL, true);
+      wp_prof_call(ex, f, NULL);
     } else if (v == WP_VARIANT_TICKED) {
       ex->ticks += ex->cost.per_call;
     }
@@ -195,12 +192,7 @@ int wp_exec_invoke(wp_exec *ex, wp_func *f, wp_error *err) {
       return -1;
     rc = loops[v](ex, base, err, NULL);
   }
-  if (rc && v == WP_VARIANT_TICKED && ex->prof) wp_prof_unwind(ex, prof_node, prof_folded);
-  if (v == WP_VARIANT_TICKED && ex->prof) {
-    wp_profile *p = ex->prof;
-    p->cur_counts = prof_counts;
-    ex->prof_blocks = prof_counts == WP_PROF_NONE ? p->sink : p->counts[prof_counts].blocks;
-  }
+  if (v == WP_VARIANT_TICKED && ex->prof) wp_prof_return_to(ex, prof_mark, rc != 0);
   return rc;
 }
 

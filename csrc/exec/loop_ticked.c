@@ -14,15 +14,9 @@
 #define LOOP_TICKED 1
 
 /* The call tree's hooks (profile.h). */
-static inline void prof_enter(wp_exec *ex, wp_func *f, const wp_code *code) {
-  wp_prof_enter(ex, f);
-  wp_prof_run(ex, f, code, true);
-}
-static inline void prof_leave(wp_exec *ex) { wp_prof_leave(ex); }
-static inline void prof_returned(wp_exec *ex, wp_func *f) { wp_prof_run(ex, f, WP_FUNC_CODE(f), false); }
 static inline void prof_host_leave(wp_exec *ex, wp_func *caller) {
   wp_prof_leave(ex);
-  wp_prof_run(ex, caller, WP_FUNC_CODE(caller), false);
+  wp_prof_resume(ex, caller, WP_FUNC_CODE(caller));
 }
 static WP_NOINLINE int prof_code(wp_exec *ex, const wp_code *code, wp_error *err) {
   return wp_prof_sink_grow(ex->prof, code->nblocks, ex, err);
@@ -42,23 +36,23 @@ static WP_NOINLINE int prof_code(wp_exec *ex, const wp_code *code, wp_error *err
     TICKED_TRAP();                                                               \
     if (ex->prof) wp_prof_trap(ex, wp_code_holding(func, LOOP_VARIANT, pc), pc); \
   } while (0)
-/* wp_prof_enter adds the per-call price itself. */
+/* wp_prof_call adds the per-call price itself. */
 #define HOOK_ENTER(f)                                            \
   do {                                                           \
-    if (WP_UNLIKELY(ex->prof)) prof_enter(ex, (f), WP_FUNC_CODE(f)); \
+    if (WP_UNLIKELY(ex->prof)) wp_prof_call(ex, (f), WP_FUNC_CODE(f)); \
     else ex->ticks += ex->cost.per_call;                         \
   } while (0)
 #define HOOK_LEAVE()                                 \
   do {                                               \
-    if (WP_UNLIKELY(ex->prof)) prof_leave(ex);       \
+    if (WP_UNLIKELY(ex->prof)) wp_prof_leave(ex);    \
   } while (0)
 #define HOOK_RETURNED()                                    \
   do {                                                     \
-    if (WP_UNLIKELY(ex->prof)) prof_returned(ex, func);    \
+    if (WP_UNLIKELY(ex->prof)) wp_prof_resume(ex, func, WP_FUNC_CODE(func)); \
   } while (0)
 #define HOOK_HOST_ENTER(f)                                 \
   do {                                                     \
-    if (WP_UNLIKELY(ex->prof)) prof_enter(ex, (f), NULL);  \
+    if (WP_UNLIKELY(ex->prof)) wp_prof_call(ex, (f), NULL); \
     else ex->ticks += ex->cost.per_call;                   \
   } while (0)
 #define HOOK_HOST_LEAVE()                                  \

@@ -74,7 +74,7 @@ static bool rehash(wp_profile *p, uint32_t nslots) {
   if (!slots) return false;
   memset(slots, 0xff, (size_t)nslots * sizeof *slots);
   for (uint32_t id = 1; id < p->nnodes; id++) {
-    uint32_t s = slot_of(p->nodes[id].parent, p->nodes[id].func, nslots - 1);
+    uint32_t s = slot_of(p->nodes[id].pub.parent, p->nodes[id].pub.func, nslots - 1);
     while (slots[s] != WP_PROF_NONE) s = (s + 1) & (nslots - 1);
     slots[s] = id;
   }
@@ -86,32 +86,45 @@ static bool rehash(wp_profile *p, uint32_t nslots) {
 
 /* new_node: append a node; WP_PROF_NONE on OOM. */
 static uint32_t new_node(wp_profile *p, uint32_t parent, wp_func *f) {
-  uint32_t cap = p->cap_nodes;
-  if (!wp_grow((void **)&p->nodes, &cap, p->nnodes + 1, sizeof *p->nodes)) return WP_PROF_NONE;
-  uint32_t cap_x = p->cap_nodes;
-  if (!wp_grow((void **)&p->extra, &cap_x, cap, sizeof *p->extra)) return WP_PROF_NONE;
-  p->cap_nodes = cap;
+  if (!wp_grow((void **)&p->nodes, &p->cap_nodes, p->nnodes + 1, sizeof *p->nodes)) return WP_PROF_NONE;
   uint32_t id = p->nnodes++;
-  p->nodes[id] = (wp_profile_node){.parent = parent, .func = f, .first_child = WP_PROF_NONE,
-                                   .next_sibling = WP_PROF_NONE,
-                                   .depth = parent == WP_PROF_NONE ? 0 : p->nodes[parent].depth + 1};
-  p->extra[id] = (wp_prof_extra){.cache_func = NULL, .cache_child = WP_PROF_NONE, .last_child = WP_PROF_NONE,
-                                 .cache_key = NULL, .cache_counts = WP_PROF_NONE};
+  p->nodes[id] = (wp_prof_node){
+      .pub = {.parent = parent, .func = f, .first_child = WP_PROF_NONE, .next_sibling = WP_PROF_NONE,
+              .depth = parent == WP_PROF_NONE ? 0 : p->nodes[parent].pub.depth + 1},
+      .child_func = {NULL, NULL}, .child = {WP_PROF_NONE, WP_PROF_NONE}, .last_child = WP_PROF_NONE,
+      .run_key = NULL, .run_blocks = NULL, .run_counts = WP_PROF_NONE};
   if (parent != WP_PROF_NONE) {
-    wp_prof_extra *px = &p->extra[parent];
-    if (px->last_child == WP_PROF_NONE) p->nodes[parent].first_child = id;
-    else p->nodes[px->last_child].next_sibling = id;
-    px->last_child = id;
+    wp_prof_node *pn = &p->nodes[parent];
+    if (pn->last_child == WP_PROF_NONE) pn->pub.first_child = id;
+    else p->nodes[pn->last_child].pub.next_sibling = id;
+    pn->last_child = id;
   }
   return id;
 }
 
-uint32_t wp_prof_child_slow(wp_profile *p, uint32_t parent, wp_func *f) {
+/* cache_child: f's node id becomes n's latest cached child. */
+static void cache_child(wp_prof_node *n, wp_func *f, uint32_t id) {
+  if (n->child_func[0] == f) return;
+  n->child_func[1] = n->child_func[0];
+  n->child[1] = n->child[0];
+  n->child_func[0] = f;
+  n->child[0] = id;
+}
+
+/* cached_child: n's child for f if cached, else WP_PROF_NONE. */
+static inline uint32_t cached_child(const wp_prof_node *n, const wp_func *f) {
+  if (n->child_func[0] == f) return n->child[0];
+  return n->child_func[1] == f ? n->child[1] : WP_PROF_NONE;
+}
+
+/* child_find: the child of parent for f, created if new (and cached);
+ * WP_PROF_NONE on OOM. */
+static uint32_t child_find(wp_profile *p, uint32_t parent, wp_func *f) {
   uint32_t mask = p->nslots - 1;
   uint32_t s = slot_of(parent, f, mask);
   for (; p->slots[s] != WP_PROF_NONE; s = (s + 1) & mask) {
     uint32_t id = p->slots[s];
-    if (p->nodes[id].parent == parent && p->nodes[id].func == f) goto found;
+    if (p->nodes[id].pub.parent == parent && p->nodes[id].pub.func == f) goto found;
   }
   {
     uint32_t id = new_node(p, parent, f);
@@ -123,14 +136,12 @@ uint32_t wp_prof_child_slow(wp_profile *p, uint32_t parent, wp_func *f) {
     if (p->nnodes * 2 > p->nslots && !rehash(p, p->nslots * 2)) {
       /* the table is still valid, only fuller: keep going */
     }
-    p->extra[parent].cache_func = f;
-    p->extra[parent].cache_child = id;
+    cache_child(&p->nodes[parent], f, id);
     return id;
   }
 found:;
   uint32_t id = p->slots[s];
-  p->extra[parent].cache_func = f;
-  p->extra[parent].cache_child = id;
+  cache_child(&p->nodes[parent], f, id);
   return id;
 }
 
@@ -160,7 +171,9 @@ static bool counts_rehash(wp_profile *p, uint32_t nslots) {
   return true;
 }
 
-uint32_t wp_prof_counts_slow(wp_profile *p, uint32_t node, wp_func *f, const wp_code *code) {
+/* counts_find: the counters of (node, code or host func f), created if new;
+ * WP_PROF_NONE on OOM. */
+static uint32_t counts_find(wp_profile *p, uint32_t node, wp_func *f, const wp_code *code) {
   const void *key = code ? (const void *)code : (const void *)f;
   uint32_t mask = p->ncounts_slots - 1, s = counts_slot(node, key, mask), id;
   for (; (id = p->counts_slots[s]) != WP_PROF_NONE; s = (s + 1) & mask)
@@ -185,9 +198,26 @@ uint32_t wp_prof_counts_slow(wp_profile *p, uint32_t node, wp_func *f, const wp_
     if (p->ncounts * 2 > p->ncounts_slots) counts_rehash(p, p->ncounts_slots * 2); /* else only fuller */
   }
 found:
-  p->extra[node].cache_key = key;
-  p->extra[node].cache_counts = id;
   return id;
+}
+
+void wp_prof_switch(wp_exec *ex, wp_func *f, const wp_code *code, bool entered) {
+  wp_profile *p = ex->prof;
+  uint32_t i = counts_find(p, p->cur, f, code);
+  wp_prof_node *n = &p->nodes[p->cur];
+  if (WP_UNLIKELY(i == WP_PROF_NONE)) {
+    p->insns_lost = true;
+    n->run_key = NULL; /* looked up again next time */
+    n->run_blocks = NULL;
+    n->run_counts = WP_PROF_NONE;
+    ex->prof_blocks = p->sink;
+    return;
+  }
+  if (entered) p->counts[i].entries++;
+  n->run_key = code ? (const void *)code : (const void *)f;
+  n->run_blocks = p->counts[i].blocks;
+  n->run_counts = i;
+  if (code) ex->prof_blocks = n->run_blocks;
 }
 
 int wp_prof_sink_grow(wp_profile *p, uint32_t n, wp_exec *ex, wp_error *err) {
@@ -211,10 +241,11 @@ static uint32_t block_tick(const wp_code *code, uint32_t t) {
 
 void wp_prof_trap(wp_exec *ex, const wp_code *code, const void *pc) {
   wp_profile *p = ex->prof;
-  if (p->cur_counts == WP_PROF_NONE || !code || !code->rec_op || code->nmap == 0) return;
+  uint32_t counts = p->nodes[p->cur].run_counts;
+  if (counts == WP_PROF_NONE || !code || !code->rec_op || code->nmap == 0) return;
   /* The counters may be keyed by another pricing of the same translation
    * (exec.c keeps one code per price table): same blocks, same records. */
-  const wp_code *counted = p->counts[p->cur_counts].code;
+  const wp_code *counted = p->counts[counts].code;
   if (!counted || counted->nblocks != code->nblocks || counted->nrec != code->nrec) { /* cannot happen */
     p->insns_lost = true;
     return;
@@ -227,7 +258,7 @@ void wp_prof_trap(wp_exec *ex, const wp_code *code, const void *pc) {
     return;
   }
   p->cap_refunds = cap;
-  p->refunds[p->nrefunds++] = (wp_prof_refund){.counts = p->cur_counts,
+  p->refunds[p->nrefunds++] = (wp_prof_refund){.counts = counts,
                                                .block = code->cells[code->map_cell[i] + 2].pair.b, .map = t};
 }
 
@@ -241,7 +272,7 @@ static int cmp_insn(const void *a, const void *b) {
 /* derive_insns: each instruction's executions from its block's count, less
  * the refunds; records of one (node, offset, func) merged. */
 static void derive_insns(wp_profile *p, const wp_cost_model *cost) {
-  size_t n = 0;
+  size_t n = p->nnodes;
   for (uint32_t i = 0; i < p->ncounts; i++) n += (p->counts[i].code ? p->counts[i].code->nrec : 0) + 1;
   int64_t **execs = wp_calloc(p->ncounts ? p->ncounts : 1, sizeof *execs);
   wp_profile_insn *out = wp_calloc(n ? n : 1, sizeof *out);
@@ -261,6 +292,12 @@ static void derive_insns(wp_profile *p, const wp_cost_model *cost) {
       if (code->rec_pos[r] > rf->map) execs[rf->counts][r]--;
   }
   size_t m = 0;
+  for (uint32_t id = 1; ok && cost->per_call && id < p->nnodes; id++) { /* each node's own entries */
+    const wp_profile_node *nd = &p->nodes[id].pub;
+    if (nd->calls)
+      out[m++] = (wp_profile_insn){.node = id, .offset = WP_NO_OFFSET, .func = nd->func, .count = nd->calls,
+                                   .ticks = nd->calls * cost->per_call};
+  }
   for (uint32_t i = 0; ok && i < p->ncounts; i++) {
     const wp_prof_counts *c = &p->counts[i];
     if (c->entries && cost->per_call)
@@ -327,14 +364,14 @@ static void event_at(wp_profile *p, wp_profile_event_kind kind, uint32_t node, u
  * their common ancestor, then calls down), stamped with ticks. */
 static void path_diff(wp_profile *p, uint32_t from, uint32_t to, uint64_t ticks) {
   uint32_t a = from, b = to;
-  while (p->nodes[a].depth > p->nodes[b].depth) a = p->nodes[a].parent;
-  while (p->nodes[b].depth > p->nodes[a].depth) b = p->nodes[b].parent;
+  while (p->nodes[a].pub.depth > p->nodes[b].pub.depth) a = p->nodes[a].pub.parent;
+  while (p->nodes[b].pub.depth > p->nodes[a].pub.depth) b = p->nodes[b].pub.parent;
   while (a != b) {
-    a = p->nodes[a].parent;
-    b = p->nodes[b].parent;
+    a = p->nodes[a].pub.parent;
+    b = p->nodes[b].pub.parent;
   }
-  for (uint32_t n = from; n != a; n = p->nodes[n].parent) event_at(p, WP_EVENT_RETURN, n, ticks);
-  uint32_t down = p->nodes[to].depth - p->nodes[a].depth;
+  for (uint32_t n = from; n != a; n = p->nodes[n].pub.parent) event_at(p, WP_EVENT_RETURN, n, ticks);
+  uint32_t down = p->nodes[to].pub.depth - p->nodes[a].pub.depth;
   if (!down) return;
   uint32_t *path = malloc((size_t)down * sizeof *path);
   if (!path) {
@@ -342,7 +379,7 @@ static void path_diff(wp_profile *p, uint32_t from, uint32_t to, uint64_t ticks)
     return;
   }
   uint32_t k = down;
-  for (uint32_t n = to; n != a; n = p->nodes[n].parent) path[--k] = n;
+  for (uint32_t n = to; n != a; n = p->nodes[n].pub.parent) path[--k] = n;
   for (k = 0; k < down; k++) event_at(p, WP_EVENT_CALL, path[k], ticks);
   free(path);
 }
@@ -370,15 +407,74 @@ void wp_prof_event(wp_exec *ex, wp_profile *p, wp_profile_event_kind kind, uint3
                                        .time_ns = p->timed ? p->last_time - p->t0 : 0};
 }
 
-void wp_prof_unwind(wp_exec *ex, uint32_t node, uint32_t folded) {
+void wp_prof_return_to(wp_exec *ex, wp_prof_mark m, bool failed) {
+  wp_profile *p = ex->prof;
+  if (failed) {
+    wp_prof_credit(ex, p);
+    if (p->events && !p->sample_every) {
+      for (uint32_t n = p->cur; n != m.node && n != WP_PROF_NONE && n != 0; n = p->nodes[n].pub.parent)
+        wp_prof_event(ex, p, WP_EVENT_RETURN, n);
+    }
+    p->cur = m.node;
+    p->folded = m.folded;
+    wp_prof_update_slow(p);
+  }
+  /* Folded frames of the entry may have run other code at the node. */
+  wp_prof_node *n = &p->nodes[m.node];
+  n->run_key = m.key;
+  n->run_counts = m.counts;
+  n->run_blocks = m.counts == WP_PROF_NONE ? NULL : p->counts[m.counts].blocks;
+  ex->prof_blocks = n->run_blocks ? n->run_blocks : p->sink;
+}
+
+/* ---- the hooks' general path (profile.h) ---- */
+
+/* descend: wp_prof_descend, inlined in wp_prof_call_slow. */
+static WP_ALWAYS_INLINE bool descend(wp_exec *ex, wp_func *f) {
   wp_profile *p = ex->prof;
   wp_prof_credit(ex, p);
-  if (p->events && !p->sample_every) {
-    for (uint32_t n = p->cur; n != node && n != WP_PROF_NONE && n != 0; n = p->nodes[n].parent)
-      wp_prof_event(ex, p, WP_EVENT_RETURN, n);
+  if (WP_UNLIKELY(p->sample_every)) wp_prof_sample(ex, p);
+  ex->ticks += ex->cost.per_call; /* credited to the callee at the next move */
+  wp_prof_node *n = &p->nodes[p->cur];
+  uint32_t child = WP_PROF_NONE;
+  if (!p->folded && !(p->max_depth && n->pub.depth >= p->max_depth))
+    if ((child = cached_child(n, f)) == WP_PROF_NONE) child = child_find(p, p->cur, f);
+  if (child == WP_PROF_NONE) { /* beyond max_depth, or out of memory */
+    p->folded++;
+    wp_prof_update_slow(p);
+    return true;
   }
-  p->cur = node;
-  p->folded = folded;
+  p->cur = child;
+  p->nodes[child].pub.calls++;
+  if (WP_UNLIKELY(p->events) && !p->sample_every) wp_prof_event(ex, p, WP_EVENT_CALL, child);
+  return false;
+}
+
+bool wp_prof_descend(wp_exec *ex, wp_func *f) { return descend(ex, f); }
+
+void wp_prof_call_slow(wp_exec *ex, wp_func *f, const wp_code *code) {
+  bool folded = descend(ex, f);
+  /* A host function's own entries are its node's calls: its counters only count folded entries. */
+  if (folded || code) {
+    wp_profile *p = ex->prof;
+    wp_prof_node *n = &p->nodes[p->cur];
+    const void *key = code ? (const void *)code : (const void *)f;
+    if (!folded && n->run_key == key) ex->prof_blocks = n->run_blocks;
+    else wp_prof_switch(ex, f, code, folded);
+  }
+}
+
+void wp_prof_leave_slow(wp_exec *ex) {
+  wp_profile *p = ex->prof;
+  wp_prof_credit(ex, p);
+  if (WP_UNLIKELY(p->sample_every)) wp_prof_sample(ex, p);
+  if (p->folded) {
+    p->folded--;
+    wp_prof_update_slow(p);
+    return;
+  }
+  if (WP_UNLIKELY(p->events) && !p->sample_every) wp_prof_event(ex, p, WP_EVENT_RETURN, p->cur);
+  if (p->nodes[p->cur].pub.parent != WP_PROF_NONE) p->cur = p->nodes[p->cur].pub.parent;
 }
 
 /* ---- public API ---- */
@@ -400,12 +496,12 @@ int wp_profile_start(wp_exec *ex, const wp_profile_options *options, wp_error *e
   p->max_events = o.max_events ? o.max_events : DEFAULT_MAX_EVENTS;
   p->sample_every = o.events ? o.sample_every : 0;
   p->next_sample = 0; /* the first call or return takes the first sample */
+  wp_prof_update_slow(p);
   p->tick_base = p->last_ticks = ex->ticks;
   if (p->timed) p->t0 = p->last_time = wp_prof_now();
   if (o.cost) ex->cost = *o.cost;
   else wp_cost_model_init_default(&ex->cost);
   p->sink_blocks = 1;
-  p->cur_counts = WP_PROF_NONE;
   ex->prof_blocks = p->sink;
   ex->prof = p;
   wp_exec_update_variant(ex);
@@ -431,7 +527,6 @@ void wp_profile_free(wp_profile *p) {
   if (!p) return;
   wp_keepalive_release(&p->kept);
   free(p->nodes);
-  free(p->extra);
   free(p->slots);
   free(p->ev);
   free_counts(p);
@@ -442,7 +537,7 @@ void wp_profile_free(wp_profile *p) {
 uint32_t wp_profile_node_count(const wp_profile *p) { return p ? p->nnodes : 0; }
 
 const wp_profile_node *wp_profile_node_at(const wp_profile *p, uint32_t i) {
-  return p && i < p->nnodes ? &p->nodes[i] : NULL;
+  return p && i < p->nnodes ? &p->nodes[i].pub : NULL;
 }
 
 uint32_t wp_profile_event_count(const wp_profile *p) { return p ? p->nev : 0; }
@@ -463,6 +558,6 @@ bool wp_profile_insns_complete(const wp_profile *p) { return p && !p->insns_lost
 
 uint64_t wp_profile_total_ticks(const wp_profile *p) {
   uint64_t t = 0;
-  for (uint32_t i = 0; p && i < p->nnodes; i++) t += p->nodes[i].self_ticks;
+  for (uint32_t i = 0; p && i < p->nnodes; i++) t += p->nodes[i].pub.self_ticks;
   return t;
 }

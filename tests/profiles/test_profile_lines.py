@@ -165,6 +165,16 @@ def test_folded_frames_keep_instructions():
                                                                       for r in full.offsets()}
 
 
+def test_folded_frames_keep_their_entry_price():
+    cost = {"per_call": 100}
+    full = wasmprof.profile(EXAMPLES / "fib.wasm", invoke="fib", args=(15,), cost=cost)
+    folded = wasmprof.profile(EXAMPLES / "fib.wasm", invoke="fib", args=(15,), max_depth=3, cost=cost)
+    check_sums(folded)  # the cap node holds its folded callees' entries as well as its own
+    entry = [(r.name, r.count, r.ticks) for r in folded.offsets() if r.offset == ENTRY]
+    calls = sum(n.calls for n in full.nodes[1:])
+    assert entry == [(r.name, r.count, r.ticks) for r in full.offsets() if r.offset == ENTRY] == [("fib", calls, 100 * calls)]
+
+
 def test_per_call_price_sits_on_the_entry():
     prof = wasmprof.profile(EXAMPLES / "fib.wasm", invoke="fib", args=(10,), cost={"per_call": 100})
     check_sums(prof)
