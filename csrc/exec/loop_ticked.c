@@ -27,9 +27,9 @@ static WP_NOINLINE int prof_code(wp_exec *ex, const wp_code *code, wp_error *err
  * minus the count (at most INT64_MAX; below zero once a per-call price
  * passed tick_stop), and ticks_end the count at which ticks_left is 0.
  * ex->ticks is written back (TICKS_OUT) before anything outside the loop
- * reads it, and read again with tick_stop (TICKS_IN) after anything that
- * may change them: the call-tree hooks, hosts, checkpoints, the tick stop,
- * traps, and every way out. */
+ * reads it (the call-tree hooks, hosts, checkpoints, the tick stop, traps,
+ * every way out), and read again, with tick_stop (TICKS_IN), after
+ * anything that may change them. */
 #define LOOP_LOCALS            \
   int64_t ticks_left = 0;      \
   uint64_t ticks_end = 0;
@@ -42,6 +42,8 @@ static WP_NOINLINE int prof_code(wp_exec *ex, const wp_code *code, wp_error *err
                                       : -(int64_t)(t_ - s_);                        \
     ticks_end = t_ + (uint64_t)ticks_left;                                          \
   } while (0)
+/* After a call that may have changed ex->ticks but not tick_stop. */
+#define TICKS_REREAD() (ticks_left = (int64_t)(ticks_end - ex->ticks))
 #define HOOK_TICKS_OUT() TICKS_OUT()
 #define HOOK_TICKS_IN() TICKS_IN()
 /* Past tick_stop: the callback sees the count before the block. */
@@ -81,7 +83,7 @@ static WP_NOINLINE int prof_code(wp_exec *ex, const wp_code *code, wp_error *err
     if (WP_UNLIKELY(ex->prof)) {           \
       TICKS_OUT();                         \
       wp_prof_call(ex, (f), (code));       \
-      TICKS_IN();                          \
+      TICKS_REREAD();                      \
     } else {                               \
       ticks_left -= ex->cost.per_call;     \
     }                                      \
