@@ -32,20 +32,10 @@ const wp_code *wp_code_holding(const wp_func *f, wp_variant v, const void *pc);
 /* The head of the chain: the code of the first prices this variant ran under. */
 #define WP_FUNC_CODE(f) ((const wp_code *)atomic_load_explicit(&(f)->body->code[LOOP_VARIANT], memory_order_acquire))
 
-/* Ticked loops: XOP_tick advances ex->ticks and enforces the limit; a trap
- * takes back the cost of its block's instructions that did not run. */
-#define TICKED_TICK(n)                                            \
-  do {                                                            \
-    uint64_t ticks_ = ex->ticks + (n);                            \
-    if (WP_UNLIKELY(ticks_ > ex->tick_stop)) {                    \
-      frame->pc = pc;                                             \
-      frame->sp = sp;                                             \
-      if (wp_tick_stop_reached(ex, func, pc, ticks_, err)) return -1;\
-      LOAD_MEMORY(); /* the callback may have grown it */         \
-    }                                                             \
-    ex->ticks = ticks_;                                           \
-  } while (0)
-/* Code priced otherwise than ex's prices is not for this run (wp_func_code finds or makes the right one). */
+/* Ticked loops (loop_ticked.c, loop_step.c).  Code priced otherwise than
+ * ex's prices is not for this run (wp_func_code finds or makes the right
+ * one); a trap takes back the cost of its block's instructions that did not
+ * run (from ex->ticks, written back first). */
 #define TICKED_CODE_STALE(code) ((code)->cost_hash != ex->cost.hash)
 #define TICKED_TRAP() (ex->ticks -= wp_code_unexecuted_cost(wp_code_holding(func, LOOP_VARIANT, pc), pc, &ex->cost))
 

@@ -27,6 +27,10 @@
  *   HOOK_STORED(ea, n)  after an instruction wrote memory [ea, ea+n)
  *   HOOK_GLOBAL_SET()   after a global.set
  *   HOST_CALL(callee, args)  calls a host function (0 or non-zero as wp_host_fn)
+ *   HOOK_TICKS_OUT(), HOOK_TICKS_IN()  before and after whatever outside the
+ *                  loop may read or change ex->ticks or tick_stop (C calls
+ *                  that run hosts or hooks, and leaving the loop), for a
+ *                  variant that keeps the count in its locals
  *
  * int LOOP_FN(wp_exec *ex, uint32_t base, wp_error *err, wp_handler_table *labels)
  * runs the frame on top of ex's frame stack until it returns to frame
@@ -73,6 +77,12 @@
 #endif
 #ifndef HOOK_GLOBAL_SET
 #define HOOK_GLOBAL_SET() ((void)0)
+#endif
+#ifndef HOOK_TICKS_OUT
+#define HOOK_TICKS_OUT() ((void)0)
+#endif
+#ifndef HOOK_TICKS_IN
+#define HOOK_TICKS_IN() ((void)0)
 #endif
 #ifndef HOST_CALL
 #define HOST_CALL(callee, args) ((callee)->host(ex, (callee)->host_ctx, (args), err))
@@ -229,6 +239,7 @@ int LOOP_FN(wp_exec *ex, uint32_t base, wp_error *err, wp_handler_table *labels)
 #define I32 (uint32_t)
 
   LOAD_MEMORY();
+  HOOK_TICKS_IN();
 #if LOOP_STEP
   if (frame->pc) { /* resume a paused frame */
     pc = frame->pc;
@@ -340,7 +351,10 @@ dispatch:
       else memmove(fp, sp - n, n * sizeof(wp_slot));
       sp = fp + n;
       HOOK_LEAVE();
-      if (--ex->nframes == base) return 0;
+      if (--ex->nframes == base) {
+        HOOK_TICKS_OUT();
+        return 0;
+      }
       frame = &ex->frames[ex->nframes - 1];
       func = frame->func;
       fp = frame->fp;
@@ -905,7 +919,9 @@ do_call : {
 #else
   if (INTERRUPT_PENDING()) {
     /* call_indirect has popped its index already: resume after the check, not before */
+    HOOK_TICKS_OUT();
     if (wp_exec_checkpoint(ex, err)) return -1;
+    HOOK_TICKS_IN();
     LOAD_MEMORY(); /* the host may have let other code grow it */
   }
 #endif
@@ -918,7 +934,9 @@ do_call : {
     wp_slot *saved_sp = ex->sp;
     ex->sp = args + room;
     HOOK_HOST_ENTER(callee);
+    HOOK_TICKS_OUT();
     int rc = HOST_CALL(callee, args);
+    HOOK_TICKS_IN();
     ex->sp = saved_sp;
     if (rc) return -1; /* the host frame stays, visible to whoever reads the stack after the failure */
     ex->nframes--;
@@ -930,7 +948,10 @@ do_call : {
   const wp_code *code = WP_FUNC_CODE(callee);
   if (WP_UNLIKELY(!code || HOOK_CODE_STALE(code))) {
     code = wp_func_code(callee, LOOP_VARIANT, &ex->cost, err);
-    if (!code) return -1;
+    if (!code) {
+      HOOK_TICKS_OUT();
+      return -1;
+    }
   }
   HOOK_CODE(code);
   if (args + code->max_height > ex->stack_end) TRAP(WP_TRAP_STACK_EXHAUSTED);
@@ -983,10 +1004,12 @@ do_break:
 do_checkpoint:
   frame->pc = pc;
   frame->sp = sp;
+  HOOK_TICKS_OUT();
   if (wp_exec_checkpoint(ex, err)) {
     HOOK_TRAP(); /* stopped before this instruction's successors: take their ticks back */
     return -1;
   }
+  HOOK_TICKS_IN();
   LOAD_MEMORY(); /* the host may have let other code grow it */
   DISPATCH();
 #endif
@@ -994,6 +1017,7 @@ do_checkpoint:
 do_trap:
   frame->pc = pc;
   frame->sp = sp;
+  HOOK_TICKS_OUT();
   HOOK_TRAP();
   wp_trap(err, trap);
   if (err) {
@@ -1031,6 +1055,8 @@ do_trap:
 #undef HOOK_STORED
 #undef HOOK_GLOBAL_SET
 #undef HOST_CALL
+#undef HOOK_TICKS_OUT
+#undef HOOK_TICKS_IN
 #undef LOOP_STEP
 #undef LOOP_TICKED
 #undef LOOP_LOCALS

@@ -225,3 +225,54 @@ def test_trap_in_a_fused_access_keeps_totals_exact(tmp_path, access, p):
     assert (prof.trap is not None) == (p == 65530)
     assert prof.total_ticks == ref.ticks
     assert tree_of(prof) == ref.tree
+
+
+# A host function the guest calls, which reads the tick count and on odd
+# arguments calls back into the guest (a nested entry into the loop).
+HOST_CALLS = """
+(module
+  (import "env" "host" (func $host (param i32) (result i32)))
+  (func (export "leaf") (param $x i32) (result i32)
+    (i32.add (local.get $x) (i32.const 1)))
+  (func (export "run") (param $n i32) (result i32)
+    (local $i i32) (local $s i32)
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $s (i32.add (local.get $s) (call $host (local.get $i))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $next)))
+    (local.get $s)))
+"""
+
+
+def test_hosts_see_the_same_ticks_counted_and_profiled(tmp_path):
+    """The ticked loop keeps its count in locals (csrc/exec/loop_ticked.c) and writes it back
+    before a host runs: a host reads the same count, and a nested entry adds its ticks the same
+    way, with a tick limit as under a profile (which moves the count itself at calls)."""
+    from wasmprof import _core
+
+    seen: list[int] = []
+    start = [0]
+
+    def host(x: int) -> int:
+        seen.append(_core._ticks() - start[0])
+        return inst.exports.leaf(x) if x % 2 else x
+
+    inst = wasmprof.Instance(wasmprof.Module(write_wasm(tmp_path, HOST_CALLS).read_bytes()),
+                             {"env": {"host": host}})
+
+    def counted() -> tuple[int, list[int]]:
+        seen.clear()
+        start[0] = _core._ticks()
+        assert inst.exports.run.call(20, max_ticks=10**12) == sum(x + x % 2 for x in range(20))
+        return _core._ticks() - start[0], list(seen)
+
+    total, at_hosts = counted()
+    seen.clear()
+    with wasmprof.profiling() as session:
+        start[0] = _core._ticks()
+        inst.exports.run(20)
+    assert len(at_hosts) == 20 and at_hosts == sorted(at_hosts) and at_hosts[0] > 0
+    assert (total, at_hosts) == (session.profile.total_ticks, seen)
+    assert counted() == (total, at_hosts)
