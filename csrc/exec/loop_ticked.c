@@ -42,8 +42,11 @@ static WP_NOINLINE int prof_code(wp_exec *ex, const wp_code *code, wp_error *err
                                       : -(int64_t)(t_ - s_);                        \
     ticks_end = t_ + (uint64_t)ticks_left;                                          \
   } while (0)
-/* After a call that may have changed ex->ticks but not tick_stop. */
-#define TICKS_REREAD() (ticks_left = (int64_t)(ticks_end - ex->ticks))
+/* After a call that may have changed ex->ticks but not tick_stop (the
+ * count may be past it: a two's-complement difference, converted without
+ * C's implementation-defined cast; GCC makes it a plain move). */
+static inline int64_t ticks_signed(uint64_t x) { return x <= INT64_MAX ? (int64_t)x : -(int64_t)(UINT64_MAX - x) - 1; }
+#define TICKS_REREAD() (ticks_left = ticks_signed(ticks_end - ex->ticks))
 #define HOOK_TICKS_OUT() TICKS_OUT()
 #define HOOK_TICKS_IN() TICKS_IN()
 /* Past tick_stop: the callback sees the count before the block. */
