@@ -15,10 +15,10 @@ the same), with the share in each program.  A measurement, never a test.
 With --forms: which operators each superinstruction family of
 csrc/exec/fused.h gets, printed as fused.h's lists: an operator takes part
 in a family when some bench program (or one of bench/zero_cost.py's
-kernels, examples/fib.wasm and kernel.wasm, or CoreMark) executes a sequence that every form of
+kernels, examples/fib.wasm and kernel.wasm, or CoreMark at its quick
+iteration count) executes a sequence that every form of
 the family contains (e.g. OP; local.set for the results into a local), so
-no form the programs execute is left out.  CoreMark (bench/coremark.py, at
-its quick iteration count) is measured too.  An `if` may end a sequence here
+no form the programs execute is left out.  An `if` may end a sequence here
 (a compare fuses with the `if` that follows it).
 """
 from __future__ import annotations
