@@ -252,7 +252,7 @@ int LOOP_FN(wp_exec *ex, uint32_t base, wp_error *err, wp_handler_table *labels)
     if (HOOK_CODE_STALE(code)) code = wp_func_code(func, LOOP_VARIANT, &ex->cost, NULL);
     pc = code->cells;
     sp = fp + code->nlocals;
-    for (wp_slot *p = fp + code->nparams; p < sp; p++) *p = 0;
+    wp_zero_locals(fp + code->nparams, sp);
     HOOK_ENTER(func);
   }
 #if LOOP_STEP
@@ -963,7 +963,7 @@ do_call : {
   func = callee;
   fp = args;
   sp = fp + code->nlocals;
-  for (wp_slot *p = fp + code->nparams; p < sp; p++) *p = 0;
+  wp_zero_locals(fp + code->nparams, sp);
   pc = code->cells;
   if (callee->inst != inst) {
     inst = callee->inst;
