@@ -15,7 +15,8 @@ A profile gives each instruction's executions; each function's
 disassembly gives the instruction before it in its straight-line run.  The
 register machine is credited with everything such a translation can fold:
   - local.get, constants, drop, nop, block, loop and end cost nothing
-    (operands are slots or immediates; structure is resolved);
+    (operands are slots or immediates; structure is resolved), but for
+    the function's last end, its return;
   - local.set and local.tee cost nothing after an instruction that computes
     a value (the result is written to the local's slot directly);
   - br_if and if cost nothing after a compare (branch-on-compare);
@@ -68,9 +69,12 @@ def dispatches(name: str, prev: Optional[str]) -> int:
     return 1
 
 
-def estimate(module: wasmprof.Module, export: Optional[str], wasi: Optional[wasmprof.Wasi] = None) -> Tuple[int, int]:
-    """(executed wasm instructions, a register machine's dispatches) of one run of export (_start with wasi)."""
-    prof = (wasmprof.profile(module, wasi=wasi) if wasi is not None else wasmprof.profile(module, invoke=export))
+def estimate(module: wasmprof.Module, export: Optional[str], args: Tuple = (),
+             wasi: Optional[wasmprof.Wasi] = None) -> Tuple[int, int]:
+    """(executed wasm instructions, a register machine's dispatches) of one run of export(*args), or of
+    _start under wasi."""
+    prof = (wasmprof.profile(module, wasi=wasi) if wasi is not None
+            else wasmprof.profile(module, invoke=export, args=list(args)))
     executions: Dict[int, int] = {}
     for node in prof.nodes:
         for offset, (_ticks, count, _calls) in (node.offsets or {}).items():
@@ -79,11 +83,12 @@ def estimate(module: wasmprof.Module, export: Optional[str], wasi: Optional[wasm
     executed = regs = 0
     for func, _start in dbg._function_bodies():
         prev: Optional[str] = None
-        for ins in dbg.disassemble(function=func):
+        body = dbg.disassemble(function=func)
+        for i, ins in enumerate(body):
             name = ins.text.split()[0]
             count = executions.get(ins.offset, 0)
             executed += count
-            regs += count * dispatches(name, prev)
+            regs += count * (1 if i == len(body) - 1 else dispatches(name, prev))  # the last end returns
             # a branch target may follow structure or an unconditional branch: no known predecessor
             prev = None if name in STRUCTURE or name in UNCONDITIONAL else name
     return executed, regs
@@ -99,7 +104,7 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as tmp:
             cm = coremark.build(Path(tmp))
             wasi = wasmprof.Wasi(args=["coremark", *cm.args(ns.coremark)], stdout=bytearray())
-            rows.append(("coremark", *estimate(wasmprof.Module.from_file(str(cm.wasm)), None, wasi)))
+            rows.append(("coremark", *estimate(wasmprof.Module.from_file(str(cm.wasm)), None, wasi=wasi)))
     wanted = [p for p in ns.programs.split(",") if p]
     for prog in discover():
         if prog.name in wanted:
