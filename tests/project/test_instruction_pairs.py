@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import wasmprof
+from helpers.bench_kernels import SUM_LOOP
 from helpers.paths import ROOT
 from helpers.wasm import wat2wasm
 
@@ -12,17 +13,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from instruction_pairs import sequences  # noqa: E402
 
-LOOP = """(module (func (export "run") (param $n i32) (result i32) (local $i i32) (local $s i32)
-  (block $done (loop $top
-    (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
-    (local.set $s (i32.add (local.get $s) (local.get $i)))
-    (local.set $i (i32.add (local.get $i) (i32.const 1)))
-    (br $top)))
-  (local.get $s)))"""
-
 
 def test_sequences_count_what_ran():
-    seqs = sequences(wasmprof.Module(wat2wasm(LOOP)), "run", (10,))
+    seqs = sequences(wasmprof.Module(wat2wasm(SUM_LOOP)), "run", (10,))
     # the loop's test runs 11 times, its body 10
     assert seqs[("local.get", "local.get")] == 11 + 10  # i n, then s i
     assert seqs[("i32.ge_u", "br_if")] == 11

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 
 import wasmprof
+from helpers.bench_kernels import SUM_LOOP
 from helpers.paths import ROOT
 from helpers.wasm import wat2wasm
 
@@ -13,17 +14,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from register_estimate import estimate  # noqa: E402
 
-LOOP = """(module (func (export "run") (param $n i32) (result i32) (local $i i32) (local $s i32)
-  (block $done (loop $top
-    (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
-    (local.set $s (i32.add (local.get $s) (local.get $i)))
-    (local.set $i (i32.add (local.get $i) (i32.const 1)))
-    (br $top)))
-  (local.get $s)))"""
-
 
 def test_a_loop_of_ten():
-    executed, dispatches = estimate(wasmprof.Module(wat2wasm(LOOP)), "run", (10,))
+    executed, dispatches = estimate(wasmprof.Module(wat2wasm(SUM_LOOP)), "run", (10,))
     # block and loop once; the test 11 times (4 instructions); the body 10 times (9); local.get and end once
     assert executed == 2 + 11 * 4 + 10 * 9 + 2
     # the test: i32.ge_u (br_if fused with it); the body: two i32.add (local.set their destination) and br;
