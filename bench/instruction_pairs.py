@@ -44,11 +44,11 @@ STRUCTURE = {"block", "loop", "if", "else", "end", "try", "delegate"}
 UNCONDITIONAL = {"br", "br_table", "return", "unreachable", "return_call", "return_call_indirect"}
 
 
-def sequences(module: wasmprof.Module, export: Optional[str], args: Tuple = (), lengths: Tuple[int, ...] = (2, 3),
-              last: frozenset = frozenset(), wasi: Optional[wasmprof.Wasi] = None) -> Counter:
-    """Executions of each opcode sequence (a tuple of names) of the given lengths in one run of export
-    (a WASI program's _start when None, with `wasi`); names in `last` may end a sequence although they
-    are structure."""
+def executed_code(module: wasmprof.Module, export: Optional[str], args: Tuple = (),
+                  wasi: Optional[wasmprof.Wasi] = None) -> Tuple[Dict[int, int], List[List[Tuple[int, str]]]]:
+    """One run of export(*args) (a WASI program's _start when None, with `wasi`), profiled: the
+    executions of each instruction (by module offset), and every defined function's body as
+    (offset, opcode name) in order."""
     if wasi is not None:
         prof = wasmprof.profile(module, wasi=wasi)
     else:
@@ -58,9 +58,19 @@ def sequences(module: wasmprof.Module, export: Optional[str], args: Tuple = (), 
         for offset, (_ticks, count, _calls) in (node.offsets or {}).items():
             executions[offset] += count
     dbg = (wasmprof.Instance(module, wasi=wasmprof.Wasi()) if wasi is not None else wasmprof.Instance(module)).debug()
+    bodies = [[(ins.offset, ins.text.split()[0]) for ins in dbg.disassemble(function=func)]
+              for func, _start in dbg._function_bodies()]  # every function the module defines
+    return executions, bodies
+
+
+def sequences(module: wasmprof.Module, export: Optional[str], args: Tuple = (), lengths: Tuple[int, ...] = (2, 3),
+              last: frozenset = frozenset(), wasi: Optional[wasmprof.Wasi] = None) -> Counter:
+    """Executions of each opcode sequence (a tuple of names) of the given lengths in one run of export
+    (a WASI program's _start when None, with `wasi`); names in `last` may end a sequence although they
+    are structure."""
+    executions, bodies = executed_code(module, export, args, wasi)
     out: Counter = Counter()
-    for func, _start in dbg._function_bodies():  # every function the module defines
-        code = [(ins.offset, ins.text.split()[0]) for ins in dbg.disassemble(function=func)]
+    for code in bodies:
         for i in range(len(code)):
             for n in lengths:
                 seq = code[i:i + n]

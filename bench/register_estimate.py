@@ -31,7 +31,7 @@ import argparse
 import sys
 import tempfile
 from pathlib import Path
-from typing import Dict, Optional, Tuple
+from typing import Optional, Tuple
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import coremark  # noqa: E402
 import wasmprof  # noqa: E402
 from engines import patch_size  # noqa: E402
-from instruction_pairs import CONSTS, SETS, STRUCTURE, UNCONDITIONAL  # noqa: E402
+from instruction_pairs import COMPARES, CONSTS, SETS, STRUCTURE, UNCONDITIONAL, executed_code  # noqa: E402
 from loop_anatomy import SIZES  # noqa: E402
 from programs import discover  # noqa: E402
 
@@ -50,8 +50,7 @@ NOT_RESULTS = FREE | SETS | UNCONDITIONAL | {"br_if", "if", "else", "call", "cal
                                               "memory.fill", "memory.copy", "memory.init", "data.drop",
                                               "table.set", "table.fill", "table.copy", "table.init", "elem.drop"}
 #: Compares a branch can fuse with.
-COMPARES = {f"{t}.{op}" for t in ("i32", "i64") for op in
-            ("eqz", "eq", "ne", "lt_s", "lt_u", "gt_s", "gt_u", "le_s", "le_u", "ge_s", "ge_u")}
+FUSABLE_COMPARES = {f"{t}.{op}" for t in ("i32", "i64") for op in ["eqz"] + COMPARES}
 
 
 def is_store(name: str) -> bool:
@@ -64,7 +63,7 @@ def dispatches(name: str, prev: Optional[str]) -> int:
         return 0
     if name in SETS and prev is not None and prev not in NOT_RESULTS and not is_store(prev):
         return 0
-    if name in ("br_if", "if") and prev in COMPARES:
+    if name in ("br_if", "if") and prev in FUSABLE_COMPARES:
         return 0
     return 1
 
@@ -73,20 +72,12 @@ def estimate(module: wasmprof.Module, export: Optional[str], args: Tuple = (),
              wasi: Optional[wasmprof.Wasi] = None) -> Tuple[int, int]:
     """(executed wasm instructions, a register machine's dispatches) of one run of export(*args), or of
     _start under wasi."""
-    prof = (wasmprof.profile(module, wasi=wasi) if wasi is not None
-            else wasmprof.profile(module, invoke=export, args=list(args)))
-    executions: Dict[int, int] = {}
-    for node in prof.nodes:
-        for offset, (_ticks, count, _calls) in (node.offsets or {}).items():
-            executions[offset] = executions.get(offset, 0) + count
-    dbg = (wasmprof.Instance(module, wasi=wasmprof.Wasi()) if wasi is not None else wasmprof.Instance(module)).debug()
+    executions, bodies = executed_code(module, export, args, wasi)
     executed = regs = 0
-    for func, _start in dbg._function_bodies():
+    for body in bodies:
         prev: Optional[str] = None
-        body = dbg.disassemble(function=func)
-        for i, ins in enumerate(body):
-            name = ins.text.split()[0]
-            count = executions.get(ins.offset, 0)
+        for i, (offset, name) in enumerate(body):
+            count = executions.get(offset, 0)
             executed += count
             regs += count * (1 if i == len(body) - 1 else dispatches(name, prev))  # the last end returns
             # a branch target may follow structure or an unconditional branch: no known predecessor
