@@ -127,7 +127,8 @@ static PyObject *run(wpy_Debug *self, const wp_debug_run *how) {
 
 static PyObject *debug_call(wpy_Debug *self, PyObject *args) {
   PyObject *func, *values;
-  if (!PyArg_ParseTuple(args, "O!O:call", &wpy_FuncType, &func, &values)) return NULL;
+  int bits = 0;
+  if (!PyArg_ParseTuple(args, "O!O|p:call", &wpy_FuncType, &func, &values, &bits)) return NULL;
   wp_func *f = ((wpy_Func *)func)->func;
   const wp_functype *t = wp_func_type(f);
   PyObject *fast = PySequence_Fast(values, "arguments must be a sequence");
@@ -144,7 +145,9 @@ static PyObject *debug_call(wpy_Debug *self, PyObject *args) {
     return PyErr_NoMemory();
   }
   for (uint32_t i = 0; i < np; i++) {
-    if (wpy_to_slot(PySequence_Fast_GET_ITEM(fast, i), wp_functype_param(t, i), &slots[i]) < 0) {
+    PyObject *v = PySequence_Fast_GET_ITEM(fast, i);
+    wp_valtype vt = wp_functype_param(t, i);
+    if ((bits ? wpy_bits_to_slot(v, vt, &slots[i]) : wpy_to_slot(v, vt, &slots[i])) < 0) {
       PyMem_Free(slots);
       Py_DECREF(fast);
       return NULL;
@@ -185,15 +188,17 @@ static PyObject *debug_error(wpy_Debug *self, PyObject *unused) {
   return e;
 }
 
-static PyObject *debug_results(wpy_Debug *self, PyObject *unused) {
-  (void)unused;
+static PyObject *debug_results(wpy_Debug *self, PyObject *args) {
+  int bits = 0;
+  if (!PyArg_ParseTuple(args, "|p:results", &bits)) return NULL;
   const wp_slot *res = wp_debug_results(self->dbg);
   if (!res) Py_RETURN_NONE;
   const wp_functype *t = wp_func_type(self->dbg->callee);
   uint32_t n = wp_functype_result_count(t);
   PyObject *out = PyTuple_New(n);
   for (uint32_t i = 0; out && i < n; i++) {
-    PyObject *v = typed_value((uint8_t)wp_functype_result(t, i), res[i]);
+    uint8_t rt = (uint8_t)wp_functype_result(t, i);
+    PyObject *v = bits ? wpy_slot_to_bits(res[i], (wp_valtype)rt) : typed_value(rt, res[i]);
     if (!v) Py_CLEAR(out);
     else PyTuple_SET_ITEM(out, i, v);
   }
@@ -580,11 +585,15 @@ static PyObject *debug_local_types(wpy_Debug *self, PyObject *args) {
 }
 
 static PyMethodDef debug_methods[] = {
-    {"call", (PyCFunction)debug_call, METH_VARARGS, "call(func, args): start a call, paused before its first instruction."},
+    {"call", (PyCFunction)debug_call, METH_VARARGS,
+     "call(func, args, bits=False): start a call, paused before its first instruction; with bits, args\n"
+     "are raw bit patterns (as Func.call_bits)."},
     {"resume", (PyCFunction)(void (*)(void))debug_resume, METH_VARARGS | METH_KEYWORDS,
      "resume(steps=0, until_tick=0, until_frames=0, stops=True, trace=0) -> the stop reason."},
     {"error", (PyCFunction)debug_error, METH_NOARGS, "The exception of the failed call, or None."},
-    {"results", (PyCFunction)debug_results, METH_NOARGS, "The returned call's results as (type, value) pairs, or None."},
+    {"results", (PyCFunction)debug_results, METH_VARARGS,
+     "results(bits=False): the returned call's results as (type, value) pairs (with bits, raw bit\n"
+     "patterns), or None."},
     {"stop_info", (PyCFunction)debug_stop_info, METH_NOARGS, "(breakpoint/watchpoint id, old bytes, new bytes)."},
     {"clock", (PyCFunction)debug_clock, METH_NOARGS, "(icount, ticks, in_call, finished)."},
     {"position", (PyCFunction)debug_position, METH_NOARGS, "(frames, top function index, module offset)."},

@@ -324,33 +324,41 @@ static PyObject *func_vectorcall(PyObject *callable, PyObject *const *args, size
   return func_invoke((wpy_Func *)callable, args, PyVectorcall_NARGS(nargsf), CALL_SIGNED);
 }
 
-static PyObject *func_call_method(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames) {
-  enum call_mode mode = CALL_SIGNED;
-  unsigned long long max_ticks = 0;
-  if (kwnames) {
-    Py_ssize_t nk = PyTuple_GET_SIZE(kwnames);
-    for (Py_ssize_t i = 0; i < nk; i++) {
-      PyObject *k = PyTuple_GET_ITEM(kwnames, i);
-      if (PyUnicode_Check(k) && PyUnicode_CompareWithASCIIString(k, "max_ticks") == 0) {
-        /* max_ticks (issue 6 limits): run counted, stop with LimitError past it */
-        if (args[nargs + i] == Py_None) continue;
-        max_ticks = PyLong_AsUnsignedLongLong(args[nargs + i]);
-        if (PyErr_Occurred() || max_ticks == 0) {
-          PyErr_Clear();
-          PyErr_SetString(PyExc_ValueError, "max_ticks must be a positive int or None");
-          return NULL;
-        }
-        continue;
+/* call_keywords: the keywords of call() (unsigned, max_ticks) and of
+ * call_bits() (max_ticks only: its mode stays CALL_BITS). */
+static int call_keywords(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, enum call_mode *mode,
+                         unsigned long long *max_ticks) {
+  Py_ssize_t nk = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+  for (Py_ssize_t i = 0; i < nk; i++) {
+    PyObject *k = PyTuple_GET_ITEM(kwnames, i);
+    if (PyUnicode_Check(k) && PyUnicode_CompareWithASCIIString(k, "max_ticks") == 0) {
+      /* max_ticks (issue 6 limits): run counted, stop with LimitError past it */
+      if (args[nargs + i] == Py_None) continue;
+      *max_ticks = PyLong_AsUnsignedLongLong(args[nargs + i]);
+      if (PyErr_Occurred() || *max_ticks == 0) {
+        PyErr_Clear();
+        PyErr_SetString(PyExc_ValueError, "max_ticks must be a positive int or None");
+        return -1;
       }
-      if (!PyUnicode_Check(k) || PyUnicode_CompareWithASCIIString(k, "unsigned") != 0) {
-        PyErr_Format(PyExc_TypeError, "call() got an unexpected keyword argument %R", k);
-        return NULL;
-      }
-      int truth = PyObject_IsTrue(args[nargs + i]);
-      if (truth < 0) return NULL;
-      mode = truth ? CALL_UNSIGNED : CALL_SIGNED;
+      continue;
     }
+    if (*mode == CALL_BITS || !PyUnicode_Check(k) || PyUnicode_CompareWithASCIIString(k, "unsigned") != 0) {
+      PyErr_Format(PyExc_TypeError, "%s() got an unexpected keyword argument %R",
+                   *mode == CALL_BITS ? "call_bits" : "call", k);
+      return -1;
+    }
+    int truth = PyObject_IsTrue(args[nargs + i]);
+    if (truth < 0) return -1;
+    *mode = truth ? CALL_UNSIGNED : CALL_SIGNED;
   }
+  return 0;
+}
+
+/* call_limited: func_invoke, counted when max_ticks is set. */
+static PyObject *call_limited(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
+                              enum call_mode mode) {
+  unsigned long long max_ticks = 0;
+  if (call_keywords(args, nargs, kwnames, &mode, &max_ticks) < 0) return NULL;
   if (!max_ticks) return func_invoke((wpy_Func *)self, args, nargs, mode);
   wp_exec *ex = wpy_exec();
   if (!ex) return NULL;
@@ -364,8 +372,12 @@ static PyObject *func_call_method(PyObject *self, PyObject *const *args, Py_ssiz
   return r;
 }
 
-static PyObject *func_call_bits(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
-  return func_invoke((wpy_Func *)self, args, nargs, CALL_BITS);
+static PyObject *func_call_method(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames) {
+  return call_limited(self, args, nargs, kwnames, CALL_SIGNED);
+}
+
+static PyObject *func_call_bits(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames) {
+  return call_limited(self, args, nargs, kwnames, CALL_BITS);
 }
 
 /* ---- the type -------------------------------------------------------------------------------- */
@@ -519,8 +531,9 @@ static PyMethodDef func_methods[] = {
     {"call", (PyCFunction)(void (*)(void))func_call_method, METH_FASTCALL | METH_KEYWORDS,
      "call(*args, unsigned=False, max_ticks=None)\n\nCall the function; with unsigned=True i32/i64 results are unsigned;\n"
      "with max_ticks, stop with LimitError once that many instructions ran."},
-    {"call_bits", (PyCFunction)(void (*)(void))func_call_bits, METH_FASTCALL,
-     "call_bits(*bits) -> tuple\n\nCall with raw bit patterns (unsigned ints) and return raw bits."},
+    {"call_bits", (PyCFunction)(void (*)(void))func_call_bits, METH_FASTCALL | METH_KEYWORDS,
+     "call_bits(*bits, max_ticks=None) -> tuple\n\nCall with raw bit patterns (unsigned ints) and return raw bits;\n"
+     "max_ticks as for call()."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m wasmprof.spectest [-v] [-j N] PATH...
+    python -m wasmprof.spectest [-v] [-j N] [--loop LOOP] PATH...
 
 PATH is a ``.json`` script (its ``.wasm`` modules next to it) or a
 directory searched recursively for scripts.  For each file one line
@@ -12,6 +12,13 @@ files.  Only ``assert_*`` commands are counted.  Exit status 1 if anything
 failed.  With ``-j N`` each file runs in its own subprocess (N at a time), so
 a crash in one file is reported as that file's failure instead of ending
 the run.
+
+``--loop`` chooses the interpreter loop that runs each invoked function:
+``plain`` (the default), ``counted`` (the ticked loop, under a tick limit
+too high to reach), ``stepping`` (the debugger's loop, continued to the
+end) or ``single-step`` (the debugger's loop, stopping after every
+instruction).  Functions run at instantiation (``start``) and host
+functions run as they always do.
 
 From Python, :func:`run_file` returns ``(passed, failed, skipped, failures)``.
 
@@ -35,6 +42,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Type
 
+from . import _core
 from ._core import (
     DecodeError,
     Exports,
@@ -51,7 +59,10 @@ from ._core import (
     extern_to_bits,
 )
 
-__all__ = ["run_file", "run_file_result", "FileResult", "spectest_imports", "main"]
+__all__ = ["run_file", "run_file_result", "FileResult", "spectest_imports", "main", "LOOPS"]
+
+LOOPS = ("plain", "counted", "stepping", "single-step")
+COUNTED_BUDGET = 1 << 62  # a tick limit no script reaches: it only selects the ticked loop
 
 F32_SIGN = 0x80000000
 F64_SIGN = 0x8000000000000000
@@ -214,8 +225,12 @@ def _match(e: Mapping[str, Any], bits: int) -> bool:
 class _Script:
     """The state of one script: named and current instances, registrations."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, loop: str = "plain") -> None:
+        if loop not in LOOPS:
+            raise ValueError(f"unknown loop {loop!r}: expected one of {', '.join(LOOPS)}")
         self.path = path
+        self.loop = loop
+        self.sessions: Dict[int, Tuple[Instance, Any]] = {}  # debug sessions by id(instance)
         self.dir = os.path.dirname(os.path.abspath(path))
         self.spectest = spectest_imports()
         self.registered: Dict[str, Exports] = {}
@@ -263,13 +278,33 @@ class _Script:
         if a["type"] == "invoke":
             if not isinstance(obj, Func):
                 raise _Failed(f"export {fieldname!r} is not a function")
-            args = [_arg_bits(x) for x in a.get("args", [])]
-            return tuple(obj.call_bits(*args))
+            return self.call(obj, [_arg_bits(x) for x in a.get("args", [])])
         if a["type"] == "get":
             if not isinstance(obj, Global):
                 raise _Failed(f"export {fieldname!r} is not a global")
             return (obj.bits,)
         raise _Skip(f"unknown action type {a['type']!r}")
+
+    def call(self, f: Func, args: List[int]) -> Tuple[int, ...]:
+        """Call f with raw bits in the script's loop."""
+        if self.loop == "counted":
+            return tuple(f.call_bits(*args, max_ticks=COUNTED_BUDGET))
+        inst = f.instance
+        if self.loop == "plain" or inst is None:  # a host function runs no loop
+            return tuple(f.call_bits(*args))
+        if id(inst) not in self.sessions:
+            self.sessions[id(inst)] = (inst, _core.DebugSession(inst, 0, 0, 0, False))
+        session = self.sessions[id(inst)][1]
+        session.call(f, args, True)
+        steps = 1 if self.loop == "single-step" else 0
+        while True:
+            reason = session.resume(steps=steps)
+            if reason == "returned":
+                return tuple(session.results(True))
+            if reason == "error":
+                raise session.error()
+            if reason != "step":
+                raise _Failed(f"the debugger stopped for {reason!r}")
 
 
 def _describe_action(a: Mapping[str, Any]) -> str:
@@ -410,11 +445,11 @@ def _load_script(path: str) -> Dict[str, Any]:
     return script
 
 
-def run_file_result(path: str) -> FileResult:
-    """Run one wast2json script and return its FileResult."""
+def run_file_result(path: str, loop: str = "plain") -> FileResult:
+    """Run one wast2json script, its functions in ``loop`` (LOOPS), and return its FileResult."""
     result = FileResult(path)
+    script = _Script(path, loop)
     commands = _load_script(path)["commands"]
-    script = _Script(path)
     for cmd in commands:
         t = cmd.get("type", "")
         line = cmd.get("line", "?")
@@ -439,9 +474,9 @@ def run_file_result(path: str) -> FileResult:
     return result
 
 
-def run_file(path: str) -> Tuple[int, int, int, List[str]]:
+def run_file(path: str, loop: str = "plain") -> Tuple[int, int, int, List[str]]:
     """Run one wast2json script: (passed, failed, skipped, failure descriptions)."""
-    return run_file_result(path).as_tuple()
+    return run_file_result(path, loop).as_tuple()
 
 
 # ---- running files in subprocesses ---------------------------------------------------------------
@@ -454,9 +489,9 @@ def _count_assertions(path: str) -> int:
         return 1
 
 
-def _run_isolated(path: str) -> FileResult:
+def _run_isolated(path: str, loop: str) -> FileResult:
     proc = subprocess.run(
-        [sys.executable, "-m", "wasmprof.spectest", "--json-result", path],
+        [sys.executable, "-m", "wasmprof.spectest", "--json-result", "--loop", loop, path],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -508,13 +543,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument(
         "-j", "--jobs", type=int, default=0, metavar="N", help="run each file in a subprocess, N at a time"
     )
+    parser.add_argument("--loop", choices=LOOPS, default="plain", help="the interpreter loop to run functions in")
     parser.add_argument("--json-result", action="store_true", help=argparse.SUPPRESS)
     ns = parser.parse_args(argv)
 
     files = list(_expand(ns.paths))
     if ns.json_result:
         for path in files:
-            r = run_file_result(path)
+            r = run_file_result(path, ns.loop)
             print(json.dumps(r.__dict__))
         return 0
 
@@ -522,14 +558,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if ns.jobs > 0:
         with ThreadPoolExecutor(max_workers=ns.jobs) as pool:
             results = []
-            for r in pool.map(_run_isolated, files):
+            for r in pool.map(lambda path: _run_isolated(path, ns.loop), files):
                 _print_result(r, ns.verbose)
                 results.append(r)
     else:
         results = []
         for path in files:
             try:
-                r = run_file_result(path)
+                r = run_file_result(path, ns.loop)
             except Exception as e:  # noqa: BLE001 - an unreadable script
                 r = FileResult(path, failed=1, failures=[f"cannot run: {_exc(e)}"])
             _print_result(r, ns.verbose)

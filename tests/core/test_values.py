@@ -145,6 +145,32 @@ def test_f64_nan_payload_round_trip(ex, bits):
     assert ex.f64_via_memory.call_bits(bits) == (bits,)
 
 
+def _stepped_bits(f, *bits):
+    """f's raw results in the debugger's stepping loop, with raw arguments."""
+    from wasmprof import _core
+
+    session = _core.DebugSession(f.instance, 0, 0, 0, False)
+    session.call(f, list(bits), True)
+    assert session.resume(steps=0) == "returned"
+    return tuple(session.results(True))
+
+
+@pytest.mark.parametrize("bits", F32_NANS + F64_NANS, ids=hex)
+def test_nan_payloads_round_trip_in_the_ticked_and_stepping_loops(ex, bits):
+    funcs = (ex.f32_via_memory, ex.f32_bits) if bits >> 32 == 0 else (ex.f64_via_memory, ex.f64_bits)
+    for f in funcs:
+        assert f.call_bits(bits, max_ticks=10**6) == (bits,)
+        assert _stepped_bits(f, bits) == (bits,)
+
+
+def test_call_bits_takes_max_ticks_only(ex):
+    with pytest.raises(wasmprof.LimitError):
+        ex.f32_via_memory.call_bits(0, max_ticks=1)
+    with pytest.raises(TypeError, match="call_bits"):
+        ex.f32.call_bits(0, unsigned=True)
+    assert ex.i32.call_bits(7, max_ticks=None) == (7,)
+
+
 def test_call_bits_integers_are_unsigned(ex):
     assert ex.i32.call_bits(0xFFFFFFFF) == (0xFFFFFFFF,)
     assert ex.i64.call_bits(2**64 - 1) == (2**64 - 1,)
