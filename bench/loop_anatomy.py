@@ -1,6 +1,7 @@
 """loop_anatomy.py: where the plain loop's time goes, in instructions, beside wasm3's.
 
     python bench/loop_anatomy.py [--coremark N] [--programs fib,sieve,...] [--no-wasm3]
+                                 [--handlers K]
 
 For CoreMark (N iterations, default 100) and the bench programs at small
 sizes, it counts, deterministically:
@@ -19,8 +20,13 @@ sizes, it counts, deterministically:
 It prints wasmprof's loop Ir, then per wasm instruction: Ir, dispatches,
 and Ir per dispatch, for both engines.  Fewer dispatches per wasm instruction is what
 superinstructions buy; Ir per dispatch is the work and the stack traffic
-each one does.  A measurement, never a test; valgrind makes it slow
-(a few minutes).
+each one does.  With --handlers K, each program's line is followed by the
+K hottest pieces of wp_loop_plain's code, named: a piece starts at a
+handler (where `_core._loop_handlers` says an internal instruction's
+handler starts) or after an unconditional jump, and one that starts at no
+handler is named after the pieces that jump to it ("do_call" code shared
+by call and call_indirect, say).  A measurement, never a test; valgrind
+makes it slow (a few minutes).
 """
 from __future__ import annotations
 
@@ -45,6 +51,8 @@ from programs import SHARED_BENCH, Program, discover  # noqa: E402
 SIZES = {"fib": 24, "sieve": 40, "nbody": 10000, "hashtable": 10, "dispatch": 2000, "sort_strings": 2}
 INDIRECT_JUMP = re.compile(r"^\s*([0-9a-f]+):\s+(?:notrack\s+)?jmp\s+\*")
 FUNC_HEADER = re.compile(r"^([0-9a-f]+) <([^>]+)>:$")
+INSTRUCTION = re.compile(r"^\s*([0-9a-f]+):\s+(.*)$")
+DIRECT_JUMP = re.compile(r"^j[a-z]*\s+([0-9a-f]+) <")
 
 RUN_PLAIN = """
 import sys, wasmprof
@@ -106,12 +114,96 @@ def callgrind_instructions(cmd: List[str], collect: Optional[str]) -> Dict[str, 
         return per_fn
 
 
+def listing(binary: Path, function: str) -> List[Tuple[int, str]]:
+    """(link-time address, instruction text) of each instruction of function."""
+    dump = subprocess.run(["objdump", "-d", "--no-show-raw-insn", str(binary)], capture_output=True, text=True,
+                          check=True).stdout
+    out: List[Tuple[int, str]] = []
+    inside = False
+    for line in dump.splitlines():
+        m = FUNC_HEADER.match(line)
+        if m:
+            inside = m.group(2) == function
+            continue
+        m = INSTRUCTION.match(line) if inside else None
+        if m:
+            out.append((int(m.group(1), 16), m.group(2).strip()))
+    return out
+
+
+def load_base(shared_object: Path) -> int:
+    """Where this process mapped shared_object (its link-time address 0)."""
+    real = os.path.realpath(shared_object)
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            fields = line.split()
+            if len(fields) >= 6 and os.path.realpath(fields[5]) == real and int(fields[2], 16) == 0:
+                return int(fields[0].split("-")[0], 16)
+    raise SystemExit(f"{shared_object} is not mapped in this process")
+
+
+def handler_starts(loop: str = "plain") -> Dict[int, str]:
+    """Link-time address -> the internal instructions whose handlers start there, in _core."""
+    from wasmprof import _core
+    base = load_base(Path(_core.__file__))
+    names: Dict[int, List[str]] = defaultdict(list)
+    for name, address in _core._loop_handlers(loop):
+        names[address - base].append(name)
+    return {a: "|".join(n) for a, n in names.items()}
+
+
+def code_pieces(code: List[Tuple[int, str]], starts: Dict[int, str]) -> List[Tuple[str, List[int]]]:
+    """The loop's code cut into named pieces: (name, instruction addresses).
+    A piece starts at a handler or after an unconditional jump (or return); a
+    piece that starts at no handler is named after the pieces that jump to its
+    first instruction ("after X", "after X, Y"), or "after X" for the piece it
+    follows if none jumps there; the first piece is the loop's entry."""
+    pieces: List[List[Tuple[int, str]]] = []
+    for i, (addr, text) in enumerate(code):
+        prev = code[i - 1][1] if i else "jmp"
+        if i == 0 or addr in starts or prev.startswith(("jmp", "ret", "notrack jmp")):
+            pieces.append([])
+        pieces[-1].append((addr, text))
+    first = {piece[0][0]: k for k, piece in enumerate(pieces)}
+    sources: Dict[int, List[int]] = defaultdict(list)  # piece -> pieces that jump to its start
+    for k, piece in enumerate(pieces):
+        for _addr, text in piece:
+            m = DIRECT_JUMP.match(text)
+            target = first.get(int(m.group(1), 16)) if m else None
+            if target is not None and target != k and k not in sources[target]:
+                sources[target].append(k)
+    names: List[Optional[str]] = [starts.get(piece[0][0]) for piece in pieces]
+    names[0] = names[0] or "(the loop's entry)"
+    for _ in range(4):  # pieces reached through other unnamed pieces get their names in later rounds
+        for k, name in enumerate(names):
+            if name is None or name.startswith("after "):
+                froms = [names[j] for j in sources[k] if names[j]] or ([names[k - 1]] if k and names[k - 1] else [])
+                if froms:
+                    shown = sorted(set(f.removeprefix("after ") for f in froms))
+                    more = f" and {len(shown) - 3} more" if len(shown) > 3 else ""
+                    names[k] = "after " + ", ".join(shown[:3]) + more
+    return [(names[k] or "?", [a for a, _t in piece]) for k, piece in enumerate(pieces)]
+
+
+def hottest_pieces(per_addr: Dict[int, int], bias: int, code: List[Tuple[int, str]], starts: Dict[int, str],
+                   k: int) -> List[Tuple[str, int, int]]:
+    """The k pieces of code (code_pieces) with the most Ir: (name, Ir, runs of its first instruction)."""
+    rows = []
+    for name, addrs in code_pieces(code, starts):
+        ir = sum(per_addr.get(a + bias, 0) for a in addrs)
+        if ir:
+            rows.append((name, ir, per_addr.get(addrs[0] + bias, 0)))
+    rows.sort(key=lambda r: -r[1])
+    return rows[:k]
+
+
 def dispatch_count(per_addr: Dict[int, int], jumps: Set[int], bias: int) -> int:
     return sum(per_addr.get(a + bias, 0) for a in jumps)
 
 
-def wasmprof_anatomy(program: Program, args: List[str]) -> Tuple[int, int]:
-    """(Ir in wp_loop_plain, dispatches) for one plain run."""
+def wasmprof_anatomy(program: Program, args: List[str],
+                     handlers: int = 0) -> Tuple[int, int, List[Tuple[str, int, int]]]:
+    """(Ir in wp_loop_plain, dispatches, the `handlers` hottest pieces) for one plain run."""
     from wasmprof import _core
     so = Path(_core.__file__)
     jumps, starts = indirect_jumps(so, "wp_loop_plain")
@@ -122,7 +214,8 @@ def wasmprof_anatomy(program: Program, args: List[str]) -> Tuple[int, int]:
         raise SystemExit("no instructions recorded in wp_loop_plain")
     # The loop's entry runs at every call of it: its runtime address gives the load bias.
     bias = min(loop) - starts["wp_loop_plain"]
-    return sum(loop.values()), dispatch_count(loop, jumps, bias)
+    hot = hottest_pieces(loop, bias, listing(so, "wp_loop_plain"), handler_starts(), handlers) if handlers else []
+    return sum(loop.values()), dispatch_count(loop, jumps, bias), hot
 
 
 def build_wasm3_for_valgrind() -> Optional[Path]:
@@ -174,6 +267,8 @@ def main() -> int:
     ap.add_argument("--coremark", type=int, default=100, metavar="N", help="CoreMark iterations (0: leave it out)")
     ap.add_argument("--programs", default=",".join(SIZES), help="bench programs, comma-separated ('' for none)")
     ap.add_argument("--no-wasm3", action="store_true", help="wasmprof only")
+    ap.add_argument("--handlers", type=int, default=0, metavar="K",
+                    help="after each program, the K hottest pieces of the loop's code, by handler")
     ns = ap.parse_args()
     wasm3 = None if ns.no_wasm3 else build_wasm3_for_valgrind()
     wanted = [p for p in ns.programs.split(",") if p]
@@ -189,12 +284,15 @@ def main() -> int:
               f"   {'wasm3: Ir':>10} {'disp':>6} {'Ir/disp':>8}   (per wasm instruction)")
         for program, args in cases:
             n = wasm_instructions(program, args)
-            ir, disp = wasmprof_anatomy(program, args)
+            ir, disp, hot = wasmprof_anatomy(program, args, ns.handlers)
             line = f"{program.name:14} {n:>13,} {ir:>14,}   {ir / n:>12.2f} {disp / n:>6.2f} {ir / max(disp, 1):>8.2f}"
             if wasm3:
                 ir3, disp3 = wasm3_anatomy(wasm3, program, args)
                 line += f"   {ir3 / n:>10.2f} {disp3 / n:>6.2f} {ir3 / max(disp3, 1):>8.2f}"
             print(line, flush=True)
+            for name, hot_ir, runs in hot:
+                print(f"    {100 * hot_ir / ir:5.1f}%  {hot_ir:>13,} Ir  {runs:>11,} runs  {hot_ir / max(runs, 1):5.1f} Ir/run"
+                      f"  {name}")
     return 0
 
 

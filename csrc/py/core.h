@@ -205,6 +205,7 @@ PyObject *wpy_instance_lookup(const wp_instance *inst);
 
 /* ---- py_profile.c: _profile_start, _profile_stop, _ticks (added to _core by module.c) ---- */
 extern PyMethodDef wpy_profile_methods[];
+extern PyMethodDef wpy_loop_methods[]; /* py_loops.c */
 extern PyMethodDef wpy_session_methods[]; /* py_session.c */
 /* wpy_profile_to_py: _profile_stop's (nodes, events, events_truncated) for p, which it frees. */
 PyObject *wpy_profile_to_py(wp_profile *p, const wp_instance *inst);

@@ -229,6 +229,7 @@ PyMODINIT_FUNC PyInit__core(void) {
   PyObject *m = PyModule_Create(&core_module);
   if (!m) return NULL;
   if (PyModule_AddFunctions(m, wpy_profile_methods) < 0) goto fail;
+  if (PyModule_AddFunctions(m, wpy_loop_methods) < 0) goto fail;
   if (PyModule_AddFunctions(m, wpy_session_methods) < 0) goto fail;
   if (add_object(m, "Error", wpy_Error) < 0 || add_object(m, "DecodeError", wpy_DecodeError) < 0 ||
       add_object(m, "ValidationError", wpy_ValidationError) < 0 ||
