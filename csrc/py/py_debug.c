@@ -586,13 +586,13 @@ static PyObject *debug_local_types(wpy_Debug *self, PyObject *args) {
 
 static PyMethodDef debug_methods[] = {
     {"call", (PyCFunction)debug_call, METH_VARARGS,
-     "call(func, args, bits=False): start a call, paused before its first instruction; with bits, args\n"
+     "call(func, args[, bits]): start a call, paused before its first instruction; with bits true, args\n"
      "are raw bit patterns (as Func.call_bits)."},
     {"resume", (PyCFunction)(void (*)(void))debug_resume, METH_VARARGS | METH_KEYWORDS,
      "resume(steps=0, until_tick=0, until_frames=0, stops=True, trace=0) -> the stop reason."},
     {"error", (PyCFunction)debug_error, METH_NOARGS, "The exception of the failed call, or None."},
     {"results", (PyCFunction)debug_results, METH_VARARGS,
-     "results(bits=False): the returned call's results as (type, value) pairs (with bits, raw bit\n"
+     "results([bits]): the returned call's results as (type, value) pairs (with bits true, raw bit\n"
      "patterns), or None."},
     {"stop_info", (PyCFunction)debug_stop_info, METH_NOARGS, "(breakpoint/watchpoint id, old bytes, new bytes)."},
     {"clock", (PyCFunction)debug_clock, METH_NOARGS, "(icount, ticks, in_call, finished)."},
