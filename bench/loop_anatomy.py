@@ -24,8 +24,8 @@ each one does.  With --handlers K, each program's line is followed by the
 K hottest pieces of wp_loop_plain's code, named: a piece starts at a
 handler (where `_core._loop_handlers` says an internal instruction's
 handler starts) or after an unconditional jump, and one that starts at no
-handler is named after the pieces that jump to it ("do_call" code shared
-by call and call_indirect, say).  A measurement, never a test; valgrind
+handler is named after the pieces that jump to it ("after call": the
+frame push the call handler jumps to).  A measurement, never a test; valgrind
 makes it slow (a few minutes).
 """
 from __future__ import annotations
