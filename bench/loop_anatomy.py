@@ -49,7 +49,7 @@ from programs import SHARED_BENCH, Program, discover  # noqa: E402
 
 # Small sizes: valgrind runs about 50x slower than native.
 SIZES = {"fib": 24, "sieve": 40, "nbody": 10000, "hashtable": 10, "dispatch": 2000, "sort_strings": 2}
-INDIRECT_JUMP = re.compile(r"^\s*([0-9a-f]+):\s+(?:notrack\s+)?jmp\s+\*")
+INDIRECT_JUMP = re.compile(r"^(?:notrack\s+)?jmp\s+\*")
 FUNC_HEADER = re.compile(r"^([0-9a-f]+) <([^>]+)>:$")
 INSTRUCTION = re.compile(r"^\s*([0-9a-f]+):\s+(.*)$")
 DIRECT_JUMP = re.compile(r"^j[a-z]*\s+([0-9a-f]+) <")
@@ -65,24 +65,36 @@ print(p.total_ticks)
 """
 
 
-def indirect_jumps(binary: Path, function: Optional[str]) -> Tuple[Set[int], Dict[str, int]]:
-    """Link-time addresses of the indirect jumps in binary (in `function`
-    only, if given), and the start address of every function."""
+#: A binary's functions in order: (name, link-time start, [(link-time address, instruction text)]).
+Disassembly = List[Tuple[str, int, List[Tuple[int, str]]]]
+
+
+def disassembly(binary: Path) -> Disassembly:
+    """Every function of binary, from one objdump run (a name may repeat: static functions)."""
     dump = subprocess.run(["objdump", "-d", "--no-show-raw-insn", str(binary)], capture_output=True, text=True,
                           check=True).stdout
-    jumps: Set[int] = set()
-    starts: Dict[str, int] = {}
-    current = None
+    functions: Disassembly = []
     for line in dump.splitlines():
         m = FUNC_HEADER.match(line)
         if m:
-            current = m.group(2)
-            starts[current] = int(m.group(1), 16)
+            functions.append((m.group(2), int(m.group(1), 16), []))
             continue
-        m = INDIRECT_JUMP.match(line)
-        if m and (function is None or current == function):
-            jumps.add(int(m.group(1), 16))
-    return jumps, starts
+        m = INSTRUCTION.match(line) if functions else None
+        if m:
+            functions[-1][2].append((int(m.group(1), 16), m.group(2).strip()))
+    return functions
+
+
+def function_code(functions: Disassembly, name: str) -> List[Tuple[int, str]]:
+    return next(code for fn, _start, code in functions if fn == name)
+
+
+def indirect_jumps(functions: Disassembly, function: Optional[str]) -> Tuple[Set[int], Dict[str, int]]:
+    """Link-time addresses of the indirect jumps in a disassembly (in
+    `function` only, if given), and the start address of every function."""
+    jumps = {addr for name, _start, code in functions if function is None or name == function
+             for addr, text in code if INDIRECT_JUMP.match(text)}
+    return jumps, {name: start for name, start, _code in functions}
 
 
 def callgrind_instructions(cmd: List[str], collect: Optional[str]) -> Dict[str, Dict[int, int]]:
@@ -112,23 +124,6 @@ def callgrind_instructions(cmd: List[str], collect: Optional[str]) -> Dict[str, 
                 addr, ir = line.split()[:2]
                 per_fn[fn][int(addr, 16)] += int(ir)
         return per_fn
-
-
-def listing(binary: Path, function: str) -> List[Tuple[int, str]]:
-    """(link-time address, instruction text) of each instruction of function."""
-    dump = subprocess.run(["objdump", "-d", "--no-show-raw-insn", str(binary)], capture_output=True, text=True,
-                          check=True).stdout
-    out: List[Tuple[int, str]] = []
-    inside = False
-    for line in dump.splitlines():
-        m = FUNC_HEADER.match(line)
-        if m:
-            inside = m.group(2) == function
-            continue
-        m = INSTRUCTION.match(line) if inside else None
-        if m:
-            out.append((int(m.group(1), 16), m.group(2).strip()))
-    return out
 
 
 def load_base(shared_object: Path) -> int:
@@ -206,7 +201,8 @@ def wasmprof_anatomy(program: Program, args: List[str],
     """(Ir in wp_loop_plain, dispatches, the `handlers` hottest pieces) for one plain run."""
     from wasmprof import _core
     so = Path(_core.__file__)
-    jumps, starts = indirect_jumps(so, "wp_loop_plain")
+    functions = disassembly(so)
+    jumps, starts = indirect_jumps(functions, "wp_loop_plain")
     per_fn = callgrind_instructions([sys.executable, "-c", RUN_PLAIN, str(program.wasm), program.name, *args],
                                     "wp_loop_plain")
     loop = per_fn.get("wp_loop_plain")
@@ -214,7 +210,8 @@ def wasmprof_anatomy(program: Program, args: List[str],
         raise SystemExit("no instructions recorded in wp_loop_plain")
     # The loop's entry runs at every call of it: its runtime address gives the load bias.
     bias = min(loop) - starts["wp_loop_plain"]
-    hot = hottest_pieces(loop, bias, listing(so, "wp_loop_plain"), handler_starts(), handlers) if handlers else []
+    hot = (hottest_pieces(loop, bias, function_code(functions, "wp_loop_plain"), handler_starts(), handlers)
+           if handlers else [])
     return sum(loop.values()), dispatch_count(loop, jumps, bias), hot
 
 
@@ -241,7 +238,7 @@ def build_wasm3_for_valgrind() -> Optional[Path]:
 
 def wasm3_anatomy(exe: Path, program: Program, args: List[str]) -> Tuple[int, int]:
     """(Ir of the whole process, indirect jumps executed) for one wasm3 run."""
-    jumps, starts = indirect_jumps(exe, None)
+    jumps, starts = indirect_jumps(disassembly(exe), None)
     per_fn = callgrind_instructions([str(exe), str(program.wasm), *args], None)
     total = dispatches = 0
     for name, per_addr in per_fn.items():

@@ -230,7 +230,7 @@ class _Script:
             raise ValueError(f"unknown loop {loop!r}: expected one of {', '.join(LOOPS)}")
         self.path = path
         self.loop = loop
-        self.sessions: Dict[int, Tuple[Instance, Any]] = {}  # debug sessions by id(instance)
+        self.sessions: Dict[Instance, Any] = {}  # a debug session per instance
         self.dir = os.path.dirname(os.path.abspath(path))
         self.spectest = spectest_imports()
         self.registered: Dict[str, Exports] = {}
@@ -292,9 +292,9 @@ class _Script:
         inst = f.instance
         if self.loop == "plain" or inst is None:  # a host function runs no loop
             return tuple(f.call_bits(*args))
-        if id(inst) not in self.sessions:
-            self.sessions[id(inst)] = (inst, _core.DebugSession(inst, 0, 0, 0, False))
-        session = self.sessions[id(inst)][1]
+        if inst not in self.sessions:
+            self.sessions[inst] = _core.DebugSession(inst, 0, 0, 0, False)
+        session = self.sessions[inst]
         session.call(f, args, True)
         steps = 1 if self.loop == "single-step" else 0
         while True:

@@ -66,7 +66,7 @@ def test_each_loop_runs_what_it_says():
         script = spectest._Script(str(CORE_DIR / "fac" / "fac.json"), loop)
         inst = script.current = script.instantiate("fac.0.wasm")
         session = _CountingSession(_core.DebugSession(inst, 0, 0, 0, False))
-        script.sessions[id(inst)] = (inst, session)
+        script.sessions[inst] = session
         before = _core._ticks()
         assert script.action(action) == (FAC_25,)
         if loop == "counted":

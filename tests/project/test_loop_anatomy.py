@@ -51,7 +51,8 @@ def test_a_profiled_loop_is_cut_into_its_handlers(tmp_path):
     per_addr = loop_anatomy.callgrind_instructions([sys.executable, "-c", run], "wp_loop_plain")["wp_loop_plain"]
     bias = min(per_addr) - _plain_loop_range(so)[0]
     starts = loop_anatomy.handler_starts("plain")
-    pieces = loop_anatomy.hottest_pieces(per_addr, bias, loop_anatomy.listing(so, "wp_loop_plain"), starts, 50)
+    code = loop_anatomy.function_code(loop_anatomy.disassembly(so), "wp_loop_plain")
+    pieces = loop_anatomy.hottest_pieces(per_addr, bias, code, starts, 50)
     # The loop's pieces run once per iteration (its test once more) and hold nearly all the Ir.
     per_iteration = [(name, ir) for name, ir, runs in pieces if runs in (1000, 1001)]
     assert sum(ir for _n, ir in per_iteration) >= 0.95 * sum(per_addr.values()), pieces
